@@ -1,0 +1,434 @@
+"""Text in, batched token ids out.
+
+    source -> TextSplits (train / validation / test text and labels, in memory)
+           -> Encoded, once per (vocab_size, max_length): TextVectorization adapted on the
+              training part only, cached on disk under the run folder
+           -> tf.data: ragged token ids, bucketed by length, padded on the right with 0
+
+Validation is carved from the training data with the sweep's seed; the test split is
+kept apart for the final evaluation only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import string
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sweep.config import ConfigError, DataConfig
+
+
+class DataError(ConfigError):
+    """Data that cannot be used (missing, empty, one class, not UTF-8): nothing has run."""
+
+
+@dataclass
+class Split:
+    """One split's raw text and integer labels."""
+
+    text: np.ndarray  # object array of str
+    labels: np.ndarray  # int64 class ids
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: np.ndarray) -> Split:
+        return Split(self.text[index], self.labels[index])
+
+
+@dataclass
+class TextSplits:
+    """Train, validation and test text, and the class names behind the label ids."""
+
+    train: Split
+    val: Split
+    test: Split
+    class_names: list[str]
+    fingerprint: str  # changes whenever the text or the split would
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+# --- Sources ------------------------------------------------------------------------
+
+
+def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
+    """Loads `cfg.source` and splits it into train / validation / test.
+
+    Raises:
+        DataError: the source is missing, empty, unlabelled or not text.
+    """
+    loader = {"tfds": _load_tfds, "csv": _load_csv, "dir": _load_dir}[cfg.scheme]
+    pool, test, class_names, stamp = loader(cfg)
+    rng = np.random.default_rng(seed)
+    if test is None:
+        pool, test = _carve(pool, cfg.test_split or 0.2, rng, "test")
+    train, val = _carve(pool, cfg.validation_split, rng, "validation")
+    if cfg.limit_train:
+        train = train.take(np.arange(min(cfg.limit_train, len(train))))
+    if cfg.limit_eval:
+        val = val.take(np.arange(min(cfg.limit_eval, len(val))))
+        # A seeded sample rather than a prefix: some sources store test sorted by class.
+        keep = rng.permutation(len(test))[: cfg.limit_eval]
+        test = test.take(np.sort(keep))
+    if len(np.unique(train.labels)) < 2:
+        raise DataError(f"data.source: the training part of {cfg.source} holds a single class")
+    blob = json.dumps([asdict(cfg), seed, stamp, class_names], sort_keys=True, default=str)
+    fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return TextSplits(train, val, test, class_names, fingerprint)
+
+
+def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):
+    order = rng.permutation(len(pool))
+    n = int(round(len(pool) * fraction))
+    if n < 1 or n >= len(pool):
+        raise DataError(
+            f"data: {len(pool)} examples are too few to hold out a {what} fraction of {fraction}"
+        )
+    return pool.take(np.sort(order[n:])), pool.take(np.sort(order[:n]))
+
+
+def _load_tfds(cfg: DataConfig):
+    import tensorflow_datasets as tfds
+
+    name = cfg.location
+    data_dir = cfg.data_dir or os.environ.get("TFDS_DATA_DIR")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # DatasetNotFoundError, bad config name, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"data.source: tfds dataset {name!r} not found ({first})") from None
+    if not builder.is_prepared():
+        where = builder.data_dir
+        raise DataError(
+            f"data.source: tfds dataset {name!r} is not prepared under {where}; set "
+            "TFDS_DATA_DIR (or data.data_dir) to a folder holding it, or prepare it once "
+            "with `tfds build` on a machine with internet"
+        )
+    keys = builder.info.supervised_keys
+    if not keys or len(keys) != 2:
+        raise DataError(f"data.source: tfds dataset {name!r} has no (text, label) supervised keys")
+    label_feature = builder.info.features[keys[1]]
+    class_names = list(getattr(label_feature, "names", None) or [])
+    if not class_names:
+        raise DataError(f"data.source: the label {keys[1]!r} of {name!r} is not a class label")
+    splits = builder.info.splits
+    if "train" not in splits:
+        raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
+
+    def read(split: str) -> Split:
+        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        text, labels = [], []
+        for t, y in tfds.as_numpy(ds.batch(4096)):
+            text.extend(t.tolist())
+            labels.append(y)
+        texts = np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
+        return Split(texts, np.concatenate(labels).astype(np.int64))
+
+    train = read("train")
+    test = read("test") if "test" in splits and cfg.test_split is None else None
+    stamp = [builder.info.version.__str__(), builder.data_dir]
+    return train, test, class_names, stamp
+
+
+TEXT_COLUMNS = ("text", "review", "sentence", "content", "body", "document", "comment", "tweet")
+LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", "y")
+
+
+def _load_csv(cfg: DataConfig):
+    pool, names = _read_csv(Path(cfg.location), cfg, "data.source")
+    test = None
+    if cfg.test_source:
+        if not cfg.test_source.startswith("csv:"):
+            raise DataError("data.test_source: expected csv:PATH alongside a csv: source")
+        test, test_names = _read_csv(Path(cfg.test_source[4:]), cfg, "data.test_source")
+        names = sorted(set(names) | set(test_names))
+    class_names, (pool, test) = _encode_labels(names, pool, test)
+    stamp = [_file_stamp(Path(cfg.location)), cfg.test_source and _file_stamp(Path(cfg.test_source[4:]))]
+    return pool, test, class_names, stamp
+
+
+def _read_csv(path: Path, cfg: DataConfig, key: str):
+    """Returns ((text, raw label) pairs, sorted label names) from one CSV file."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"{key}: no such file {str(path)!r}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{key}: {path} is not UTF-8 text (byte {e.start})") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{key}: {path} is empty") from None
+    except (pd.errors.ParserError, csv.Error) as e:
+        raise DataError(f"{key}: {path} is not a readable CSV ({str(e).splitlines()[0]})") from None
+    if frame.empty:
+        raise DataError(f"{key}: {path} has a header but no rows")
+    columns = list(frame.columns)
+    text_cols = cfg.text_column or _find_column(columns, TEXT_COLUMNS, "text", path)
+    text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+    label_col = cfg.label_column or _find_column(columns, LABEL_COLUMNS, "label", path)
+    for col, what in [(c, "text_column") for c in text_cols] + [(label_col, "label_column")]:
+        if col not in columns:
+            raise DataError(f"data.{what}: no column {col!r} in {path}; it has {', '.join(columns)}")
+    labels = frame[label_col].str.strip()
+    missing = np.flatnonzero((labels == "").to_numpy())
+    if len(missing):
+        rows = ", ".join(str(i + 2) for i in missing[:5])
+        raise DataError(f"data.label_column: {len(missing)} rows of {path} have no label (lines {rows}...)")
+    text = frame[text_cols].agg(" ".join, axis=1).to_numpy(dtype=object)
+    return (text, labels.to_numpy(dtype=object)), sorted(set(labels))
+
+
+def _find_column(columns: list[str], candidates: tuple, what: str, path: Path) -> str:
+    lowered = {c.lower().strip(): c for c in columns}
+    for name in candidates:
+        if name in lowered:
+            return lowered[name]
+    raise DataError(
+        f"data.{what}_column: no {what} column found in {path} (looked for "
+        f"{', '.join(candidates)}); it has {', '.join(columns)}; name one with data.{what}_column"
+    )
+
+
+def _encode_labels(names: list[str], *parts):
+    """Maps raw labels to ids in sorted order (numerically when all are integers)."""
+    if all(re.fullmatch(r"-?\d+", n) for n in names):
+        names = sorted(names, key=int)
+    index = {n: i for i, n in enumerate(names)}
+    out = []
+    for part in parts:
+        if part is None:
+            out.append(None)
+            continue
+        text, raw = part
+        out.append(Split(np.asarray(text, dtype=object), np.array([index[r] for r in raw], dtype=np.int64)))
+    return names, out
+
+
+def _load_dir(cfg: DataConfig):
+    root = Path(cfg.location)
+    if not root.is_dir():
+        raise DataError(f"data.source: no such folder {str(root)!r}")
+    if (root / "train").is_dir():
+        pool, names = _read_class_folders(root / "train")
+        test, test_names = _read_class_folders(root / "test") if (root / "test").is_dir() else (None, [])
+        if test is not None and set(test_names) - set(names):
+            raise DataError(f"data.source: {root}/test has classes not in train: {sorted(set(test_names) - set(names))}")
+    else:
+        pool, names = _read_class_folders(root)
+        test = None
+    if cfg.test_split is not None:
+        test = None
+    class_names, (pool, test) = _encode_labels(names, pool, test)
+    return pool, test, class_names, [_file_stamp(root)]
+
+
+def _read_class_folders(folder: Path):
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # aclImdb's train/unsup holds unlabelled reviews.
+    classes = [c for c in classes if c != "unsup"]
+    if not classes:
+        raise DataError(f"data.source: {folder} has no class sub-folders (one folder per class)")
+    text, labels = [], []
+    for name in classes:
+        for f in sorted((folder / name).glob("*.txt")):
+            try:
+                text.append(f.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as e:
+                raise DataError(f"data.source: {f} is not UTF-8 text (byte {e.start})") from None
+            labels.append(name)
+    if not text:
+        raise DataError(f"data.source: no .txt files under the class folders of {folder}")
+    return (text, labels), classes
+
+
+def _file_stamp(path: Path) -> list:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+# --- Vectorization ------------------------------------------------------------------
+
+
+@dataclass
+class Encoded:
+    """Token ids of every split for one (vocab_size, max_length), ragged as flat arrays."""
+
+    vocab_size: int
+    max_length: int
+    arrays: dict[str, np.ndarray]  # {split}_ids, {split}_lengths, {split}_raw_lengths, {split}_labels
+
+    def ids(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.arrays[f"{split}_ids"], self.arrays[f"{split}_lengths"]
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.arrays[f"{split}_labels"]
+
+    def raw_lengths(self, split: str) -> np.ndarray:
+        """Tokens per example before truncation at max_length."""
+        return self.arrays[f"{split}_raw_lengths"]
+
+
+_PUNCTUATION = re.escape(string.punctuation)
+
+
+def standardize(text):
+    """Lowercase, drop IMDB's `<br />` tags and punctuation (a TextVectorization callable)."""
+    import tensorflow as tf
+
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(text, f"[{_PUNCTUATION}]", " ")
+
+
+def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: Path | None) -> Encoded:
+    """Adapts a vocabulary on the training text and encodes all three splits.
+
+    The result is cached as `cache_dir/tokens-<fingerprint>-v<vocab>-l<len>.npz`, so a
+    resumed sweep (or another trial with the same vocabulary) does not redo it.
+    """
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"tokens-{splits.fingerprint}-v{vocab_size}-l{max_length}.npz"
+        if path.exists():
+            with np.load(path) as f:
+                return Encoded(vocab_size, max_length, dict(f))
+
+    import keras
+    import tensorflow as tf
+
+    layer = keras.layers.TextVectorization(
+        max_tokens=vocab_size, standardize=standardize, ragged=True
+    )
+    layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.astype(str)).batch(2048))
+    arrays: dict[str, np.ndarray] = {}
+    for name in ("train", "val", "test"):
+        split: Split = getattr(splits, name)
+        values, raw_lengths = [], []
+        for start in range(0, len(split), 2048):
+            tokens = layer(tf.constant(split.text[start : start + 2048].astype(str)))
+            values.append(tokens.flat_values.numpy())
+            raw_lengths.append(tokens.row_lengths().numpy())
+        raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
+        flat = np.concatenate(values) if values else np.zeros(0, np.int64)
+        ids, lengths = _truncate(flat, raw, max_length)
+        arrays[f"{name}_ids"] = ids.astype(np.int32)
+        arrays[f"{name}_lengths"] = lengths
+        arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
+        arrays[f"{name}_labels"] = split.labels
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    return Encoded(vocab_size, max_length, arrays)
+
+
+def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
+    """Keeps the first max_length tokens per row; an empty row becomes one OOV token."""
+    starts = np.concatenate([[0], np.cumsum(raw)[:-1]]).astype(np.int64)
+    lengths = np.minimum(raw, max_length)
+    keep = np.repeat(starts, lengths) + _ranges(lengths)
+    ids = flat[keep]
+    if (lengths == 0).any():
+        # An all-masked row has no final state; give it one out-of-vocabulary token.
+        rows = np.split(ids, np.cumsum(lengths)[:-1])
+        rows = [r if len(r) else np.array([1], ids.dtype) for r in rows]
+        lengths = np.maximum(lengths, 1)
+        ids = np.concatenate(rows)
+    return ids, lengths.astype(np.int64)
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """[0..l0-1, 0..l1-1, ...] without a Python loop."""
+    total = int(lengths.sum())
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(total) - offsets
+
+
+# --- tf.data ------------------------------------------------------------------------
+
+
+def bucket_boundaries(lengths: np.ndarray, buckets: int = 16) -> list[int]:
+    """Length quantiles of the training data, so every bucket fills about evenly."""
+    qs = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1]) if len(lengths) else []
+    return sorted({int(q) + 1 for q in qs if q >= 1})
+
+
+def dataset(
+    encoded: Encoded,
+    split: str,
+    batch_size: int,
+    boundaries: list[int],
+    shuffle_seed: int | None = None,
+    with_raw_lengths: bool = False,
+):
+    """A tf.data pipeline of (token ids, label) batches, similar lengths batched together.
+
+    Args:
+        encoded: the vectorized splits.
+        split: "train", "val" or "test".
+        batch_size: examples per batch.
+        boundaries: bucket boundaries (see `bucket_boundaries`).
+        shuffle_seed: shuffle every epoch with this seed (training); None keeps order.
+        with_raw_lengths: also yield each example's untruncated length (for analysis).
+    """
+    import tensorflow as tf
+
+    ids, lengths = encoded.ids(split)
+    flat = tf.constant(ids)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    parts = (starts, lengths, encoded.labels(split))
+    if with_raw_lengths:
+        parts += (encoded.raw_lengths(split),)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(lengths), seed=shuffle_seed, reshuffle_each_iteration=True)
+    # Each example is a slice of one flat array of token ids: no per-example tensors kept.
+    ds = ds.map(lambda start, length, *rest: (flat[start : start + length], *rest),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.bucket_by_sequence_length(
+        element_length_func=lambda x, *_: tf.shape(x)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class SweepData:
+    """What the tuner needs: datasets per vocab size, vectorized lazily, once each."""
+
+    def __init__(self, cfg: DataConfig, seed: int, cache_dir: Path | None):
+        self.cfg = cfg
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.splits = load_texts(cfg, seed)
+        self._encoded: dict[int, Encoded] = {}
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.splits.class_names
+
+    def encoded(self, vocab_size: int) -> Encoded:
+        if vocab_size not in self._encoded:
+            self._encoded[vocab_size] = vectorize(
+                self.splits, vocab_size, self.cfg.max_length, self.cache_dir
+            )
+        return self._encoded[vocab_size]
+
+    def dataset(self, vocab_size: int, split: str, **kwargs):
+        enc = self.encoded(vocab_size)
+        boundaries = bucket_boundaries(enc.ids("train")[1])
+        if split == "train" and "shuffle_seed" not in kwargs:
+            kwargs["shuffle_seed"] = self.seed
+        return dataset(enc, split, self.cfg.batch_size, boundaries, **kwargs)

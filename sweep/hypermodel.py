@@ -1,0 +1,92 @@
+"""The KerasTuner HyperModel: hyperparameters -> a compiled recurrent text classifier.
+
+Knows Keras only (no tf.data, no files), so it builds and tests without data and runs on
+any Keras backend. The model:
+
+    Embedding(vocab_size, embedding_dim, mask_zero) -> num_layers x [Bidirectional] cell
+    -> Dropout -> Dense(1 logit for two classes, else one per class)
+
+Only the last recurrent layer returns its final state: the notebook this project grew
+from returned every timestep there and trained on per-token outputs (chance accuracy).
+LSTM and GRU keep Keras' default activations and no recurrent dropout, so with a
+right-padded mask a GPU runs them on cuDNN.
+"""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner as kt
+
+from sweep.config import Choice, Fixed, HyperParameter, Range
+
+CELL_LAYERS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+class RNNHyperModel(kt.HyperModel):
+    """Builds one model per set of hyperparameter values.
+
+    Args:
+        space: hyperparameter name -> spec, as in `SweepConfig.hyperparameters`.
+        num_classes: 2 gives one logit and binary cross-entropy; more give softmax.
+    """
+
+    def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.space = space
+        self.num_classes = num_classes
+
+    def declare(self, hp: kt.HyperParameters) -> dict:
+        """Registers every hyperparameter of the space on `hp`; returns their values."""
+        return {name: _declare(hp, name, spec) for name, spec in self.space.items()}
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        v = self.declare(hp)
+        cell = CELL_LAYERS[v["cell"]]
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)(inputs)
+        for i in range(v["num_layers"]):
+            layer = cell(v["hidden_units"], return_sequences=i < v["num_layers"] - 1)
+            x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+        if v["dropout"] > 0:
+            x = keras.layers.Dropout(v["dropout"])(x)
+        binary = self.num_classes == 2
+        # float32 logits even under mixed precision, so the loss stays stable.
+        outputs = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")(x)
+        model = keras.Model(inputs, outputs, name=f"{v['cell']}_classifier")
+
+        optimizer = keras.optimizers.Adam(
+            learning_rate=v["learning_rate"], clipnorm=v["clipnorm"] or None
+        )
+        if binary:
+            loss = keras.losses.BinaryCrossentropy(from_logits=True)
+            accuracy = keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        # No XLA: batches vary in length (bucketing), and XLA would recompile per shape
+        # and keep TensorFlow off the cuDNN RNN kernels.
+        jit = keras.backend.backend() == "jax"
+        model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy], jit_compile=jit)
+        return model
+
+
+def _declare(hp: kt.HyperParameters, name: str, spec: HyperParameter):
+    if isinstance(spec, Fixed):
+        return hp.Fixed(name, spec.value)
+    if isinstance(spec, Choice):
+        return hp.Choice(name, list(spec.values), ordered=_ordered(spec.values))
+    if isinstance(spec, Range):
+        if spec.is_int:
+            return hp.Int(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+        return hp.Float(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+    raise TypeError(f"unknown hyperparameter spec {spec!r}")
+
+
+def _ordered(values: tuple) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

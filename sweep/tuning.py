@@ -1,0 +1,405 @@
+"""Runs a sweep on KerasTuner's own tuners and records what they do not.
+
+KerasTuner keeps, per trial, the hyperparameters, the best epoch's metrics, the status and
+a checkpoint (`tuner/trial_*/`). This module adds, beside them in each trial folder:
+
+    epochs.csv    one row per epoch (KerasTuner keeps only the best one)
+    sweep.json    seconds, seconds outside fit(), peak memory, the worker that ran it
+
+and, in the run folder, `test.json` (the best trial, evaluated once on the test split)
+and `length_accuracy.csv` (the best model of each cell, by input length).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sweep.config import ConfigError, SweepConfig
+from sweep.data import SweepData
+
+TUNER_DIR = "tuner"  # KerasTuner's project folder inside the run folder
+STATUS_FILE = "status.json"
+
+
+@dataclass
+class SweepOptions:
+    """How to run, as opposed to what to search (which is the config)."""
+
+    overwrite: bool = False
+    tensorboard: bool = False
+    verbose: bool = False
+
+
+# --- The run folder -----------------------------------------------------------------
+
+
+def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
+    """Makes `run_dir` ready and saves the resolved config; returns True when resuming.
+
+    Raises:
+        ConfigError: the folder holds a run of a different space (KerasTuner would
+            silently resume it with the old one).
+    """
+    saved = run_dir / "config.yaml"
+    resuming = (run_dir / TUNER_DIR / "oracle.json").exists() and not overwrite
+    if resuming and saved.exists():
+        import yaml
+
+        old = yaml.safe_load(saved.read_text())
+        new = cfg.to_dict()
+        # max_trials may grow: "run 10 more" is a resume, not another sweep.
+        old.get("tuner", {}).pop("max_trials", None)
+        new["tuner"].pop("max_trials")
+        diffs = _diff(old, new)
+        if diffs:
+            raise ConfigError(
+                f"{run_dir} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
+                "pass --overwrite to replace it or --name to run beside it"
+            )
+    if overwrite and run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(saved, cfg.to_yaml())
+    return resuming
+
+
+def _diff(old, new, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _diff(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def write_status(run_dir: Path, state: str, **extra) -> None:
+    """Records whether the sweep is running, finished, interrupted or failed."""
+    path = run_dir / STATUS_FILE
+    status = json.loads(path.read_text()) if path.exists() else {}
+    status.update(state=state, pid=os.getpid(), time=time.time(), **extra)
+    _write_atomic(path, json.dumps(status, indent=2))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --- Seeds and devices --------------------------------------------------------------
+
+
+def configure_runtime(seed: int, mixed_precision: bool) -> None:
+    """Seeds Python, NumPy and TF; deterministic ops on CPU; mixed precision on request."""
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    # Expected with bucketed tf.data input (unknown length, shuffled upstream) and when
+    # a checkpoint is loaded for evaluation without its optimizer.
+    for message in ("`shuffle=True` was passed", "Your input ran out of data",
+                    "Skipping variable loading for optimizer"):
+        warnings.filterwarnings("ignore", message=message)
+
+    keras.utils.set_random_seed(seed)
+    if not tf.config.list_physical_devices("GPU"):
+        # Same seed, same metrics on CPU. (On GPU cuDNN's RNN kernels are not
+        # deterministic, and we want those kernels.)
+        tf.config.experimental.enable_op_determinism()
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+
+def peak_rss_reset() -> None:
+    """Resets the kernel's resident-memory high-water mark (VmHWM) for this process."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory since the last reset, in MiB (Linux); None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+# --- The hypermodel with data, and the tuner ----------------------------------------
+
+
+def _hypermodel_class():
+    import keras_tuner as kt
+
+    from sweep.hypermodel import RNNHyperModel
+
+    class SweepHyperModel(RNNHyperModel):
+        """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
+
+        def __init__(self, space, data: SweepData, verbose: bool = False):
+            super().__init__(space, num_classes=len(data.class_names))
+            self.data = data
+            self.verbose = verbose
+            self.fit_seconds = 0.0
+            self.params: int | None = None
+
+        def fit(self, hp, model, *args, **kwargs):
+            vocab = hp.get("vocab_size")
+            train = self.data.dataset(vocab, "train")
+            val = self.data.dataset(vocab, "val")
+            kwargs["verbose"] = 2 if self.verbose else 0
+            self.params = model.count_params()
+            start = time.perf_counter()
+            history = model.fit(train, validation_data=val, **kwargs)
+            self.fit_seconds = time.perf_counter() - start
+            losses = history.history.get("loss", [])
+            bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+            if bad:
+                raise kt.errors.FailedTrialError(
+                    f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}"
+                )
+            return history
+
+    return SweepHyperModel
+
+
+def _tuner_class(base):
+    """Adds per-epoch records, timings and memory to one of KerasTuner's tuners."""
+
+    class SweepTuner(base):
+        def __init__(self, *args, run_dir: Path, seed: int,
+                     on_trial_end: Callable[[], None] | None = None, **kwargs):
+            self.run_dir = Path(run_dir)
+            self.sweep_seed = seed
+            self.trial_end_hook = on_trial_end
+            super().__init__(*args, **kwargs)
+
+        def on_trial_begin(self, trial):
+            super().on_trial_begin(trial)
+            import keras
+
+            self._trial_start = time.perf_counter()
+            self._epochs: list[dict] = []
+            self.hypermodel.fit_seconds = 0.0
+            self.hypermodel.params = None
+            peak_rss_reset()
+            # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
+            keras.utils.set_random_seed(self.sweep_seed + _trial_number(trial.trial_id))
+            _write_atomic(self._trial_file(trial, "epochs.csv"), "")
+
+        def on_epoch_begin(self, trial, model, epoch, logs=None):
+            self._epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, trial, model, epoch, logs=None):
+            super().on_epoch_end(trial, model, epoch, logs)
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                   "seconds": round(time.perf_counter() - self._epoch_start, 3)}
+            self._epochs.append(row)
+            keys = list(dict.fromkeys(k for r in self._epochs for k in r))
+            lines = [",".join(keys)] + [",".join(str(r.get(k, "")) for k in keys) for r in self._epochs]
+            _write_atomic(self._trial_file(trial, "epochs.csv"), "\n".join(lines) + "\n")
+
+        def on_trial_end(self, trial):
+            seconds = time.perf_counter() - self._trial_start
+            fit = self.hypermodel.fit_seconds
+            record = {
+                "seconds": round(seconds, 3),
+                "fit_seconds": round(fit, 3),
+                "overhead_seconds": round(seconds - fit, 3),
+                "params": self.hypermodel.params,
+                "peak_rss_mb": peak_rss_mb(),
+                "worker": self.tuner_id,
+            }
+            _write_atomic(self._trial_file(trial, "sweep.json"), json.dumps(record, indent=2))
+            try:
+                super().on_trial_end(trial)
+            except RuntimeError:
+                # Too many failures in a row: the oracle raises before saving this
+                # trial, which would otherwise stay RUNNING on disk.
+                trial.save(str(self._trial_file(trial, "trial.json")))
+                raise
+            if self.trial_end_hook:
+                self.trial_end_hook()
+
+        def _trial_file(self, trial, name: str) -> Path:
+            return Path(self.get_trial_dir(trial.trial_id)) / name
+
+    SweepTuner.__name__ = f"Sweep{base.__name__}"
+    return SweepTuner
+
+
+def _trial_number(trial_id: str) -> int:
+    return int(trial_id) if str(trial_id).isdigit() else 0
+
+
+def make_tuner(cfg: SweepConfig, hypermodel, run_dir: Path, overwrite: bool,
+               on_trial_end: Callable[[], None] | None = None):
+    """One of KerasTuner's tuners, wrapped by `_tuner_class`, on `run_dir/tuner`."""
+    import keras_tuner as kt
+
+    t = cfg.tuner
+    # KerasTuner's oracle reads seed 0 as "no seed" (`seed or random...`).
+    seed = t.seed if t.seed else 2**31 - 1
+    common = dict(
+        hypermodel=hypermodel,
+        objective=kt.Objective(t.objective, t.direction),
+        seed=seed,
+        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+        directory=str(run_dir),
+        project_name=TUNER_DIR,
+        overwrite=overwrite,
+        run_dir=run_dir,
+        on_trial_end=on_trial_end,
+    )
+    if t.algorithm == "hyperband":
+        tuner = _tuner_class(kt.Hyperband)(max_epochs=t.epochs, factor=t.hyperband_factor, **common)
+        # Hyperband sizes its own brackets; max_trials caps them all the same.
+        tuner.oracle.max_trials = t.max_trials
+        return tuner
+    base = {"random": kt.RandomSearch, "grid": kt.GridSearch,
+            "bayesian": kt.BayesianOptimization}[t.algorithm]
+    return _tuner_class(base)(max_trials=t.max_trials, **common)
+
+
+# --- The sweep ----------------------------------------------------------------------
+
+
+def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOptions,
+              on_trial_end: Callable[[], None] | None = None) -> dict | None:
+    """Runs (or resumes) the sweep, then evaluates the best trial once on test.
+
+    Call `configure_runtime` first, before any TensorFlow work.
+
+    Args:
+        cfg: the validated space.
+        data: the loaded text (its vectorized forms are made on demand and cached).
+        run_dir: the run folder (see `prepare_run_dir`).
+        options: how to run.
+        on_trial_end: called after every trial, once KerasTuner has saved it.
+
+    Returns:
+        The test evaluation of the best trial, or None when no trial completed.
+    """
+    import keras
+    from keras_tuner.src import config as kt_config
+
+    # KerasTuner prints every failed trial's traceback; trials.csv keeps the reason
+    # and trial.json the traceback, so show them only when asked.
+    kt_config.DEBUG = options.verbose
+    _write_atomic(run_dir / "classes.json", json.dumps(data.class_names, indent=2))
+    hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose)
+    tuner = make_tuner(cfg, hypermodel, run_dir, options.overwrite, on_trial_end)
+
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor=cfg.tuner.objective,
+            mode=cfg.tuner.direction,
+            patience=cfg.tuner.early_stopping_patience,
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if options.tensorboard:
+        # KerasTuner gives each trial its own log folder and writes the HParams summary.
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    try:
+        tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
+    except RuntimeError as e:
+        if "consecutive failures" in str(e):
+            raise TooManyFailures(cfg.tuner.max_consecutive_failed_trials, str(e)) from None
+        raise
+    return evaluate_best(tuner, data, run_dir)
+
+
+class TooManyFailures(RuntimeError):
+    """The sweep stopped after max_consecutive_failed_trials failures in a row."""
+
+    def __init__(self, limit: int, detail: str):
+        last = [ln for ln in detail.strip().splitlines() if ln.strip()]
+        reason = last[-1] if len(last) > 1 else ""
+        super().__init__(
+            f"stopped after {limit} failed trials in a row"
+            + (f"; the last one: {reason}" if reason else "")
+            + " (raise tuner.max_consecutive_failed_trials to keep going)"
+        )
+
+
+def evaluate_best(tuner, data: SweepData, run_dir: Path) -> dict | None:
+    """Evaluates the best trial on the test split (once) and the best of each cell by length."""
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        return None
+    trial = best[0]
+    model = tuner.load_model(trial)
+    vocab = trial.hyperparameters.get("vocab_size")
+    metrics = model.evaluate(data.dataset(vocab, "test"), verbose=0, return_dict=True)
+    result = {
+        "trial_id": trial.trial_id,
+        "test_loss": float(metrics["loss"]),
+        "test_accuracy": float(metrics["accuracy"]),
+        "test_examples": int(len(data.splits.test)),
+    }
+    _write_atomic(run_dir / "test.json", json.dumps(result, indent=2))
+    _length_accuracy(tuner, data, run_dir, {trial.trial_id: model})
+    return result
+
+
+def _length_accuracy(tuner, data: SweepData, run_dir: Path, loaded: dict, buckets: int = 5) -> None:
+    """Test accuracy by input-length bucket for the best model of each cell type.
+
+    This is analysis after selection (nothing is chosen by it): it answers the
+    notebook's question of where SimpleRNN falls behind LSTM and GRU.
+    """
+    import pandas as pd
+
+    trials = tuner.oracle.get_best_trials(len(tuner.oracle.trials))
+    best_per_cell = {}
+    for t in trials:
+        best_per_cell.setdefault(t.hyperparameters.get("cell"), t)
+    lengths_all = data.encoded(next(iter(best_per_cell.values())).hyperparameters.get("vocab_size"))
+    edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
+    rows = []
+    for cell, t in best_per_cell.items():
+        model = loaded.get(t.trial_id) or tuner.load_model(t)
+        vocab = t.hyperparameters.get("vocab_size")
+        ds = data.dataset(vocab, "test", with_raw_lengths=True)
+        correct, lengths = [], []
+        for x, y, raw in ds:
+            logits = model(x, training=False).numpy()
+            pred = (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
+            correct.append(pred == y.numpy())
+            lengths.append(raw.numpy())
+        correct, lengths = np.concatenate(correct), np.concatenate(lengths)
+        which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
+        for b in range(len(edges) - 1):
+            sel = which == b
+            if sel.any():
+                rows.append({
+                    "cell": cell,
+                    "bidirectional": t.hyperparameters.get("bidirectional"),
+                    "trial_id": t.trial_id,
+                    "bucket": b,
+                    "min_tokens": int(lengths[sel].min()),
+                    "max_tokens": int(lengths[sel].max()),
+                    "examples": int(sel.sum()),
+                    "accuracy": float(correct[sel].mean()),
+                })
+    frame = pd.DataFrame(rows)
+    tmp = run_dir / ".length_accuracy.csv.tmp"
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, run_dir / "length_accuracy.csv")
+
