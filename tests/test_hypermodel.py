@@ -1,0 +1,80 @@
+"""The HyperModel builds every cell x direction, and predicts once per example."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from sweep.config import Choice, Fixed, Range
+from sweep.hypermodel import RNNHyperModel
+
+
+def space(**values):
+    base = dict(cell=Fixed("lstm"), bidirectional=Fixed(False), vocab_size=Fixed(50),
+                embedding_dim=Fixed(8), hidden_units=Fixed(4), learning_rate=Fixed(1e-3),
+                num_layers=Fixed(1), dropout=Fixed(0.0), clipnorm=Fixed(0.0))
+    base.update({k: Fixed(v) for k, v in values.items()})
+    return base
+
+
+def tokens(batch=3, length=7):
+    x = np.random.default_rng(0).integers(2, 50, size=(batch, length)).astype("int32")
+    x[0, 4:] = 0  # right padding
+    return x
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_one_logit_per_example(cell, bidirectional, num_layers):
+    model = RNNHyperModel(space(cell=cell, bidirectional=bidirectional, num_layers=num_layers)).build(
+        kt.HyperParameters())
+    assert model.output_shape == (None, 1)
+    assert model(tokens()).shape == (3, 1)
+    recurrent = [layer for layer in model.layers
+                 if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    assert len(recurrent) == num_layers
+    # The notebook's bug: the last recurrent layer returned every timestep.
+    assert [getattr(layer, "return_sequences", False) for layer in recurrent][-1] is False
+
+
+def test_softmax_head_for_more_classes():
+    model = RNNHyperModel(space(), num_classes=3).build(kt.HyperParameters())
+    assert model.output_shape == (None, 3)
+    assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
+
+
+def test_padding_is_masked():
+    """Extra right padding must not change the prediction."""
+    model = RNNHyperModel(space(cell="gru")).build(kt.HyperParameters())
+    x = tokens(batch=1, length=5)
+    padded = np.concatenate([x, np.zeros((1, 20), "int32")], axis=1)
+    np.testing.assert_allclose(model(x).numpy(), model(padded).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_hyperparameters_are_declared_from_the_space():
+    hp = kt.HyperParameters()
+    hm = RNNHyperModel(space() | {"cell": Choice(("gru", "lstm")),
+                                           "hidden_units": Range(8, 32, 8),
+                                           "learning_rate": Range(1e-4, 1e-2, None, "log")})
+    hm.build(hp)
+    names = {p.name: type(p).__name__ for p in hp.space}
+    assert names["cell"] == "Choice" and names["hidden_units"] == "Int"
+    assert names["learning_rate"] == "Float" and names["vocab_size"] == "Fixed"
+    assert hp.get("cell") == "gru"  # a Choice's default is its first value
+
+
+def test_learns_a_planted_signal():
+    """A few steps on data where token 7 means positive: training beats chance."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 50, size=(256, 12)).astype("int32")
+    y = rng.integers(0, 2, size=256)
+    x[y == 1, rng.integers(0, 12)] = 7
+    x[y == 0] = np.where(x[y == 0] == 7, 8, x[y == 0])
+    keras.utils.set_random_seed(0)
+    model = RNNHyperModel(space(cell="gru", hidden_units=16, learning_rate=1e-2)).build(
+        kt.HyperParameters())
+    model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.9
