@@ -27,7 +27,7 @@ test: install
 	$(BIN)/pytest -q $(ARGS)
 
 lint: install
-	$(BIN)/ruff check sweep tests bench
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/pipeline.py $(ARGS)

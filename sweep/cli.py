@@ -85,7 +85,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from sweep import plots, results, tuning
-
     from sweep.data import SweepData
 
     run_dir = Path(args.results_dir) / cfg.name

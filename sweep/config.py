@@ -12,7 +12,7 @@ import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
@@ -61,7 +61,7 @@ class Range:
         )
 
 
-HyperParameter = Union[Fixed, Choice, Range]
+HyperParameter = Fixed | Choice | Range
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,8 @@ def _load_dir(cfg: DataConfig):
         pool, names = _read_class_folders(root / "train")
         test, test_names = _read_class_folders(root / "test") if (root / "test").is_dir() else (None, [])
         if test is not None and set(test_names) - set(names):
-            raise DataError(f"data.source: {root}/test has classes not in train: {sorted(set(test_names) - set(names))}")
+            extra = sorted(set(test_names) - set(names))
+            raise DataError(f"data.source: {root}/test has classes not in train: {extra}")
     else:
         pool, names = _read_class_folders(root)
         test = None
