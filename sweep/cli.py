@@ -181,8 +181,9 @@ def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
     tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     distributed.check_worker_run_dir(cfg, run_dir)
-    print(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run_dir}, oracle at {role.address}",
-          flush=True)
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
+    print(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run_dir}, oracle at {role.address}"
+          + (f", CUDA_VISIBLE_DEVICES={gpus}" if gpus is not None else ""), flush=True)
     varying = cfg.varying()
     seen: set[str] = set()
 
