@@ -1,6 +1,9 @@
 """`sweep`: the command line. Parses, calls the library, maps errors to exit codes.
 
     sweep run SPACE [flags]     run or resume a sweep           (exit 0; 2 bad input; 1 failed)
+        --workers N                 ... with a chief and N worker processes on this machine
+        --role chief|worker --oracle HOST:PORT [--worker-id ID]
+                                    ... as one process of a sweep over several machines
     sweep report RUN_DIR        rebuild the CSVs, print a leaderboard
     sweep plot RUN_DIR          write the PNGs
 
