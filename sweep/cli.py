@@ -1,6 +1,9 @@
 """`sweep`: the command line. Parses, calls the library, maps errors to exit codes.
 
     sweep run SPACE [flags]     run or resume a sweep           (exit 0; 2 bad input; 1 failed)
+        --workers N                 ... with a chief and N worker processes on this machine
+        --role chief|worker --oracle HOST:PORT [--worker-id ID]
+                                    ... as one process of a sweep over several machines
     sweep report RUN_DIR        rebuild the CSVs, print a leaderboard
     sweep plot RUN_DIR          write the PNGs
 
@@ -11,6 +14,7 @@ flags are validated, so a bad space is refused in well under a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -74,15 +78,34 @@ def _add_run(sub) -> None:
                    help="write TensorBoard logs with HParams under RUN_DIR/tensorboard")
     p.add_argument("--mixed-precision", action="store_true", help="mixed float16 (GPU)")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    d = p.add_argument_group("distributed (KerasTuner's chief/worker oracle)")
+    d.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="run a chief and N worker processes on this machine (one GPU each, round-robin)")
+    d.add_argument("--role", choices=("chief", "worker"),
+                   help="this process's part in a sweep over several machines")
+    d.add_argument("--oracle", metavar="HOST:PORT",
+                   help="the chief's address (the chief listens there; e.g. 0.0.0.0:8000)")
+    d.add_argument("--worker-id", metavar="ID",
+                   help="a worker's unique name; restarted with the same ID, it resumes its trial")
     p.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sweep import distributed
+
+    role = distributed.role_from_flags(args.workers, args.role, args.oracle, args.worker_id,
+                                       args.overwrite)
     cfg = config.load(
         args.space, name=args.name, source=args.data, algorithm=args.tuner,
         max_trials=args.max_trials, epochs=args.epochs, seed=args.seed,
         limit_train=args.limit_train, limit_eval=args.limit_eval,
     )
+    if args.workers:
+        return distributed.launch_local(args.argv, args.workers, Path(args.results_dir) / cfg.name)
+    if role:
+        distributed.apply_role(role)  # a chief checks its port here
+    if role and not role.is_chief:
+        return _run_worker(args, cfg, role)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from sweep import plots, results, tuning
     from sweep.data import SweepData
@@ -92,9 +115,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Bad data is refused here, before the run folder exists.
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
+    # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
+    distributed.adopt_tuner_state(run_dir / tuning.TUNER_DIR, role.tuner_id if role else "tuner0")
     print(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run_dir}: "
           f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
           f"data {cfg.data.source}", flush=True)
+    if role:
+        print(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
+              f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`", flush=True)
     varying = cfg.varying()
     seen: set[str] = set()
 
@@ -113,7 +141,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Trials that finished before a resume are printed first, and not again.
         trials, _ = results.write_tables(run_dir)
         seen.update(trials.trial_id[trials.status.isin(["COMPLETED", "FAILED", "INVALID"])])
-        test = tuning.run_sweep(cfg, data, run_dir, options, on_trial_end=on_trial_end)
+        # A chief's search only serves the oracle; the trials end in the workers.
+        with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
+            test = tuning.run_sweep(cfg, data, run_dir, options, on_trial_end=on_trial_end)
     except KeyboardInterrupt:
         tuning.write_status(run_dir, "interrupted")
         results.write_tables(run_dir)
@@ -136,6 +166,55 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"examples): accuracy {test['test_accuracy']:.4f}, loss {test['test_loss']:.4f}")
     print(f"Results: {run_dir}/ (trials.csv, history.csv, "
           f"{', '.join(p.name for p in written) or 'no plots'})")
+    return EXIT_OK
+
+
+def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
+    """A distributed worker: trains the trials the chief hands out, until it says stop.
+
+    It writes each trial's files, and leaves the run-wide ones (status, trials.csv,
+    history.csv, test evaluation, plots) to the chief.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from sweep import distributed, results, tuning
+    from sweep.data import SweepData
+
+    run_dir = Path(args.results_dir) / cfg.name
+    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
+    data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
+    distributed.check_worker_run_dir(cfg, run_dir)
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
+    print(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run_dir}, oracle at {role.address}"
+          + (f", CUDA_VISIBLE_DEVICES={gpus}" if gpus is not None else ""), flush=True)
+    varying = cfg.varying()
+    seen: set[str] = set()
+
+    def mine() -> list:
+        trials = results.trials_dataframe(run_dir)
+        done = trials[(trials.worker == role.tuner_id)
+                      & trials.status.isin(["COMPLETED", "FAILED", "INVALID"])]
+        return [row for _, row in done.iterrows() if row.trial_id not in seen]
+
+    def on_trial_end() -> None:
+        for row in mine():
+            seen.add(row.trial_id)
+            print(_trial_line(row, len(seen), cfg, varying), flush=True)
+
+    seen.update(row.trial_id for row in mine())  # from before a restart
+    options = tuning.SweepOptions(tensorboard=args.tensorboard, verbose=args.verbose, evaluate=False)
+    try:
+        tuning.run_sweep(cfg, data, run_dir, options, on_trial_end=on_trial_end)
+    except KeyboardInterrupt:
+        print(f"\nWorker {role.tuner_id} interrupted; its unfinished trial is re-run when a worker "
+              f"with the same --worker-id starts, or when the chief's sweep is resumed.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        if not distributed.is_rpc_error(e):
+            raise
+        print(f"sweep: worker {role.tuner_id}: the oracle at {role.address} failed "
+              f"({distributed.rpc_reason(e)})", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Worker {role.tuner_id}: the chief has no more trials; ran {len(seen)} here", flush=True)
     return EXIT_OK
 
 
@@ -216,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what `run --workers` passes on to the processes it starts
     try:
         return args.handler(args)
     except ConfigError as e:  # also DataError and NotARunError

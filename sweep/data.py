@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -329,7 +330,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: P
         arrays[f"{name}_labels"] = split.labels
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        # Unique per process: workers sharing the run folder may vectorize at once.
+        tmp = path.with_name(f".{path.stem}.{socket.gethostname()}-{os.getpid()}.tmp.npz")
         np.savez(tmp, **arrays)
         os.replace(tmp, path)
     return Encoded(vocab_size, max_length, arrays)

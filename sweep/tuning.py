@@ -36,6 +36,7 @@ class SweepOptions:
     overwrite: bool = False
     tensorboard: bool = False
     verbose: bool = False
+    evaluate: bool = True  # False on a distributed worker: the chief evaluates
 
 
 # --- The run folder -----------------------------------------------------------------
@@ -322,7 +323,10 @@ def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOp
         if "consecutive failures" in str(e):
             raise TooManyFailures(cfg.tuner.max_consecutive_failed_trials, str(e)) from None
         raise
-    return evaluate_best(tuner, data, run_dir)
+    # A chief's oracle saves itself before it lets go of a trial that ended, so its
+    # oracle.json would still list the last one as ongoing (and a resume re-run it).
+    tuner.save()
+    return evaluate_best(tuner, data, run_dir) if options.evaluate else None
 
 
 class TooManyFailures(RuntimeError):
