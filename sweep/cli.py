@@ -11,6 +11,7 @@ flags are validated, so a bad space is refused in well under a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -89,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sweep.data import SweepData
 
     run_dir = Path(args.results_dir) / cfg.name
-    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
+    with _quiet_native_stderr(not args.verbose):
+        tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
     # Bad data is refused here, before the run folder exists.
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
@@ -138,6 +140,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Results: {run_dir}/ (trials.csv, history.csv, "
           f"{', '.join(p.name for p in written) or 'no plots'})")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(quiet: bool = True):
+    """Hides what TensorFlow's C++ core writes to file descriptor 2 while it loads.
+
+    TF 2.21 logs oneDNN and CUDA notices there before TF_CPP_MIN_LOG_LEVEL applies: half
+    a dozen lines that would bury a one-line error about the data. Python exceptions
+    are unaffected (they are printed after the descriptor is restored).
+    """
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str:
