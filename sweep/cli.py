@@ -171,6 +171,8 @@ def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str
     metric = row.get(cfg.tuner.objective)
     shown = f"{cfg.tuner.objective}={metric:.4f}" if isinstance(metric, float) and metric == metric \
         else row.get("reason") or ""
+    if row.status in ("FAILED", "INVALID") and isinstance(row.get("reason"), str):
+        shown = row.get("reason")  # its metrics are those of a broken run
     seconds = row.get("seconds")
     took = f"{seconds:.1f}s" if isinstance(seconds, float) and seconds == seconds else ""
     return f"[{n}/{cfg.tuner.max_trials}] trial {row.trial_id} {row.status:<9} {hps}  {shown}  {took}"
