@@ -204,7 +204,8 @@ def _tuner_class(base):
             # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
             keras.utils.set_random_seed(self.sweep_seed + _trial_number(trial.trial_id))
             # A trial run again (resumed after a kill, or retried) starts with no metrics:
-            # KerasTuner would average the new epochs with the ones recorded before.
+            # KerasTuner would average in any recorded by the cut-short run, or take them
+            # as already reported and drop the new ones.
             trial.metrics = MetricsTracker()
             _write_atomic(self._trial_file(trial, "epochs.csv"), "")
 

@@ -214,8 +214,12 @@ def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
     per_trial = history.groupby("trial_id").epoch.agg(["min", "max", "count"])
     assert (per_trial["min"] == 1).all() and (per_trial["max"] == per_trial["count"]).all()
     assert (trials.set_index("trial_id").epochs_run == per_trial["count"]).all()
-    # The killed trial was run again from its start, as if nothing had happened.
+    # The killed trial was run again from its start, as if nothing had happened: one
+    # value per epoch in KerasTuner's record too (it would average old and new runs).
     assert per_trial.loc[killed[0], "count"] >= 1
+    record = json.loads((run_dir / "tuner" / f"trial_{killed[0]}" / "trial.json").read_text())
+    observations = record["metrics"]["metrics"]["val_accuracy"]["observations"]
+    assert [len(o["value"]) for o in observations] == [1] * len(observations)
     assert_same_sweep(run_dir, reference)
     assert results.run_state(run_dir) == "finished"
     assert (run_dir / "test.json").exists()
