@@ -111,7 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sweep.data import SweepData
 
     run_dir = Path(args.results_dir) / cfg.name
-    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
+    with _quiet_native_stderr(not args.verbose):
+        tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
     # Bad data is refused here, before the run folder exists.
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
@@ -180,7 +181,8 @@ def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
     from sweep.data import SweepData
 
     run_dir = Path(args.results_dir) / cfg.name
-    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
+    with _quiet_native_stderr(not args.verbose):
+        tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     distributed.check_worker_run_dir(cfg, run_dir)
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -218,11 +220,37 @@ def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr(quiet: bool = True):
+    """Hides what TensorFlow's C++ core writes to file descriptor 2 while it loads.
+
+    TF 2.21 logs oneDNN and CUDA notices there before TF_CPP_MIN_LOG_LEVEL applies: half
+    a dozen lines that would bury a one-line error about the data. Python exceptions
+    are unaffected (they are printed after the descriptor is restored).
+    """
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str:
     hps = " ".join(f"{k}={_short(row.get(k))}" for k in varying)
     metric = row.get(cfg.tuner.objective)
     shown = f"{cfg.tuner.objective}={metric:.4f}" if isinstance(metric, float) and metric == metric \
         else row.get("reason") or ""
+    if row.status in ("FAILED", "INVALID") and isinstance(row.get("reason"), str):
+        shown = row.get("reason")  # its metrics are those of a broken run
     seconds = row.get("seconds")
     took = f"{seconds:.1f}s" if isinstance(seconds, float) and seconds == seconds else ""
     return f"[{n}/{cfg.tuner.max_trials}] trial {row.trial_id} {row.status:<9} {hps}  {shown}  {took}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,18 +196,55 @@ def load(path: str | Path, **overrides: Any) -> SweepConfig:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the space file ({e})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_SpaceLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if "'\\t'" in problem:
+            problem += " (indent with spaces: YAML does not allow tabs)"
         raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: expected a mapping with keys {_known(_TOP)}, got {_kind(raw)}"
         )
-    raw.setdefault("name", path.stem)
+    if "name" not in raw:
+        if not _valid_name(path.stem):
+            raise ConfigError(
+                f"name: not given, and the file name {path.stem!r} is not a folder name "
+                "(letters, digits, '.', '_', '-'); add a name: line"
+            )
+        raw["name"] = path.stem
     return apply_overrides(from_dict(raw), **overrides)
+
+
+class _SpaceLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with two fixes for hand-written space files.
+
+    - `1e-3` is a float, as in YAML 1.2 and Python (PyYAML follows YAML 1.1, which
+      needs a dot, `1.0e-3`, and reads `1e-3` as the string '1e-3').
+    - A key given twice in one mapping is an error (PyYAML keeps the last silently).
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key_node.value!r} is given twice in the same mapping",
+                    key_node.start_mark,
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_SpaceLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 _TOP = ("name", "data", "tuner", "hyperparameters")
@@ -254,7 +292,13 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
     if not changes:
         return cfg
     cfg = dataclasses.replace(cfg, **changes)
-    _validate(cfg)
+    try:
+        _validate(cfg)
+    except ConfigError as e:
+        # Name the flag the user typed, not the space key it overrides.
+        if "source" in data and str(e).startswith("data.source:"):
+            raise ConfigError("--data:" + str(e).removeprefix("data.source:")) from None
+        raise
     return cfg
 
 
@@ -265,7 +309,9 @@ def _section(cls: type, raw: Any, where: str):
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {_kind(raw)}")
+        hint = f" (write it as `{where}:` then `  source: {raw}` below)" if (
+            where == "data" and isinstance(raw, str) and ":" in raw) else ""
+        raise ConfigError(f"{where}: expected a mapping of keys, got {_kind(raw)}{hint}")
     names = [f.name for f in dataclasses.fields(cls)]
     _check_keys(raw, names, where)
     return cls(**raw)
@@ -469,8 +515,15 @@ def _check_fraction(value: Any, key: str) -> None:
 
 
 def _did_you_mean(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    # Case and '-' vs '_' don't count: 'LSTM' -> 'lstm', 'SimpleRNN' -> 'simple_rnn'.
+    def norm(text) -> str:
+        return str(text).lower().replace("-", "_")
+
+    by_norm = {norm(o): str(o) for o in options}
+    close = difflib.get_close_matches(norm(word), list(by_norm), n=1, cutoff=0.6)
+    # ... and so do extra letters: 'logarithmic' -> 'log'.
+    close = close or sorted((o for o in by_norm if o and norm(word).startswith(o)), key=len)[-1:]
+    return f" (did you mean {by_norm[close[0]]!r}?)" if close else ""
 
 
 def _known(options) -> str:

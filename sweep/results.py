@@ -128,8 +128,16 @@ def _kt_metrics(trial: dict) -> dict:
 
 
 def _reason(message: str) -> str:
+    """The last line of a failed trial's traceback, without the exception's module path."""
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else ""
+    last = lines[-1] if lines else ""
+    kind, sep, text = last.partition(": ")
+    if sep and " " not in kind:
+        # "keras_tuner.src.errors.FailedTrialError: loss became nan" -> "loss became nan";
+        # other errors keep their class name ("ResourceExhaustedError: OOM when ...").
+        name = kind.rsplit(".", 1)[-1]
+        last = text if name == "FailedTrialError" else f"{name}: {text}"
+    return last[:300]
 
 
 def history_dataframe(run_dir: str | Path) -> pd.DataFrame:
@@ -176,7 +184,11 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     if hp_names is None:
         hp_names = [c for c in trials.columns
                     if c not in TRIAL_COLUMNS + METRIC_COLUMNS + TAIL_COLUMNS]
-    ranked = trials.sort_values(sort, ascending=ascending, na_position="last").head(top)
+    # Failed or unfinished trials rank after every completed one, whatever their metrics.
+    done = trials.status.eq("COMPLETED") if "status" in trials else True
+    ranked = trials.assign(_done=done).sort_values(
+        ["_done", sort], ascending=[False, ascending], na_position="last", kind="stable"
+    ).drop(columns="_done").head(top)
     cols = ["trial_id", "status"] + hp_names + [objective, "test_accuracy", "epochs_run", "seconds"]
     cols = list(dict.fromkeys(c for c in cols if c in ranked))
     board = ranked[cols].reset_index(drop=True)
@@ -190,7 +202,9 @@ def format_table(frame: pd.DataFrame) -> str:
         if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
             return ""
         if isinstance(v, float):
-            return f"{v:.4g}" if abs(v) < 1e-3 and v else f"{v:.4f}".rstrip("0").rstrip(".")
+            if v and not 1e-3 <= abs(v) < 1e6:
+                return f"{v:.4g}"
+            return f"{v:.4f}".rstrip("0").rstrip(".")
         return str(v)
 
     return frame.map(fmt).to_string(index=False)

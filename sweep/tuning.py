@@ -181,6 +181,9 @@ def _hypermodel_class():
 
 def _tuner_class(base):
     """Adds per-epoch records, timings and memory to one of KerasTuner's tuners."""
+    from keras_tuner.src.engine.metrics_tracking import MetricsTracker
+
+    _atomic_keras_tuner_json()
 
     class SweepTuner(base):
         def __init__(self, *args, run_dir: Path, seed: int,
@@ -201,6 +204,10 @@ def _tuner_class(base):
             peak_rss_reset()
             # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
             keras.utils.set_random_seed(self.sweep_seed + _trial_number(trial.trial_id))
+            # A trial run again (resumed after a kill, or retried) starts with no metrics:
+            # KerasTuner would average in any recorded by the cut-short run, or take them
+            # as already reported and drop the new ones.
+            trial.metrics = MetricsTracker()
             _write_atomic(self._trial_file(trial, "epochs.csv"), "")
 
         def on_epoch_begin(self, trial, model, epoch, logs=None):
@@ -242,6 +249,26 @@ def _tuner_class(base):
 
     SweepTuner.__name__ = f"Sweep{base.__name__}"
     return SweepTuner
+
+
+def _atomic_keras_tuner_json() -> None:
+    """Makes KerasTuner write its JSON files (oracle.json, trial.json) atomically.
+
+    It writes them in place, so a sweep killed mid-write leaves a truncated file that
+    stops every resume; write a temporary file and rename it instead.
+    """
+    from keras_tuner.src import utils
+
+    if getattr(utils.save_json, "atomic", False):
+        return
+
+    def save_json(path, obj):
+        text = json.dumps(obj)
+        _write_atomic(Path(path), text)
+        return text
+
+    save_json.atomic = True
+    utils.save_json = save_json
 
 
 def _trial_number(trial_id: str) -> int:
