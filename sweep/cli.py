@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
     print(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run_dir}: "
           f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
-          f"data {cfg.data.source}", flush=True)
+          f"data {cfg.data.source}, {_classes(data.class_names)}", flush=True)
     varying = cfg.varying()
     seen: set[str] = set()
 
@@ -150,6 +150,11 @@ def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str
     return f"[{n}/{cfg.tuner.max_trials}] trial {row.trial_id} {row.status:<9} {hps}  {shown}  {took}"
 
 
+def _classes(names: list[str], shown: int = 10) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+
+
 def _short(v) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -177,6 +182,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"{run_dir}: sweep {state}; {len(trials)} trials "
           f"({', '.join(f'{v} {k.lower()}' for k, v in counts.items()) or 'none yet'}), "
           f"{len(history)} epochs recorded")
+    names = results.class_names(run_dir)
+    if names:
+        print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort,
                                     results.varying_hyperparameters(cfg))
