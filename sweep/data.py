@@ -74,8 +74,8 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
         pool, test = _carve(pool, cfg.test_split or 0.2, rng, "test")
     train, val = _carve(pool, cfg.validation_split, rng, "validation")
     # Limits take seeded samples, not prefixes: folders (and many CSVs) list the examples
-    # class by class, so a prefix could hold one class only. Their own generator keeps
-    # the test sample below what it was without them.
+    # class by class, so a prefix could hold one class only. A generator of their own
+    # leaves the test sample below as it is without them.
     limits = np.random.default_rng([seed, 1])
     if cfg.limit_train:
         train = train.take(np.sort(limits.permutation(len(train))[: cfg.limit_train]))
@@ -245,10 +245,11 @@ def _encode_labels(names: list[str], *parts, source: str):
     return names, out
 
 
-def _check_test_classes(names: list[str], test_names: list[str], where: Path) -> None:
+def _check_test_classes(names: list[str], test_names: list[str], where: Path,
+                        key: str = "data.test_source") -> None:
     unseen = sorted(set(test_names) - set(names))
     if unseen:
-        raise DataError(f"data.test_source: {where} has classes the training data lacks: "
+        raise DataError(f"{key}: {where} has classes the training data lacks: "
                         f"{', '.join(unseen)}")
 
 
@@ -261,7 +262,7 @@ def _load_dir(cfg: DataConfig):
         pool, names, stamp = _read_class_folders(root / "train")
         if (root / "test").is_dir() and cfg.test_split is None and not cfg.test_source:
             test, test_names, test_stamp = _read_class_folders(root / "test")
-            _check_test_classes(names, test_names, root / "test")
+            _check_test_classes(names, test_names, root / "test", "data.source")
             stamp += test_stamp
     else:
         pool, names, stamp = _read_class_folders(root)

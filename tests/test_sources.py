@@ -16,7 +16,6 @@ from conftest import SHARED_TFDS, make_examples, requires_imdb, write_csv, write
 
 from sweep import cli
 
-pytestmark = pytest.mark.slow
 WORDS = {0: "neg", 1: "pos", 2: "mixed"}
 
 
@@ -57,6 +56,7 @@ def named(rows, names=WORDS):
 # --- CSV ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_csv_auto_detected_columns_string_labels(tmp_path, capsys):
     path = write_csv(tmp_path / "reviews.csv", named(make_examples(300)), header=("id_text", "x"))
     # Unknown column names first: the error lists the columns there are.
@@ -68,6 +68,7 @@ def test_csv_auto_detected_columns_string_labels(tmp_path, capsys):
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=60)  # test_split 0.2 by default
 
 
+@pytest.mark.slow
 def test_csv_named_columns_via_data_flag(tmp_path, capsys):
     rows = [(t[: len(t) // 2], t[len(t) // 2:], "x", y) for t, y in make_examples(300)]
     path = write_csv(tmp_path / "d.csv", rows, header=("title", "body", "text", "stars"))
@@ -80,6 +81,7 @@ def test_csv_named_columns_via_data_flag(tmp_path, capsys):
     assert "data csv:" in out
 
 
+@pytest.mark.slow
 def test_csv_integer_labels_sort_numerically(tmp_path, capsys):
     rows = [(t, {0: 9, 1: 10, 2: -1}[y]) for t, y in make_examples(300, num_classes=3)]
     path = write_csv(tmp_path / "d.csv", rows)
@@ -89,6 +91,7 @@ def test_csv_integer_labels_sort_numerically(tmp_path, capsys):
     assert "Classes: 0=-1, 1=9, 2=10" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_csv_quoted_fields_and_test_source(tmp_path, capsys):
     def quoted(rows):
         # Commas, quotes and newlines inside the text field.
@@ -103,12 +106,14 @@ def test_csv_quoted_fields_and_test_source(tmp_path, capsys):
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=50)
 
 
+@pytest.mark.slow
 def test_csv_test_split(tmp_path, capsys):
     path = write_csv(tmp_path / "d.csv", named(make_examples(300)))
     code, out, run_dir = sweep(tmp_path, capsys, f"csv:{path}", data={"test_split": 0.3})
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=90)
 
 
+@pytest.mark.slow
 def test_three_classes_learn_with_softmax(tmp_path, capsys):
     path = write_csv(tmp_path / "d.csv", named(make_examples(600, num_classes=3)))
     code, out, run_dir = sweep(tmp_path, capsys, f"csv:{path}", tuner={"epochs": 5})
@@ -128,6 +133,7 @@ def write_class_folders(root: Path, rows, names=WORDS) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_dir_aclimdb_layout(tmp_path, capsys):
     root = tmp_path / "aclImdb"
     write_class_folders(root / "train", make_examples(300, seed=1))
@@ -139,6 +145,7 @@ def test_dir_aclimdb_layout(tmp_path, capsys):
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=40)
 
 
+@pytest.mark.slow
 def test_dir_single_folder_three_classes(tmp_path, capsys):
     root = write_class_folders(tmp_path / "texts", make_examples(300, num_classes=3))
     code, out, run_dir = sweep(tmp_path, capsys, None, "--data", f"dir:{root}")
@@ -150,6 +157,7 @@ def test_dir_single_folder_three_classes(tmp_path, capsys):
 
 @requires_imdb
 @pytest.mark.imdb
+@pytest.mark.slow
 def test_tfds_imdb_with_data_dir(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)  # data.data_dir alone must do
     code, out, run_dir = sweep(
@@ -157,6 +165,44 @@ def test_tfds_imdb_with_data_dir(tmp_path, capsys, monkeypatch):
         data={"data_dir": str(SHARED_TFDS)},
     )
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=100)
+
+
+def write_tfds(data_dir: Path, splits: dict[str, list]) -> str:
+    """Prepares a tiny 3-class tfds dataset (text, label) under data_dir; returns its name."""
+    import tensorflow_datasets as tfds
+
+    class SweepTestTopics(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self,
+                features=tfds.features.FeaturesDict({
+                    "text": tfds.features.Text(),
+                    # Not in sorted order: tfds' own class ids must be kept.
+                    "label": tfds.features.ClassLabel(names=[WORDS[i] for i in range(3)]),
+                }),
+                supervised_keys=("text", "label"),
+            )
+
+        def _split_generators(self, dl_manager):
+            return {name: self._generate_examples(rows) for name, rows in splits.items()}
+
+        def _generate_examples(self, rows):
+            for i, (text, label) in enumerate(rows):
+                yield i, {"text": text, "label": label}
+
+    SweepTestTopics(data_dir=str(data_dir)).download_and_prepare()
+    return "sweep_test_topics"
+
+
+@pytest.mark.slow
+def test_tfds_three_classes_from_info(tmp_path, capsys):
+    name = write_tfds(tmp_path / "tfds", {"train": make_examples(300, num_classes=3, seed=1),
+                                          "test": make_examples(30, num_classes=3, seed=2)})
+    code, out, run_dir = sweep(tmp_path, capsys, f"tfds:{name}",
+                               data={"data_dir": str(tmp_path / "tfds")})
+    assert_ran(code, out, run_dir, ["neg", "pos", "mixed"], test_examples=30)
 
 
 def test_tfds_unknown_dataset(tmp_path, capsys):
@@ -206,6 +252,10 @@ BAD = {
     "empty class folder": (_folders(lambda r: (_write(r / "a" / "1.txt", b"x"), (r / "b").mkdir())),
                            "holds no .txt files"),
     "one class folder": (_folders(lambda r: _write(r / "only" / "1.txt", b"x")), "single class"),
+    "acl test class not in train": (
+        _folders(lambda r: [_write(r / part / c / "1.txt", b"x")
+                            for part, c in [("train", "a"), ("train", "b"), ("test", "a"), ("test", "z")]]),
+        "test has classes the training data lacks: z"),
     "dir not utf-8": (_folders(lambda r: (_write(r / "a" / "1.txt", b"ok"),
                                           _write(r / "b" / "2.txt", b"\xff\xfe bad"))),
                       "2.txt is not UTF-8 text"),
