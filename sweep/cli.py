@@ -89,9 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sweep.data import SweepData
 
     run_dir = Path(args.results_dir) / cfg.name
-    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
-    # Bad data is refused here, before the run folder exists.
+    # Bad data is refused here, before the run folder exists (and, for csv: and dir:
+    # sources, before TensorFlow is imported and logs its start-up lines).
     data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
+    tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
     print(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run_dir}: "
           f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "

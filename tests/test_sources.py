@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import pandas as pd
 import pytest
-from conftest import SHARED_TFDS, make_examples, requires_imdb, write_csv, write_space
+from conftest import SHARED_TFDS, make_examples, requires_imdb, run_cli, write_csv, write_space
 
 from sweep import cli
 
@@ -273,3 +273,14 @@ def test_bad_data_exits_2_before_training(tmp_path, capsys, case):
     assert len(lines) == 1 and lines[0].startswith("sweep: error: data."), out
     assert message in lines[0]
     assert not run_dir.exists() and not (tmp_path / "results").exists()
+
+
+def test_bad_data_is_one_line_on_stderr_of_a_real_process(tmp_path):
+    # In-process tests cannot see TensorFlow's start-up logs; a subprocess can.
+    (tmp_path / "d.csv").write_text("review,stars\nx,1\n", encoding="utf-8")
+    space = write_space(tmp_path / "space.yaml", f"csv:{tmp_path / 'd.csv'}")
+    proc = run_cli("run", str(space), "--results-dir", str(tmp_path / "results"), timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("sweep: error: data.label_column: no label column found")
+    assert proc.stderr.count("\n") == 1 and "it has review, stars" in proc.stderr
+    assert not (tmp_path / "results").exists()
