@@ -112,15 +112,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.results_dir) / cfg.name
     with _quiet_native_stderr(not args.verbose):
+        # Bad data is refused here, before the run folder exists.
+        data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
         tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
-    # Bad data is refused here, before the run folder exists.
-    data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run_dir / tuning.TUNER_DIR, role.tuner_id if role else "tuner0")
     print(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run_dir}: "
           f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
-          f"data {cfg.data.source}", flush=True)
+          f"data {cfg.data.source}, {_classes(data.class_names)}", flush=True)
     if role:
         print(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
               f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`", flush=True)
@@ -182,8 +182,8 @@ def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
 
     run_dir = Path(args.results_dir) / cfg.name
     with _quiet_native_stderr(not args.verbose):
+        data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
         tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
-    data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
     distributed.check_worker_run_dir(cfg, run_dir)
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     print(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run_dir}, oracle at {role.address}"
@@ -256,6 +256,11 @@ def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str
     return f"[{n}/{cfg.tuner.max_trials}] trial {row.trial_id} {row.status:<9} {hps}  {shown}  {took}"
 
 
+def _classes(names: list[str], shown: int = 10) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+
+
 def _short(v) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -283,6 +288,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"{run_dir}: sweep {state}; {len(trials)} trials "
           f"({', '.join(f'{v} {k.lower()}' for k, v in counts.items()) or 'none yet'}), "
           f"{len(history)} epochs recorded")
+    names = results.class_names(run_dir)
+    if names:
+        print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort,
                                     results.varying_hyperparameters(cfg))

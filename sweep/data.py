@@ -74,10 +74,14 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     if test is None:
         pool, test = _carve(pool, cfg.test_split or 0.2, rng, "test")
     train, val = _carve(pool, cfg.validation_split, rng, "validation")
+    # Limits take seeded samples, not prefixes: folders (and many CSVs) list the examples
+    # class by class, so a prefix could hold one class only. A generator of their own
+    # leaves the test sample below as it is without them.
+    limits = np.random.default_rng([seed, 1])
     if cfg.limit_train:
-        train = train.take(np.arange(min(cfg.limit_train, len(train))))
+        train = train.take(np.sort(limits.permutation(len(train))[: cfg.limit_train]))
     if cfg.limit_eval:
-        val = val.take(np.arange(min(cfg.limit_eval, len(val))))
+        val = val.take(np.sort(limits.permutation(len(val))[: cfg.limit_eval]))
         # A seeded sample rather than a prefix: some sources store test sorted by class.
         keep = rng.permutation(len(test))[: cfg.limit_eval]
         test = test.take(np.sort(keep))
@@ -102,6 +106,8 @@ def _load_tfds(cfg: DataConfig):
     import tensorflow_datasets as tfds
 
     name = cfg.location
+    if cfg.test_source:
+        raise DataError("data.test_source: only for csv: and dir: sources (tfds has its test split)")
     data_dir = cfg.data_dir or os.environ.get("TFDS_DATA_DIR")
     try:
         builder = tfds.builder(name, data_dir=data_dir)
@@ -146,28 +152,30 @@ LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", 
 
 
 def _load_csv(cfg: DataConfig):
-    pool, names = _read_csv(Path(cfg.location), cfg, "data.source")
-    test = None
+    path = _local(cfg.location)
+    pool, names = _read_csv(path, cfg, "data.source")
+    test, stamp = None, [_file_stamp(path)]
     if cfg.test_source:
         if not cfg.test_source.startswith("csv:"):
             raise DataError("data.test_source: expected csv:PATH alongside a csv: source")
-        test, test_names = _read_csv(Path(cfg.test_source[4:]), cfg, "data.test_source")
-        names = sorted(set(names) | set(test_names))
-    class_names, (pool, test) = _encode_labels(names, pool, test)
-    stamp = [_file_stamp(Path(cfg.location)), cfg.test_source and _file_stamp(Path(cfg.test_source[4:]))]
+        test_path = _local(cfg.test_source[4:])
+        test, test_names = _read_csv(test_path, cfg, "data.test_source")
+        _check_test_classes(names, test_names, test_path)
+        stamp.append(_file_stamp(test_path))
+    class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
     return pool, test, class_names, stamp
 
 
 def _read_csv(path: Path, cfg: DataConfig, key: str):
-    """Returns ((text, raw label) pairs, sorted label names) from one CSV file."""
+    """Returns ((text, raw label) arrays, sorted label names) from one CSV file."""
     import pandas as pd
 
     if not path.is_file():
         raise DataError(f"{key}: no such file {str(path)!r}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{key}: {path} is not UTF-8 text (byte {e.start})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{key}: {path} is not UTF-8 text ({_first_bad_byte(path)})") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{key}: {path} is empty") from None
     except (pd.errors.ParserError, csv.Error) as e:
@@ -184,10 +192,26 @@ def _read_csv(path: Path, cfg: DataConfig, key: str):
     labels = frame[label_col].str.strip()
     missing = np.flatnonzero((labels == "").to_numpy())
     if len(missing):
-        rows = ", ".join(str(i + 2) for i in missing[:5])
-        raise DataError(f"data.label_column: {len(missing)} rows of {path} have no label (lines {rows}...)")
-    text = frame[text_cols].agg(" ".join, axis=1).to_numpy(dtype=object)
-    return (text, labels.to_numpy(dtype=object)), sorted(set(labels))
+        rows = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            f"data.label_column: {len(missing)} of {len(labels)} rows of {path} have no "
+            f"{label_col!r} (data rows {rows})"
+        )
+    text = frame[text_cols[0]]
+    for col in text_cols[1:]:
+        text = text + " " + frame[col]
+    return (text.to_numpy(dtype=object), labels.to_numpy(dtype=object)), sorted(set(labels))
+
+
+def _first_bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8, as 'line N, byte 0xXX'."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        return f"line {line}: byte 0x{raw[e.start]:02x}"
+    return "undecodable bytes"
 
 
 def _find_column(columns: list[str], candidates: tuple, what: str, path: Path) -> str:
@@ -201,10 +225,16 @@ def _find_column(columns: list[str], candidates: tuple, what: str, path: Path) -
     )
 
 
-def _encode_labels(names: list[str], *parts):
-    """Maps raw labels to ids in sorted order (numerically when all are integers)."""
-    if all(re.fullmatch(r"-?\d+", n) for n in names):
-        names = sorted(names, key=int)
+def _encode_labels(names: list[str], *parts, source: str):
+    """Maps raw labels to ids in sorted order (numerically when all are integers).
+
+    Returns the class names (index = class id) and each part as a `Split` (None stays None).
+    """
+    if len(names) < 2:
+        raise DataError(f"data.source: {source} holds a single class ({', '.join(names)}); "
+                        "a classifier needs at least two")
+    if all(re.fullmatch(r"[-+]?\d+", n) for n in names):
+        names = sorted(names, key=int)  # "9" before "10"
     index = {n: i for i, n in enumerate(names)}
     out = []
     for part in parts:
@@ -216,42 +246,67 @@ def _encode_labels(names: list[str], *parts):
     return names, out
 
 
+def _check_test_classes(names: list[str], test_names: list[str], where: Path,
+                        key: str = "data.test_source") -> None:
+    unseen = sorted(set(test_names) - set(names))
+    if unseen:
+        raise DataError(f"{key}: {where} has classes the training data lacks: "
+                        f"{', '.join(unseen)}")
+
+
 def _load_dir(cfg: DataConfig):
-    root = Path(cfg.location)
+    root = _local(cfg.location)
     if not root.is_dir():
         raise DataError(f"data.source: no such folder {str(root)!r}")
-    if (root / "train").is_dir():
-        pool, names = _read_class_folders(root / "train")
-        test, test_names = _read_class_folders(root / "test") if (root / "test").is_dir() else (None, [])
-        if test is not None and set(test_names) - set(names):
-            extra = sorted(set(test_names) - set(names))
-            raise DataError(f"data.source: {root}/test has classes not in train: {extra}")
+    test = None
+    if (root / "train").is_dir():  # the aclImdb layout
+        pool, names, stamp = _read_class_folders(root / "train")
+        if (root / "test").is_dir() and cfg.test_split is None and not cfg.test_source:
+            test, test_names, test_stamp = _read_class_folders(root / "test")
+            _check_test_classes(names, test_names, root / "test", "data.source")
+            stamp += test_stamp
     else:
-        pool, names = _read_class_folders(root)
-        test = None
-    if cfg.test_split is not None:
-        test = None
-    class_names, (pool, test) = _encode_labels(names, pool, test)
-    return pool, test, class_names, [_file_stamp(root)]
+        pool, names, stamp = _read_class_folders(root)
+    if cfg.test_source:
+        if not cfg.test_source.startswith("dir:"):
+            raise DataError("data.test_source: expected dir:PATH alongside a dir: source")
+        test_root = _local(cfg.test_source[4:])
+        if not test_root.is_dir():
+            raise DataError(f"data.test_source: no such folder {str(test_root)!r}")
+        test, test_names, test_stamp = _read_class_folders(test_root)
+        _check_test_classes(names, test_names, test_root)
+        stamp += test_stamp
+    class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
+    return pool, test, class_names, stamp
 
 
 def _read_class_folders(folder: Path):
+    """Reads FOLDER/<class>/*.txt; returns ((texts, labels), class names, a stamp)."""
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     # aclImdb's train/unsup holds unlabelled reviews.
     classes = [c for c in classes if c != "unsup"]
     if not classes:
         raise DataError(f"data.source: {folder} has no class sub-folders (one folder per class)")
-    text, labels = [], []
+    text, labels, stamp = [], [], []
     for name in classes:
-        for f in sorted((folder / name).glob("*.txt")):
+        files = sorted((folder / name).glob("*.txt"))
+        if not files:
+            raise DataError(f"data.source: the class folder {folder / name} holds no .txt files")
+        for f in files:
             try:
                 text.append(f.read_text(encoding="utf-8"))
-            except UnicodeDecodeError as e:
-                raise DataError(f"data.source: {f} is not UTF-8 text (byte {e.start})") from None
+            except UnicodeDecodeError:
+                raise DataError(f"data.source: {f} is not UTF-8 text ({_first_bad_byte(f)})") from None
             labels.append(name)
-    if not text:
-        raise DataError(f"data.source: no .txt files under the class folders of {folder}")
-    return (text, labels), classes
+            st = f.stat()
+            stamp.append((f"{name}/{f.name}", st.st_size, st.st_mtime_ns))
+    # Any file added, removed or edited changes the stamp (the folder's own mtime would not).
+    digest = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
+    return (text, labels), classes, [str(folder.resolve()), digest]
+
+
+def _local(location: str) -> Path:
+    return Path(location).expanduser()
 
 
 def _file_stamp(path: Path) -> list:

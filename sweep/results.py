@@ -39,6 +39,12 @@ def load_run(run_dir: str | Path) -> dict:
     return yaml.safe_load(cfg.read_text())
 
 
+def class_names(run_dir: str | Path) -> list[str] | None:
+    """The class names by class id (`classes.json`), or None before the sweep saved them."""
+    names = _read_json(Path(run_dir) / "classes.json")
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
 def run_state(run_dir: Path) -> str:
     """'running', 'finished', 'interrupted' or 'failed' (a dead 'running' one is interrupted)."""
     path = Path(run_dir) / "status.json"
