@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import ROOT, requires_imdb, run_cli, write_space
 
 from sweep import cli
-from tests.conftest import ROOT, requires_imdb, run_cli, write_space
 
 TRIAL_COLUMNS = {"trial_id", "status", "cell", "bidirectional", "vocab_size", "embedding_dim",
                  "hidden_units", "learning_rate", "num_layers", "dropout", "val_accuracy", "val_loss",
@@ -20,7 +20,7 @@ HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_acc
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     """One small sweep on a learnable synthetic CSV, shared by the checks below."""
-    from tests.conftest import make_examples, write_csv
+    from conftest import make_examples, write_csv
 
     tmp = tmp_path_factory.mktemp("run")
     data = write_csv(tmp / "data.csv", make_examples(800, seed=3))

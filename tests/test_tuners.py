@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
+from conftest import write_space
 
 from sweep import cli
-from tests.conftest import write_space
 
 SPACE = {"cell": ["gru", "lstm"], "bidirectional": [False, True], "vocab_size": 100,
          "embedding_dim": 8, "hidden_units": 8, "learning_rate": [0.003, 0.01]}
