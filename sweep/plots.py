@@ -12,10 +12,31 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sweep import results
 
 CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+METRIC_LABELS = {
+    "val_accuracy": "validation accuracy (fraction correct)",
+    "val_loss": "validation loss (cross-entropy, nats)",
+    "accuracy": "training accuracy (fraction correct)",
+    "loss": "training loss (cross-entropy, nats)",
+}
+HP_UNITS = {
+    "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
+    "learning_rate": "Adam, log scale", "num_layers": "layers", "dropout": "rate",
+    "clipnorm": "max gradient norm",
+}
+
+
+def _metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _cell_color(cell) -> str:
+    """One colour per cell type, the same in every plot."""
+    return f"C{list(CELL_LABELS).index(cell)}" if cell in CELL_LABELS else "C3"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -31,6 +52,12 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    if trials.empty or "status" not in trials or objective not in trials:
+        return trials.iloc[0:0]
+    return trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+
+
 def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
     parts = []
     for n in hp_names:
@@ -38,7 +65,7 @@ def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
         if n == "cell":
             parts.append(CELL_LABELS.get(v, str(v)))
         elif n == "bidirectional":
-            parts.append("bi" if v else "uni")
+            parts.append("bidirectional" if v else "one-way")
         elif isinstance(v, float):
             parts.append(f"{n}={v:.2g}")
         else:
@@ -50,122 +77,151 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
                 objective: str = "val_accuracy", top: int = 3,
                 hp_names: list[str] | None = None) -> Path | None:
     """Train vs validation loss and accuracy by epoch for the `top` best trials."""
-    done = trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+    done = _completed(trials, objective)
     if done.empty or history.empty:
         return None
     best = done.sort_values(objective, ascending="loss" in objective).head(top)
     hp_names = hp_names or ["cell", "bidirectional"]
-    fig = _figure(11, 4.4)
+    fig = _figure(11, 4.6)
     axes = fig.subplots(1, 2)
-    colors = [f"C{i}" for i in range(top)]
-    for color, (_, row) in zip(colors, best.iterrows()):
+    trial_handles = []
+    for i, (_, row) in enumerate(best.iterrows()):
+        color = f"C{i % 10}"
         h = history[history.trial_id == row.trial_id].sort_values("epoch")
-        label = _trial_label(row, hp_names)
-        for ax, metric in zip(axes, ("loss", "accuracy")):
-            if metric in h and h[metric].notna().any():
-                ax.plot(h.epoch, h[metric], "--", color=color, marker="o", ms=3,
-                        label=f"{label} (train)")
-            if f"val_{metric}" in h and h[f"val_{metric}"].notna().any():
-                ax.plot(h.epoch, h[f"val_{metric}"], "-", color=color, marker="o", ms=3,
-                        label=f"{label} (validation)")
-    axes[0].set(title="Loss", xlabel="epoch", ylabel="cross-entropy (nats)")
-    axes[1].set(title="Accuracy", xlabel="epoch", ylabel="accuracy (fraction correct)")
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+            for name, style in ((metric, "--"), (f"val_{metric}", "-")):
+                if name in h and h[name].notna().any():
+                    ax.plot(h.epoch, h[name], style, color=color, marker="o", ms=3)
+        trial_handles.append(Line2D([], [], color=color, marker="o", ms=4,
+                                    label=_trial_label(row, hp_names)))
+    style_handles = [Line2D([], [], color="0.3", ls="--", label="train"),
+                     Line2D([], [], color="0.3", ls="-", label="validation")]
+    axes[0].set(title="Loss (lower is better)", xlabel="epoch",
+                ylabel="loss (cross-entropy, nats)")
+    axes[1].set(title="Accuracy (higher is better)", xlabel="epoch",
+                ylabel="accuracy (fraction correct)")
     for ax in axes:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-    handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=7, frameon=False)
-    fig.suptitle(f"Learning curves of the {len(best)} best trials by {objective} "
-                 "(dashed: train, solid: validation)")
+    axes[0].legend(handles=style_handles, fontsize=8, loc="best")
+    fig.legend(handles=trial_handles, loc="outside lower center", ncol=1, fontsize=8,
+               frameon=False)
+    fig.suptitle(f"Learning curves of the {len(best)} best trials by {_metric_label(objective)}")
     return _save(fig, path)
+
+
+def _sorted_values(values: pd.Series) -> list:
+    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
+    unique = list(values.unique())
+    numeric = all(isinstance(v, (int, float, np.number)) for v in unique)
+    return sorted(unique) if numeric else sorted(unique, key=str)
 
 
 def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
             objective: str = "val_accuracy") -> Path | None:
     """The objective against each hyperparameter that varied."""
-    done = trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+    done = _completed(trials, objective)
     names = [n for n in hp_names if n in done and done[n].nunique() > 1]
     if done.empty or not names:
         return None
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
-    fig = _figure(4.2 * cols, 3.4 * rows)
+    fig = _figure(max(6.5, 4.2 * cols), 0.6 + 3.4 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     rng = np.random.default_rng(0)
-    for ax, name in zip(axes, names):
+    for ax, name in zip(axes, names, strict=False):
         values = done[name]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if numeric and values.nunique() > 4:
-            ax.scatter(values, done[objective], s=18, alpha=0.8)
+            ax.scatter(values, done[objective], s=18, alpha=0.8, color="C0")
             if name == "learning_rate":
                 ax.set_xscale("log")
         else:
-            cats = sorted(values.unique(), key=str)
-            labels = [CELL_LABELS.get(c, str(c)) if name == "cell" else str(c) for c in cats]
+            # Few values: a box per value, with every trial shown as a jittered dot.
+            cats = _sorted_values(values)
+            if name == "cell":
+                cats.sort(key=lambda c: list(CELL_LABELS).index(c) if c in CELL_LABELS else 9)
+            labels = [CELL_LABELS.get(c, str(c)) if name == "cell" else
+                      ("bidirectional" if c else "one-way") if name == "bidirectional" else
+                      f"{c:g}" if isinstance(c, float) else str(c) for c in cats]
             groups = [done[objective][values == c].to_numpy() for c in cats]
-            ax.boxplot(groups, showfliers=False, widths=0.5)
+            ax.boxplot(groups, showfliers=False, widths=0.5,
+                       medianprops={"color": "0.2"})
             for i, g in enumerate(groups, start=1):
-                ax.scatter(i + rng.uniform(-0.12, 0.12, len(g)), g, s=14, alpha=0.8, zorder=3)
+                ax.scatter(i + rng.uniform(-0.12, 0.12, len(g)), g, s=16, alpha=0.8,
+                           color="C0", zorder=3)
             ax.set_xticks(range(1, len(cats) + 1), labels)
-        unit = " (log scale)" if name == "learning_rate" else ""
-        ax.set(xlabel=f"{name}{unit}", ylabel=objective, title=name)
+        unit = HP_UNITS.get(name)
+        ax.set(xlabel=f"{name} ({unit})" if unit else name,
+               ylabel=_metric_label(objective), title=name)
         ax.grid(alpha=0.3)
     for ax in axes[len(names):]:
         ax.set_visible(False)
-    fig.suptitle(f"{objective} of each completed trial against each hyperparameter that varied")
+    fig.suptitle(f"{_metric_label(objective).capitalize()} against each hyperparameter "
+                 f"that varied\n(one dot per completed trial; boxes: quartiles)")
     return _save(fig, path)
 
 
 def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> Path | None:
     """The objective for each cell x direction: SimpleRNN vs LSTM vs GRU at a glance."""
-    done = trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+    done = _completed(trials, objective)
     if done.empty or "cell" not in done:
         return None
     bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
         pd.Series(False, index=done.index)
-    keys = sorted({(c, b) for c, b in zip(done.cell, bidi)},
+    keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
                   key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
-    fig = _figure(max(5, 1.6 * len(keys) + 2), 4.2)
+    maximize = "loss" not in objective
+    fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
     ax = fig.subplots()
     for i, (cell, b) in enumerate(keys):
         vals = done[objective][(done.cell == cell) & (bidi == b)].to_numpy()
-        color = f"C{list(CELL_LABELS).index(cell) if cell in CELL_LABELS else 3}"
-        ax.bar(i, vals.max(), color=color, alpha=0.35 if not b else 0.6, width=0.6,
-               label="best" if i == 0 else None)
+        best = vals.max() if maximize else vals.min()
+        color = _cell_color(cell)
+        ax.bar(i, best, color=color, alpha=0.6 if b else 0.35, width=0.6,
+               hatch="//" if b else None, edgecolor=color,
+               label="best trial" if i == 0 else None)
         ax.scatter(np.full(len(vals), i), vals, color=color, edgecolor="k", s=22, zorder=3,
                    label="each trial" if i == 0 else None)
-        ax.annotate(f"{vals.max():.3f}", (i, vals.max()), ha="center", va="bottom",
-                    xytext=(0, 3), textcoords="offset points", fontsize=8)
+        ax.annotate(f"{best:.3f}\n({len(vals)} trial{'s' if len(vals) > 1 else ''})",
+                    (i, best), ha="center", va="bottom", xytext=(0, 4),
+                    textcoords="offset points", fontsize=8)
     ax.set_xticks(range(len(keys)),
                   [f"{CELL_LABELS.get(c, c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
-    lo = float(done[objective].min())
     if "accuracy" in objective:
-        ax.set_ylim(max(0.0, min(0.5, lo) - 0.02), 1.0)
-    ax.set(ylabel=f"{objective} (bar: best trial)", title=f"{objective} by recurrent cell and direction")
+        lo = float(done[objective].min())
+        # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
+        ax.set_ylim(max(0.0, min(0.5, lo) - 0.02), 1.08)
+        ax.set_yticks(np.arange(0, 1.01, 0.1)[np.arange(0, 1.01, 0.1) >= ax.get_ylim()[0]])
+    ax.set(xlabel="recurrent cell and direction", ylabel=_metric_label(objective),
+           title=f"Best {_metric_label(objective)} by recurrent cell and direction")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=8)
     return _save(fig, path)
 
 
-def length_accuracy(frame: pd.DataFrame, path: Path) -> Path | None:
-    """Test accuracy of the best model of each cell by review length bucket."""
+def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = None) -> Path | None:
+    """Test accuracy of the best model of each cell x direction by review length bucket."""
     if frame is None or frame.empty:
         return None
-    fig = _figure(7.5, 4.2)
+    fig = _figure(8, 4.6)
     ax = fig.subplots()
     buckets = frame.drop_duplicates("bucket").sort_values("bucket")
-    ticks = [f"{r.min_tokens}-{r.max_tokens}" for r in buckets.itertuples()]
-    for cell, g in frame.groupby("cell", sort=False):
+    ticks = [f"{r.min_tokens}-{r.max_tokens}\n({r.examples} reviews)" for r in buckets.itertuples()]
+    bidi = frame["bidirectional"].fillna(False).astype(bool) if "bidirectional" in frame else \
+        pd.Series(False, index=frame.index)
+    for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
         g = g.sort_values("bucket")
-        direction = "bidirectional" if bool(g.bidirectional.iloc[0]) else "one-way"
-        ax.plot(g.bucket, g.accuracy, marker="o",
-                label=f"{CELL_LABELS.get(cell, cell)} ({direction}, trial {g.trial_id.iloc[0]})")
-    ax.set_xticks(buckets.bucket, ticks)
-    ax.set(xlabel="review length (tokens before truncation), quintiles of the test split",
+        ax.plot(g.bucket, g.accuracy, marker="o", color=_cell_color(cell), ls="--" if b else "-",
+                label=f"{CELL_LABELS.get(cell, cell)} {'bidirectional' if b else 'one-way'} "
+                      f"(trial {g.trial_id.iloc[0]})")
+    ax.set_xticks(buckets.bucket, ticks, fontsize=8)
+    cut = f"; models read the first {max_length} tokens" if max_length else ""
+    ax.set(xlabel=f"review length in tokens (quintiles of the test split{cut})",
            ylabel="test accuracy (fraction correct)",
-           title="Best model of each cell: test accuracy by review length")
+           title="Test accuracy by review length: best model of each cell and direction")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     return _save(fig, path)
 
 
@@ -183,5 +239,6 @@ def plot_run(run_dir: str | Path, top: int = 3) -> list[Path]:
     ]
     la = run_dir / "length_accuracy.csv"
     if la.exists():
-        written.append(length_accuracy(pd.read_csv(la), run_dir / "length_accuracy.png"))
+        max_length = cfg.get("data", {}).get("max_length")
+        written.append(length_accuracy(pd.read_csv(la), run_dir / "length_accuracy.png", max_length))
     return [p for p in written if p is not None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -32,11 +33,19 @@ def load_run(run_dir: str | Path) -> dict:
     """The run's saved config (as a dict), checking that the folder is a run."""
     run_dir = Path(run_dir)
     cfg = run_dir / "config.yaml"
-    if not run_dir.is_dir():
+    if not run_dir.exists():
         raise NotARunError(f"{run_dir}: no such folder")
+    if not run_dir.is_dir():
+        raise NotARunError(f"{run_dir}: not a folder (give a run folder such as results/NAME)")
     if not cfg.is_file():
         raise NotARunError(f"{run_dir}: not a run folder (no config.yaml in it)")
-    return yaml.safe_load(cfg.read_text())
+    try:
+        saved = yaml.safe_load(cfg.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise NotARunError(f"{cfg}: unreadable ({str(e).splitlines()[0]})") from None
+    if not isinstance(saved, dict):
+        raise NotARunError(f"{cfg}: not a saved search space")
+    return saved
 
 
 def class_names(run_dir: str | Path) -> list[str] | None:
@@ -46,13 +55,17 @@ def class_names(run_dir: str | Path) -> list[str] | None:
 
 
 def run_state(run_dir: Path) -> str:
-    """'running', 'finished', 'interrupted' or 'failed' (a dead 'running' one is interrupted)."""
-    path = Path(run_dir) / "status.json"
-    if not path.exists():
+    """'running', 'finished', 'interrupted' or 'failed' (a dead 'running' one is interrupted).
+
+    Whether a 'running' sweep is alive is checked by its pid on the host that wrote
+    status.json; in a folder copied from another host the recorded state is trusted.
+    """
+    status = _read_json(Path(run_dir) / "status.json")
+    if not isinstance(status, dict):
         return "interrupted"
-    status = json.loads(path.read_text())
     state = status.get("state", "interrupted")
-    if state == "running" and not _alive(status.get("pid")):
+    here = status.get("host") in (None, socket.gethostname())
+    if state == "running" and here and not _alive(status.get("pid")):
         return "interrupted"
     return state
 
@@ -107,6 +120,11 @@ def trials_dataframe(run_dir: str | Path) -> pd.DataFrame:
     for c in columns:
         if c not in frame:
             frame[c] = pd.NA
+    for name, spec in cfg.get("hyperparameters", {}).items():
+        # KerasTuner's hp.Choice stores [false, true] as [0, 1]; show what the space said.
+        values = spec if isinstance(spec, list) else [spec]
+        if values and all(isinstance(v, bool) for v in values) and frame[name].notna().all():
+            frame[name] = frame[name].astype(bool)
     extra = [c for c in frame.columns if c not in columns]
     return frame[columns + extra]
 

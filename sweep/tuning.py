@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,7 +88,9 @@ def write_status(run_dir: Path, state: str, **extra) -> None:
     """Records whether the sweep is running, finished, interrupted or failed."""
     path = run_dir / STATUS_FILE
     status = json.loads(path.read_text()) if path.exists() else {}
-    status.update(state=state, pid=os.getpid(), time=time.time(), **extra)
+    # The host tells a report on a copied folder not to trust the pid.
+    status.update(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.time(),
+                  **extra)
     _write_atomic(path, json.dumps(status, indent=2))
 
 
@@ -390,21 +393,25 @@ def evaluate_best(tuner, data: SweepData, run_dir: Path) -> dict | None:
 
 
 def _length_accuracy(tuner, data: SweepData, run_dir: Path, loaded: dict, buckets: int = 5) -> None:
-    """Test accuracy by input-length bucket for the best model of each cell type.
+    """Test accuracy by input-length bucket for the best model of each cell x direction.
 
     This is analysis after selection (nothing is chosen by it): it answers the
-    notebook's question of where SimpleRNN falls behind LSTM and GRU.
+    notebook's question of where SimpleRNN falls behind LSTM and GRU. Direction is kept
+    apart because a bidirectional SimpleRNN also reads each review from its end, which
+    hides the one-way cell's trouble with long inputs.
     """
     import pandas as pd
 
     trials = tuner.oracle.get_best_trials(len(tuner.oracle.trials))
     best_per_cell = {}
     for t in trials:
-        best_per_cell.setdefault(t.hyperparameters.get("cell"), t)
+        hp = t.hyperparameters
+        key = (hp.get("cell"), bool(hp.get("bidirectional")))
+        best_per_cell.setdefault(key, t)
     lengths_all = data.encoded(next(iter(best_per_cell.values())).hyperparameters.get("vocab_size"))
     edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
     rows = []
-    for cell, t in best_per_cell.items():
+    for (cell, bidirectional), t in best_per_cell.items():
         model = loaded.get(t.trial_id) or tuner.load_model(t)
         vocab = t.hyperparameters.get("vocab_size")
         ds = data.dataset(vocab, "test", with_raw_lengths=True)
@@ -421,7 +428,7 @@ def _length_accuracy(tuner, data: SweepData, run_dir: Path, loaded: dict, bucket
             if sel.any():
                 rows.append({
                     "cell": cell,
-                    "bidirectional": t.hyperparameters.get("bidirectional"),
+                    "bidirectional": bidirectional,
                     "trial_id": t.trial_id,
                     "bucket": b,
                     "min_tokens": int(lengths[sel].min()),

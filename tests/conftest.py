@@ -90,3 +90,23 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict
         [sys.executable, "-m", "sweep", *args], cwd=cwd, env=full_env,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real, tiny, finished run (3 trials, --tensorboard): read it, copy it to change it.
+
+    Made once per session; tests must not modify it (copy it with shutil.copytree).
+    """
+    root = tmp_path_factory.mktemp("finished_run")
+    data = write_csv(root / "synthetic.csv", make_examples(400, seed=3))
+    space = write_space(
+        root / "space.yaml", f"csv:{data}",
+        tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2},
+        hyperparameters={"cell": ["simple_rnn", "lstm", "gru"], "vocab_size": 100,
+                         "embedding_dim": 8, "hidden_units": 8, "learning_rate": 0.01},
+    )
+    proc = run_cli("run", str(space), "--results-dir", str(root / "results"), "--tensorboard",
+                   cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root / "results" / "synthetic"
