@@ -12,7 +12,9 @@ With `pooling: last` the last recurrent layer returns only its final state; with
 Either way there is one prediction per example: the notebook this project grew from
 returned every timestep and trained on per-token outputs (chance accuracy).
 LSTM and GRU keep Keras' default activations and no recurrent dropout, so with a
-right-padded mask a GPU runs them on cuDNN.
+right-padded mask a GPU runs them on cuDNN on the TensorFlow backend. (On the JAX backend
+Keras 3.15 uses cuDNN only for an LSTM with no mask at all, so these run as lax.scan
+loops there; see bench/gpu_check.py.)
 """
 
 from __future__ import annotations
