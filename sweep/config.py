@@ -23,6 +23,7 @@ class ConfigError(ValueError):
 
 
 CELLS = ("simple_rnn", "lstm", "gru")
+POOLINGS = ("last", "max", "mean")
 ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")
 SOURCE_SCHEMES = ("tfds", "csv", "dir")
@@ -89,6 +90,8 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "num_layers": HPRule(int, 1, "stacked recurrent layers", low=1),
     "dropout": HPRule(float, 0.0, "dropout before the output layer", low=0, high=1, high_open=True),
     "clipnorm": HPRule(float, 0.0, "gradient norm clipping; 0 turns it off", low=0),
+    "pooling": HPRule(str, "last", "last layer's final state, or masked max/mean over its outputs",
+                      options=POOLINGS),
 }
 
 

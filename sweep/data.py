@@ -367,13 +367,15 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: P
     layer = keras.layers.TextVectorization(
         max_tokens=vocab_size, standardize=standardize, ragged=True
     )
-    layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.astype(str)).batch(2048))
+    # Lists of str, not `.astype(str)`: NumPy's fixed-width unicode would pad every review
+    # to the longest (4 bytes a character; 1.1 GB for IMDB's training part).
+    layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
     arrays: dict[str, np.ndarray] = {}
     for name in ("train", "val", "test"):
         split: Split = getattr(splits, name)
         values, raw_lengths = [], []
         for start in range(0, len(split), 2048):
-            tokens = layer(tf.constant(split.text[start : start + 2048].astype(str)))
+            tokens = layer(tf.constant(split.text[start : start + 2048].tolist()))
             values.append(tokens.flat_values.numpy())
             raw_lengths.append(tokens.row_lengths().numpy())
         raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)

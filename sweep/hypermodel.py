@@ -4,12 +4,17 @@ Knows Keras only (no tf.data, no files), so it builds and tests without data and
 any Keras backend. The model:
 
     Embedding(vocab_size, embedding_dim, mask_zero) -> num_layers x [Bidirectional] cell
-    -> Dropout -> Dense(1 logit for two classes, else one per class)
+    -> [masked max/mean pooling over time] -> Dropout
+    -> Dense(1 logit for two classes, else one per class)
 
-Only the last recurrent layer returns its final state: the notebook this project grew
-from returned every timestep there and trained on per-token outputs (chance accuracy).
+With `pooling: last` the last recurrent layer returns only its final state; with `max` or
+`mean` it returns every timestep and those are pooled over the real (unpadded) tokens.
+Either way there is one prediction per example: the notebook this project grew from
+returned every timestep and trained on per-token outputs (chance accuracy).
 LSTM and GRU keep Keras' default activations and no recurrent dropout, so with a
-right-padded mask a GPU runs them on cuDNN.
+right-padded mask a GPU runs them on cuDNN on the TensorFlow backend. (On the JAX backend
+Keras 3.15 uses cuDNN only for an LSTM with no mask at all, so these run as lax.scan
+loops there; see bench/gpu_check.py.)
 """
 
 from __future__ import annotations
@@ -50,9 +55,16 @@ class RNNHyperModel(kt.HyperModel):
         cell = CELL_LAYERS[v["cell"]]
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)(inputs)
+        pooling = v.get("pooling", "last")
         for i in range(v["num_layers"]):
-            layer = cell(v["hidden_units"], return_sequences=i < v["num_layers"] - 1)
+            last = i == v["num_layers"] - 1
+            layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
             x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+        if pooling == "max":
+            x = MaskedGlobalMaxPooling1D()(x)
+        elif pooling == "mean":
+            # Keras' average pooling already leaves masked (padding) steps out.
+            x = keras.layers.GlobalAveragePooling1D()(x)
         if v["dropout"] > 0:
             x = keras.layers.Dropout(v["dropout"])(x)
         binary = self.num_classes == 2
@@ -74,6 +86,31 @@ class RNNHyperModel(kt.HyperModel):
         jit = keras.backend.backend() == "jax"
         model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy], jit_compile=jit)
         return model
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Max over time of the unmasked steps (Keras' GlobalMaxPooling1D ignores the mask).
+
+    Padding steps would otherwise take part in the max: their outputs are the RNN's
+    carried-over state, so the result would depend on how much padding the batch had.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            keep = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
+            inputs = keras.ops.where(keep, inputs, keras.ops.full_like(inputs, float("-inf")))
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 def _declare(hp: kt.HyperParameters, name: str, spec: HyperParameter):

@@ -1,0 +1,83 @@
+"""What a sweep does besides fit(): vectorize once, reuse the cache, record memory and time."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_space
+
+from sweep import cli, tuning
+
+
+@pytest.fixture
+def adapt_calls(monkeypatch) -> list:
+    """Counts TextVectorization.adapt calls (the costly half of vectorizing)."""
+    import keras
+
+    calls: list = []
+    original = keras.layers.TextVectorization.adapt
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.get_config()["max_tokens"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.layers.TextVectorization, "adapt", counting)
+    return calls
+
+
+def _run(space: Path, results: Path, *flags: str) -> pd.DataFrame:
+    assert cli.main(["run", str(space), "--results-dir", str(results), *flags]) == cli.EXIT_OK
+    return pd.read_csv(results / "synthetic" / "trials.csv")
+
+
+def test_vectorizes_once_per_vocab_and_a_resume_reuses_the_cache(tmp_path, synthetic_csv, adapt_calls):
+    space = write_space(
+        tmp_path / "space.yaml", f"csv:{synthetic_csv}",
+        tuner={"algorithm": "random", "max_trials": 4, "epochs": 1, "seed": 3},
+        hyperparameters={"cell": "gru", "vocab_size": [50, 100], "embedding_dim": 8,
+                         "hidden_units": 8, "learning_rate": {"min": 0.005, "max": 0.02}},
+    )
+    results = tmp_path / "results"
+    trials = _run(space, results)
+    vocabs = set(trials.vocab_size)
+    assert len(trials) == 4
+    # One adapt per distinct vocabulary, however many trials used it.
+    assert sorted(adapt_calls) == sorted(vocabs)
+    cache = results / "synthetic" / "cache"
+    assert len(list(cache.glob("tokens-*.npz"))) == len(vocabs)
+
+    adapt_calls.clear()
+    # Resuming for more trials: every vocabulary comes from the on-disk cache.
+    trials = _run(space, results, "--max-trials", "6")
+    assert len(trials) == 6
+    assert set(trials.vocab_size) <= {50, 100}
+    assert adapt_calls == []
+
+
+def test_trials_record_time_outside_fit_and_peak_memory(tmp_path, synthetic_csv):
+    space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
+                        tuner={"algorithm": "random", "max_trials": 2, "epochs": 1, "seed": 1})
+    trials = _run(space, tmp_path / "results")
+    assert (trials.status == "COMPLETED").all()
+    np.testing.assert_allclose(trials.seconds, trials.fit_seconds + trials.overhead_seconds, atol=0.01)
+    assert (trials.fit_seconds > 0).all() and (trials.overhead_seconds >= 0).all()
+    assert (trials.peak_rss_mb > 50).all()
+
+
+def test_peak_rss_reset_lowers_the_high_water_mark():
+    if tuning.peak_rss_mb() is None:
+        pytest.skip("no /proc/self/status here")
+    before = tuning.peak_rss_mb()
+    block = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
+    assert tuning.peak_rss_mb() >= before + 200
+    del block
+    gc.collect()
+    tuning.peak_rss_reset()
+    after = tuning.peak_rss_mb()
+    if after >= before + 200:
+        pytest.skip("this kernel does not reset VmHWM via /proc/self/clear_refs")
+    assert after < before + 100
