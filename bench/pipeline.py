@@ -48,11 +48,11 @@ _PUNCT = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~']")
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--limit-train", type=int, default=4000,
-                   help="training examples (default 4000 of the 19,997; 0 = all)")
-    p.add_argument("--limit-eval", type=int, default=1000,
-                   help="validation (and harness test) examples (default 1000; 0 = all)")
-    p.add_argument("--epochs", type=int, default=2, help="default 2")
+    p.add_argument("--limit-train", type=int, default=10000,
+                   help="training examples (default 10000 of the 19,997; 0 = all)")
+    p.add_argument("--limit-eval", type=int, default=2000,
+                   help="validation (and harness test) examples (default 2000; 0 = all)")
+    p.add_argument("--epochs", type=int, default=3, help="default 3")
     p.add_argument("--max-length", type=int, default=256, help="the harness's default cut")
     p.add_argument("--repeats", type=int, default=1, help="runs of each, median reported")
     p.add_argument("--json", metavar="PATH", help="also write the results here")
