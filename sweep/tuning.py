@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +149,31 @@ def peak_rss_mb() -> float | None:
 # --- The hypermodel with data, and the tuner ----------------------------------------
 
 
+# --- Ctrl-C that is never lost ------------------------------------------------------
+
+
+class _CtrlC:
+    """SIGINT raises KeyboardInterrupt as usual, and is also remembered.
+
+    Python raises it wherever the interpreter happens to be; inside a weakref callback
+    or a `__del__` (frequent while Keras and TensorFlow free objects) it is printed as
+    "Exception ignored" and lost, and the sweep would run on. The tuner raises it
+    again at its next batch or trial boundary (`check`).
+    """
+
+    requested = False
+
+    @classmethod
+    def handler(cls, signum, frame):
+        cls.requested = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.requested:
+            raise KeyboardInterrupt
+
+
 def _hypermodel_class():
     import keras_tuner as kt
 
@@ -197,6 +224,7 @@ def _tuner_class(base):
             super().__init__(*args, **kwargs)
 
         def on_trial_begin(self, trial):
+            _CtrlC.check()
             super().on_trial_begin(trial)
             import keras
 
@@ -212,6 +240,10 @@ def _tuner_class(base):
             # as already reported and drop the new ones.
             trial.metrics = MetricsTracker()
             _write_atomic(self._trial_file(trial, "epochs.csv"), "")
+
+        def on_batch_end(self, trial, model, batch, logs=None):
+            super().on_batch_end(trial, model, batch, logs)
+            _CtrlC.check()
 
         def on_epoch_begin(self, trial, model, epoch, logs=None):
             self._epoch_start = time.perf_counter()
@@ -347,12 +379,19 @@ def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOp
     if options.tensorboard:
         # KerasTuner gives each trial its own log folder and writes the HParams summary.
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _CtrlC.handler) if main_thread else None
     try:
         tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
+        _CtrlC.check()
     except RuntimeError as e:
         if "consecutive failures" in str(e):
             raise TooManyFailures(cfg.tuner.max_consecutive_failed_trials, str(e)) from None
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        _CtrlC.requested = False
     # A chief's oracle saves itself before it lets go of a trial that ended, so its
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
