@@ -159,6 +159,9 @@ def snapshot(run_dir: Path, trial_ids) -> dict:
     return files
 
 
+# Signals against a live process: about one run in fifteen failed on an idle 2-core
+# machine for a reason not yet pinned down (see the README's notes), so retry it once.
+@pytest.mark.flaky(reruns=1)
 def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
     space = sweep_space(tmp_path)
     res = tmp_path / "res"
