@@ -231,7 +231,8 @@ def plot_run(run_dir: str | Path, top: int = 3) -> list[Path]:
     cfg = results.load_run(run_dir)
     objective = cfg.get("tuner", {}).get("objective", "val_accuracy")
     varying = results.varying_hyperparameters(cfg)
-    trials, history = results.trials_dataframe(run_dir), results.history_dataframe(run_dir)
+    history = results.history_dataframe(run_dir)
+    trials = results.trials_dataframe(run_dir, history)
     written = [
         best_curves(trials, history, run_dir / "best_curves.png", objective, top, varying or None),
         hparams(trials, run_dir / "hparams.png", varying, objective),

@@ -85,15 +85,21 @@ def _read_json(path: Path):
         return None  # missing, or caught mid-write by a copy: skip it
 
 
-def trials_dataframe(run_dir: str | Path) -> pd.DataFrame:
-    """One row per trial: id, status, hyperparameters, metrics at the best epoch, timings."""
+def trials_dataframe(run_dir: str | Path, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per trial: id, status, hyperparameters, metrics at the best epoch, timings.
+
+    Args:
+        run_dir: the run folder.
+        history: `history_dataframe(run_dir)`, when the caller has read it already.
+    """
     run_dir = Path(run_dir)
     cfg = load_run(run_dir)
     objective = cfg.get("tuner", {}).get("objective", "val_accuracy")
     hp_names = list(cfg.get("hyperparameters", {}))
     running = run_state(run_dir) == "running"
     test = _read_json(run_dir / "test.json") or {}
-    history = history_dataframe(run_dir)
+    if history is None:
+        history = history_dataframe(run_dir)
     rows = []
     for trial_dir in sorted((run_dir / "tuner").glob("trial_*")):
         trial = _read_json(trial_dir / "trial.json")
@@ -189,7 +195,8 @@ def history_dataframe(run_dir: str | Path) -> pd.DataFrame:
 def write_tables(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Re)writes trials.csv and history.csv atomically; returns both frames."""
     run_dir = Path(run_dir)
-    trials, history = trials_dataframe(run_dir), history_dataframe(run_dir)
+    history = history_dataframe(run_dir)
+    trials = trials_dataframe(run_dir, history)
     for frame, name in ((trials, "trials.csv"), (history, "history.csv")):
         tmp = run_dir / f".{name}.{os.getpid()}.tmp"
         frame.to_csv(tmp, index=False)
