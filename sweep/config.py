@@ -89,6 +89,8 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "learning_rate": HPRule(float, 1e-3, "Adam learning rate", low=0, low_open=True),
     "num_layers": HPRule(int, 1, "stacked recurrent layers", low=1),
     "dropout": HPRule(float, 0.0, "dropout before the output layer", low=0, high=1, high_open=True),
+    "embedding_dropout": HPRule(float, 0.0, "spatial dropout on the embeddings (whole channels)",
+                                low=0, high=1, high_open=True),
     "clipnorm": HPRule(float, 0.0, "gradient norm clipping; 0 turns it off", low=0),
     "pooling": HPRule(str, "last", "last layer's final state, or masked max/mean over its outputs",
                       options=POOLINGS),

@@ -133,18 +133,41 @@ def _load_tfds(cfg: DataConfig):
         raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
 
     def read(split: str) -> Split:
-        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-        text, labels = [], []
-        for t, y in tfds.as_numpy(ds.batch(4096)):
-            text.extend(t.tolist())
-            labels.append(y)
+        text, labels = _read_tfds_split(builder, split, keys)
         texts = np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
-        return Split(texts, np.concatenate(labels).astype(np.int64))
+        return Split(texts, labels.astype(np.int64))
 
     train = read("train")
     test = read("test") if "test" in splits and cfg.test_split is None else None
     stamp = [builder.info.version.__str__(), builder.data_dir]
     return train, test, class_names, stamp
+
+
+def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
+    """All (text, label) pairs of one prepared tfds split, in file order.
+
+    tfds parses its records one at a time (about 2.6 s for IMDB's 25k reviews on 2 cores);
+    where both features are plain scalars in TFRecord files, as for IMDB, the records are
+    parsed here in batches of 4096 instead (0.5 s). Anything else goes through tfds.
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    info = builder.info
+    serialized = [info.features[k].get_serialized_info() for k in keys]
+    if info.file_format == tfds.core.FileFormat.TFRECORD and all(
+        isinstance(s, tfds.features.TensorInfo) and s.shape == () for s in serialized
+    ):
+        spec = {k: tf.io.FixedLenFeature([], s.dtype) for k, s in zip(keys, serialized)}
+        records = tf.data.TFRecordDataset([str(p) for p in info.splits[split].filepaths])
+        batches = records.batch(4096).map(lambda r: tf.io.parse_example(r, spec))
+        parts = [(b[keys[0]], b[keys[1]]) for b in tfds.as_numpy(batches)]
+    else:
+        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        parts = list(tfds.as_numpy(ds.batch(4096)))
+    text = [t for batch, _ in parts for t in batch.tolist()]
+    labels = np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64)
+    return text, labels
 
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "body", "document", "comment", "tweet")

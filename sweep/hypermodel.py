@@ -3,7 +3,8 @@
 Knows Keras only (no tf.data, no files), so it builds and tests without data and runs on
 any Keras backend. The model:
 
-    Embedding(vocab_size, embedding_dim, mask_zero) -> num_layers x [Bidirectional] cell
+    Embedding(vocab_size, embedding_dim, mask_zero) -> [SpatialDropout1D]
+    -> num_layers x [Bidirectional] cell
     -> [masked max/mean pooling over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
@@ -55,6 +56,10 @@ class RNNHyperModel(kt.HyperModel):
         cell = CELL_LAYERS[v["cell"]]
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)(inputs)
+        if v.get("embedding_dropout", 0.0) > 0:
+            # Drops whole embedding channels for the review (not single numbers), the
+            # regularizer that lets a large vocabulary train more epochs before it overfits.
+            x = keras.layers.SpatialDropout1D(v["embedding_dropout"])(x)
         pooling = v.get("pooling", "last")
         for i in range(v["num_layers"]):
             last = i == v["num_layers"] - 1

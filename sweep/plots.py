@@ -26,7 +26,7 @@ METRIC_LABELS = {
 HP_UNITS = {
     "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
     "learning_rate": "Adam, log scale", "num_layers": "layers", "dropout": "rate",
-    "clipnorm": "max gradient norm",
+    "embedding_dropout": "rate", "clipnorm": "max gradient norm",
 }
 
 

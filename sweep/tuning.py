@@ -20,12 +20,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from sweep.config import ConfigError, SweepConfig
+from sweep.config import HYPERPARAMETERS, ConfigError, DataConfig, SweepConfig, TunerConfig
 from sweep.data import SweepData
 
 TUNER_DIR = "tuner"  # KerasTuner's project folder inside the run folder
@@ -57,7 +57,7 @@ def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
     if resuming and saved.exists():
         import yaml
 
-        old = yaml.safe_load(saved.read_text())
+        old = _with_defaults(yaml.safe_load(saved.read_text()))
         new = cfg.to_dict()
         # max_trials may grow: "run 10 more" is a resume, not another sweep.
         old.get("tuner", {}).pop("max_trials", None)
@@ -75,6 +75,20 @@ def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(saved, cfg.to_yaml())
     return resuming
+
+
+def _with_defaults(old: dict) -> dict:
+    """A saved config with the keys added to the harness since then at their defaults.
+
+    A run saved before, say, `embedding_dropout` existed ran without it: resuming it with
+    the default is the same sweep, not a different one.
+    """
+    for key, section in (("data", DataConfig), ("tuner", TunerConfig)):
+        for f in fields(section):
+            old.setdefault(key, {}).setdefault(f.name, f.default)
+    for name, rule in HYPERPARAMETERS.items():
+        old.setdefault("hyperparameters", {}).setdefault(name, rule.default)
+    return old
 
 
 def _diff(old, new, prefix: str = "") -> list[str]:
@@ -413,31 +427,50 @@ class TooManyFailures(RuntimeError):
 
 def evaluate_best(tuner, data: SweepData, run_dir: Path) -> dict | None:
     """Evaluates the best trial on the test split (once) and the best of each cell by length."""
+    import keras
+
     best = tuner.oracle.get_best_trials(1)
     if not best:
         return None
     trial = best[0]
     model = tuner.load_model(trial)
-    vocab = trial.hyperparameters.get("vocab_size")
-    metrics = model.evaluate(data.dataset(vocab, "test"), verbose=0, return_dict=True)
+    # One pass over test serves both the score and the length analysis below.
+    logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
+    binary = logits.shape[-1] == 1
+    loss = model.loss(labels[:, None] if binary else labels, logits)
     result = {
         "trial_id": trial.trial_id,
-        "test_loss": float(metrics["loss"]),
-        "test_accuracy": float(metrics["accuracy"]),
-        "test_examples": int(len(data.splits.test)),
+        "test_loss": float(keras.ops.convert_to_numpy(loss)),
+        "test_accuracy": float((_predicted_class(logits) == labels).mean()),
+        "test_examples": int(len(labels)),
     }
     _write_atomic(run_dir / "test.json", json.dumps(result, indent=2))
-    _length_accuracy(tuner, data, run_dir, {trial.trial_id: model})
+    _length_accuracy(tuner, data, run_dir, {trial.trial_id: (logits, labels, lengths)})
     return result
 
 
-def _length_accuracy(tuner, data: SweepData, run_dir: Path, loaded: dict, buckets: int = 5) -> None:
+def _predict_test(model, data: SweepData, vocab_size: int):
+    """The model's logits on the whole test split, with its labels and untruncated lengths."""
+    logits, labels, lengths = [], [], []
+    for x, y, raw in data.dataset(vocab_size, "test", with_raw_lengths=True):
+        logits.append(np.asarray(model.predict_on_batch(x)))  # compiled; an eager call is slow
+        labels.append(y.numpy())
+        lengths.append(raw.numpy())
+    return np.concatenate(logits), np.concatenate(labels), np.concatenate(lengths)
+
+
+def _predicted_class(logits: np.ndarray) -> np.ndarray:
+    return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
+
+
+def _length_accuracy(tuner, data: SweepData, run_dir: Path, predicted: dict, buckets: int = 5) -> None:
     """Test accuracy by input-length bucket for the best model of each cell x direction.
 
     This is analysis after selection (nothing is chosen by it): it answers the
     notebook's question of where SimpleRNN falls behind LSTM and GRU. Direction is kept
     apart because a bidirectional SimpleRNN also reads each review from its end, which
-    hides the one-way cell's trouble with long inputs.
+    hides the one-way cell's trouble with long inputs. `predicted` holds test predictions
+    already made, by trial id.
     """
     import pandas as pd
 
@@ -451,16 +484,11 @@ def _length_accuracy(tuner, data: SweepData, run_dir: Path, loaded: dict, bucket
     edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
     rows = []
     for (cell, bidirectional), t in best_per_cell.items():
-        model = loaded.get(t.trial_id) or tuner.load_model(t)
-        vocab = t.hyperparameters.get("vocab_size")
-        ds = data.dataset(vocab, "test", with_raw_lengths=True)
-        correct, lengths = [], []
-        for x, y, raw in ds:
-            logits = np.asarray(model.predict_on_batch(x))  # compiled; an eager call is slow
-            pred = (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
-            correct.append(pred == y.numpy())
-            lengths.append(raw.numpy())
-        correct, lengths = np.concatenate(correct), np.concatenate(lengths)
+        if t.trial_id not in predicted:
+            vocab = t.hyperparameters.get("vocab_size")
+            predicted[t.trial_id] = _predict_test(tuner.load_model(t), data, vocab)
+        logits, labels, lengths = predicted[t.trial_id]
+        correct = _predicted_class(logits) == labels
         which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
         for b in range(len(edges) - 1):
             sel = which == b

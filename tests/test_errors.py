@@ -368,6 +368,22 @@ def test_same_space_with_more_trials_resumes(tmp_path, csv_path):
         tuning.prepare_run_dir(fewer_epochs, run_dir, overwrite=False)
 
 
+def test_a_run_saved_before_a_new_key_resumes(tmp_path, csv_path):
+    """Keys added to the harness since a run was saved count as their defaults there."""
+    cfg = config.load(write_space(tmp_path / "space.yaml", f"csv:{csv_path}"))
+    run_dir = tmp_path / "res" / cfg.name
+    _fake_run_folder(run_dir, cfg)
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    del saved["hyperparameters"]["embedding_dropout"], saved["data"]["test_split"]
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert tuning.prepare_run_dir(cfg, run_dir, overwrite=False) is True
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    changed = config.load(write_space(tmp_path / "other.yaml", f"csv:{csv_path}",
+                                      hyperparameters={"embedding_dropout": 0.2}))
+    with pytest.raises(config.ConfigError, match="hyperparameters.embedding_dropout"):
+        tuning.prepare_run_dir(changed, run_dir, overwrite=False)
+
+
 # --- What a user really sees (a subprocess: TensorFlow's own start-up lines included) --
 
 

@@ -78,3 +78,16 @@ def test_learns_a_planted_signal():
         kt.HyperParameters())
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.9
+
+
+def test_embedding_dropout_keeps_the_mask_and_is_off_at_inference():
+    model = RNNHyperModel(space(embedding_dropout=0.5, cell="gru")).build(kt.HyperParameters())
+    assert any(isinstance(layer, keras.layers.SpatialDropout1D) for layer in model.layers)
+    x = tokens()
+    padded = np.concatenate([x, np.zeros((3, 5), "int32")], axis=1)
+    # Inference: no dropout, and padding is still masked behind the dropout layer.
+    np.testing.assert_allclose(model.predict_on_batch(x), model.predict_on_batch(padded), atol=1e-5)
+    train = [np.asarray(model(x, training=True)) for _ in range(2)]
+    assert not np.allclose(train[0], train[1])
+    plain = RNNHyperModel(space(cell="gru")).build(kt.HyperParameters())
+    assert not any(isinstance(layer, keras.layers.SpatialDropout1D) for layer in plain.layers)
