@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 
 CELLS = ("simple_rnn", "lstm", "gru")
-POOLINGS = ("last", "max", "mean")
+POOLINGS = ("last", "max", "mean", "max_mean")
 ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")
 SOURCE_SCHEMES = ("tfds", "csv", "dir")
@@ -92,7 +92,7 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "embedding_dropout": HPRule(float, 0.0, "spatial dropout on the embeddings (whole channels)",
                                 low=0, high=1, high_open=True),
     "clipnorm": HPRule(float, 0.0, "gradient norm clipping; 0 turns it off", low=0),
-    "pooling": HPRule(str, "last", "last layer's final state, or masked max/mean over its outputs",
+    "pooling": HPRule(str, "last", "last layer's final state, or masked max/mean (or both) over its outputs",
                       options=POOLINGS),
 }
 

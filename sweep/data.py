@@ -158,7 +158,7 @@ def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray
     if info.file_format == tfds.core.FileFormat.TFRECORD and all(
         isinstance(s, tfds.features.TensorInfo) and s.shape == () for s in serialized
     ):
-        spec = {k: tf.io.FixedLenFeature([], s.dtype) for k, s in zip(keys, serialized)}
+        spec = {k: tf.io.FixedLenFeature([], s.tf_dtype) for k, s in zip(keys, serialized)}
         records = tf.data.TFRecordDataset([str(p) for p in info.splits[split].filepaths])
         batches = records.batch(4096).map(lambda r: tf.io.parse_example(r, spec))
         parts = [(b[keys[0]], b[keys[1]]) for b in tfds.as_numpy(batches)]

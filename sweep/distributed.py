@@ -291,6 +291,15 @@ def device_env(index: int | None, gpus: list[str], workers: int) -> dict[str, st
     return env
 
 
+def _default_sigint() -> None:
+    """In a child, before exec: SIGINT back to its default action.
+
+    A launcher started in the background (`sweep run ... &`, nohup) has SIGINT ignored, and
+    children inherit that; the chief would then sit through its stop request.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class _Child:
     name: str
@@ -304,13 +313,15 @@ class _Child:
     def start(self) -> None:
         env = {**os.environ, **self.env}
         if self.log is None:
-            self.proc = subprocess.Popen(self.argv, env=env, start_new_session=True)
+            self.proc = subprocess.Popen(self.argv, env=env, start_new_session=True,
+                                         preexec_fn=_default_sigint)
             return
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             # Own session: a Ctrl-C reaches only the launcher, which passes it on once.
             self.proc = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_default_sigint)
 
     @property
     def running(self) -> bool:

@@ -5,7 +5,7 @@ any Keras backend. The model:
 
     Embedding(vocab_size, embedding_dim, mask_zero) -> [SpatialDropout1D]
     -> num_layers x [Bidirectional] cell
-    -> [masked max/mean pooling over time] -> Dropout
+    -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
 With `pooling: last` the last recurrent layer returns only its final state; with `max` or
@@ -57,19 +57,24 @@ class RNNHyperModel(kt.HyperModel):
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)(inputs)
         if v.get("embedding_dropout", 0.0) > 0:
-            # Drops whole embedding channels for the review (not single numbers), the
-            # regularizer that lets a large vocabulary train more epochs before it overfits.
+            # Drops whole embedding channels for the review (not single numbers): the
+            # embedding table holds most of the weights and is what overfits first.
             x = keras.layers.SpatialDropout1D(v["embedding_dropout"])(x)
         pooling = v.get("pooling", "last")
         for i in range(v["num_layers"]):
             last = i == v["num_layers"] - 1
             layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
             x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+        # Keras' average pooling already leaves masked (padding) steps out; its max does not.
         if pooling == "max":
             x = MaskedGlobalMaxPooling1D()(x)
         elif pooling == "mean":
-            # Keras' average pooling already leaves masked (padding) steps out.
             x = keras.layers.GlobalAveragePooling1D()(x)
+        elif pooling == "max_mean":
+            # The strongest cue and the overall tone of the review, side by side.
+            x = keras.layers.Concatenate()(
+                [MaskedGlobalMaxPooling1D()(x), keras.layers.GlobalAveragePooling1D()(x)]
+            )
         if v["dropout"] > 0:
             x = keras.layers.Dropout(v["dropout"])(x)
         binary = self.num_classes == 2

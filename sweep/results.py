@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sweep.config import ConfigError
+from sweep.config import HYPERPARAMETERS, ConfigError
 
 TRIAL_COLUMNS = ["trial_id", "status"]
 METRIC_COLUMNS = ["val_accuracy", "val_loss", "accuracy", "loss"]
@@ -110,7 +110,9 @@ def trials_dataframe(run_dir: str | Path, history: pd.DataFrame | None = None) -
         if status == "RUNNING" and not running:
             status = "INTERRUPTED"
         row = {"trial_id": tid, "status": status}
-        row.update({n: trial.get("hyperparameters", {}).get("values", {}).get(n) for n in hp_names})
+        values = trial.get("hyperparameters", {}).get("values", {})
+        # A trial saved before a hyperparameter existed ran at its default.
+        row.update({n: values.get(n, _default(n)) for n in hp_names})
         row.update(_best_epoch(history[history.trial_id == tid], objective))
         if not row.get("epochs_run"):
             row.update(_kt_metrics(trial))
@@ -133,6 +135,11 @@ def trials_dataframe(run_dir: str | Path, history: pd.DataFrame | None = None) -
             frame[name] = frame[name].astype(bool)
     extra = [c for c in frame.columns if c not in columns]
     return frame[columns + extra]
+
+
+def _default(name: str):
+    rule = HYPERPARAMETERS.get(name)
+    return rule.default if rule else None
 
 
 def _best_epoch(epochs: pd.DataFrame, objective: str) -> dict:

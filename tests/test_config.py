@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from sweep import config
 from sweep.config import Choice, ConfigError, Fixed, Range
@@ -94,3 +95,10 @@ def test_grid_needs_a_finite_grid(tmp_path):
 def test_unknown_hyperparameter_suggests_the_known_one(tmp_path):
     with pytest.raises(ConfigError, match="hiden_units.*did you mean 'hidden_units'"):
         load_text(tmp_path, "hyperparameters:\n  hiden_units: 32\n")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "search_spaces").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_spaces_load(path):
+    cfg = config.load(path)
+    assert cfg.name == path.stem
+    assert config.from_dict(yaml.safe_load(cfg.to_yaml())) == cfg

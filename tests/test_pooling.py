@@ -19,7 +19,7 @@ def _model(pooling: str, cell: str = "gru", layers: int = 1):
     return RNNHyperModel(space).build(kt.HyperParameters())
 
 
-@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "max_mean"])
 @pytest.mark.parametrize("cell", ["lstm", "simple_rnn"])
 def test_padding_does_not_change_the_prediction(pooling, cell):
     model = _model(pooling, cell, layers=2)
@@ -40,3 +40,9 @@ def test_pooling_values_are_checked(tmp_path):
     path.write_text("hyperparameters: {pooling: maxx}\n")
     with pytest.raises(ConfigError, match="pooling.*'max'"):
         config.load(path)
+
+
+def test_max_mean_hands_both_poolings_to_the_head():
+    widths = {p: _model(p).get_layer(index=-1).kernel.shape[0] for p in ("max", "mean", "max_mean")}
+    # Bidirectional GRU-4: 8 features per pooling.
+    assert widths == {"max": 8, "mean": 8, "max_mean": 16}

@@ -129,6 +129,16 @@ def test_report_marks_a_dead_running_sweep_interrupted(run_copy, capsys):
     assert board(out).set_index("trial_id").at["2", "status"] == "INTERRUPTED"
 
 
+def test_a_trial_saved_before_a_hyperparameter_existed_shows_its_default(run_copy):
+    trial_json = run_copy / "tuner" / "trial_0" / "trial.json"
+    trial = json.loads(trial_json.read_text())
+    del trial["hyperparameters"]["values"]["embedding_dropout"]
+    trial_json.write_text(json.dumps(trial))
+    trials = results.trials_dataframe(run_copy).set_index("trial_id")
+    assert trials.embedding_dropout.tolist() == [0.0, 0.0, 0.0]
+    assert trials.at["0", "cell"] == "simple_rnn"
+
+
 def test_a_running_sweep_of_another_host_is_trusted_not_pid_checked(run_copy):
     status = json.loads((run_copy / "status.json").read_text())
     status.update(state="running", pid=_dead_pid(), host="another-machine")

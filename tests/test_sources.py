@@ -167,11 +167,15 @@ def test_tfds_imdb_with_data_dir(tmp_path, capsys, monkeypatch):
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=100)
 
 
-def write_tfds(data_dir: Path, splits: dict[str, list]) -> str:
-    """Prepares a tiny 3-class tfds dataset (text, label) under data_dir; returns its name."""
+def write_tfds(data_dir: Path, splits: dict[str, list], dataset: str = "sweep_test_topics") -> str:
+    """Prepares a tiny 3-class tfds dataset (text, label) under data_dir; returns its name.
+
+    tfds registers a builder by name once per process: each test passes its own.
+    """
     import tensorflow_datasets as tfds
 
-    class SweepTestTopics(tfds.core.GeneratorBasedBuilder):
+    class Builder(tfds.core.GeneratorBasedBuilder):
+        name = dataset
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
@@ -192,8 +196,9 @@ def write_tfds(data_dir: Path, splits: dict[str, list]) -> str:
             for i, (text, label) in enumerate(rows):
                 yield i, {"text": text, "label": label}
 
-    SweepTestTopics(data_dir=str(data_dir)).download_and_prepare()
-    return "sweep_test_topics"
+    builder = Builder(data_dir=str(data_dir))
+    builder.download_and_prepare()
+    return builder.name
 
 
 def test_tfds_batched_reader_matches_tfds(tmp_path, monkeypatch):
@@ -205,7 +210,7 @@ def test_tfds_batched_reader_matches_tfds(tmp_path, monkeypatch):
 
     rows = [(f"{i} caf\u00e9 <br />{text}", label)
             for i, (text, label) in enumerate(make_examples(50, num_classes=3))]
-    name = write_tfds(tmp_path / "tfds", {"train": rows})
+    name = write_tfds(tmp_path / "tfds", {"train": rows}, dataset="sweep_test_reader")
     builder = tfds.builder(name, data_dir=str(tmp_path / "tfds"))
     ds = builder.as_dataset(split="train", as_supervised=True, shuffle_files=False)
     expected = list(tfds.as_numpy(ds))
