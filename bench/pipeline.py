@@ -9,9 +9,9 @@ Same IMDB examples (the harness's seeded train / validation split), same model
     harness, full   the same with max_length long enough that nothing is truncated
 
 Each is timed as a whole process (wall clock and CPU seconds, start-up and data loading
-included; the harness also evaluates on test and writes its tables and plots). The padded fraction is
-that of the training batches, computed from the token lengths by replaying the batching
-(random order; length buckets for the harness). Run it with the machine otherwise quiet:
+included; the harness also evaluates on test and writes its tables and plots). The padded
+fraction is that of the training batches, computed from the token lengths by replaying the
+batching (random order; length buckets for the harness). Run it with the machine otherwise quiet:
 the numbers are only as steady as the CPU is free.
 
     python bench/pipeline.py [--limit-train N] [--limit-eval N] [--epochs N] [--repeats N]
