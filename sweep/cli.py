@@ -33,24 +33,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _int_at_least(low: int, words: str):
+    """An argparse type: an integer >= low, refused as 'expected a <words>'."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a {words}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+_positive_int = _int_at_least(1, "positive integer")
+_seed = _int_at_least(0, "non-negative integer")
 
 
 # --- run ----------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def _add_run(sub) -> None:
     p.add_argument("--name", help="run folder name (default: the space's name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run of that name")
     p.add_argument("--limit-train", type=_positive_int, metavar="N",
-                   help="train on the first N examples of the training part")
+                   help="train on a seeded sample of N examples of the training part")
     p.add_argument("--limit-eval", type=_positive_int, metavar="N",
                    help="validate and test on at most N examples each")
     p.add_argument("--tensorboard", action="store_true",

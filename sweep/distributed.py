@@ -36,8 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from sweep import tuning
 from sweep.config import ConfigError, SweepConfig
 
 CHIEF_ID = "chief"  # KerasTuner treats any tuner id containing "chief" as the chief
@@ -186,23 +185,11 @@ def check_worker_run_dir(cfg: SweepConfig, run_dir: Path) -> None:
     Only when the chief has already saved it; a worker started first waits for the
     chief anyway (KerasTuner's client waits until the oracle answers).
     """
-    saved = run_dir / "config.yaml"
-    if not saved.exists():
-        return
-    old, new = yaml.safe_load(saved.read_text()) or {}, cfg.to_dict()
-    # The chief's max_trials is the one that counts.
-    old.get("tuner", {}).pop("max_trials", None)
-    new["tuner"].pop("max_trials")
-    diffs = [f"{section}.{key}" for section in sorted(set(old) | set(new))
-             for key in sorted(set(_as_dict(old.get(section))) | set(_as_dict(new.get(section))), key=str)
-             if _as_dict(old.get(section)).get(key) != _as_dict(new.get(section)).get(key)]
+    # The chief's max_trials is the one that counts (it is left out of the comparison).
+    diffs = tuning.saved_space_diffs(cfg, run_dir)
     if diffs:
         raise ConfigError(f"{run_dir} holds a sweep of a different space than this worker's "
                           f"(differs in {', '.join(diffs[:4])}); give workers the chief's space and flags")
-
-
-def _as_dict(value) -> dict:
-    return value if isinstance(value, dict) else {"": value}
 
 
 def adopt_tuner_state(tuner_dir: Path, tuner_id: str) -> None:

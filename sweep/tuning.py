@@ -54,15 +54,8 @@ def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
     """
     saved = run_dir / "config.yaml"
     resuming = (run_dir / TUNER_DIR / "oracle.json").exists() and not overwrite
-    if resuming and saved.exists():
-        import yaml
-
-        old = _with_defaults(yaml.safe_load(saved.read_text()))
-        new = cfg.to_dict()
-        # max_trials may grow: "run 10 more" is a resume, not another sweep.
-        old.get("tuner", {}).pop("max_trials", None)
-        new["tuner"].pop("max_trials")
-        diffs = _diff(old, new)
+    if resuming:
+        diffs = saved_space_diffs(cfg, run_dir)
         if diffs:
             raise ConfigError(
                 f"{run_dir} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
@@ -75,6 +68,23 @@ def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(saved, cfg.to_yaml())
     return resuming
+
+
+def saved_space_diffs(cfg: SweepConfig, run_dir: Path) -> list[str]:
+    """Where `cfg` differs from the space saved in `run_dir` (none saved: no differences).
+
+    `max_trials` is left out: "run 10 more" is the same sweep.
+    """
+    import yaml
+
+    saved = run_dir / "config.yaml"
+    if not saved.exists():
+        return []
+    old = _with_defaults(yaml.safe_load(saved.read_text()) or {})
+    new = cfg.to_dict()
+    old.get("tuner", {}).pop("max_trials", None)
+    new["tuner"].pop("max_trials")
+    return _diff(old, new)
 
 
 def _with_defaults(old: dict) -> dict:
@@ -103,9 +113,9 @@ def _diff(old, new, prefix: str = "") -> list[str]:
 def write_status(run_dir: Path, state: str, **extra) -> None:
     """Records whether the sweep is running, finished, interrupted or failed."""
     path = run_dir / STATUS_FILE
-    status = json.loads(path.read_text()) if path.exists() else {}
-    # The host tells a report on a copied folder not to trust the pid.
-    status.update(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.time(),
+    # The host tells a report on a copied folder not to trust the pid. Written whole, so
+    # a resumed run does not carry the last run's failure reason.
+    status = dict(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.time(),
                   **extra)
     _write_atomic(path, json.dumps(status, indent=2))
 
@@ -160,9 +170,6 @@ def peak_rss_mb() -> float | None:
     return None
 
 
-# --- The hypermodel with data, and the tuner ----------------------------------------
-
-
 # --- Ctrl-C that is never lost ------------------------------------------------------
 
 
@@ -186,6 +193,9 @@ class _CtrlC:
     def check(cls) -> None:
         if cls.requested:
             raise KeyboardInterrupt
+
+
+# --- The hypermodel with data, and the tuner ----------------------------------------
 
 
 def _hypermodel_class():
@@ -503,8 +513,5 @@ def _length_accuracy(tuner, data: SweepData, run_dir: Path, predicted: dict, buc
                     "examples": int(sel.sum()),
                     "accuracy": float(correct[sel].mean()),
                 })
-    frame = pd.DataFrame(rows)
-    tmp = run_dir / ".length_accuracy.csv.tmp"
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, run_dir / "length_accuracy.csv")
+    _write_atomic(run_dir / "length_accuracy.csv", pd.DataFrame(rows).to_csv(index=False))
 

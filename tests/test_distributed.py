@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT, run_cli, write_space
 
-from sweep import distributed
+from sweep import config, distributed, tuning
 from sweep.config import ConfigError
 
 DEADLINE = 600  # seconds for one whole sweep; a hang fails the test after this
@@ -93,6 +94,29 @@ def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path):
     assert "Address already in use" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_a_worker_checks_the_chiefs_saved_space(space_file: Path, tmp_path: Path):
+    cfg = config.load(space_file)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    distributed.check_worker_run_dir(cfg, run_dir)  # nothing saved yet: the chief decides
+    saved = cfg.to_dict()
+    saved["tuner"]["max_trials"] += 7  # the chief's count is the one that counts
+    del saved["hyperparameters"]["embedding_dropout"]  # saved before the key existed
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    distributed.check_worker_run_dir(cfg, run_dir)
+    saved["hyperparameters"]["hidden_units"] = 3
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ConfigError, match="than this worker's.*hyperparameters.hidden_units"):
+        distributed.check_worker_run_dir(cfg, run_dir)
+
+
+def test_status_is_written_whole(tmp_path: Path):
+    tuning.write_status(tmp_path, "failed", reason="out of memory")
+    tuning.write_status(tmp_path, "running")
+    status = json.loads((tmp_path / tuning.STATUS_FILE).read_text())
+    assert status["state"] == "running" and "reason" not in status
 
 
 def _sh(name: str, script: str, tmp_path: Path) -> distributed._Child:

@@ -320,13 +320,18 @@ def test_run_without_space(tmp_path, capsys):
     assert_refused(code, out, err, tmp_path / "res", "space")
 
 
-@pytest.mark.parametrize(
-    "argv", [["report", "{tmp}/nope"], ["plot", "{tmp}"], ["report", "{tmp}", "--top", "0"]]
-)
+@pytest.mark.parametrize("argv", [["report", "{tmp}/nope"], ["plot", "{tmp}"]])
 def test_report_and_plot_refuse_non_run_folders(argv, tmp_path, capsys):
     code, out, err = run_main([a.replace("{tmp}", str(tmp_path)) for a in argv], capsys)
     assert code == 2 and "Traceback" not in err
     assert 1 <= len(err.strip().splitlines()) <= MAX_STDERR_LINES, err
+
+
+@pytest.mark.parametrize("top", ["0", "-2", "two"])
+def test_report_refuses_a_bad_top_on_a_real_run(finished_run, top, capsys):
+    code, out, err = run_main(["report", str(finished_run), "--top", top], capsys)
+    assert code == 2 and "Traceback" not in err and not out
+    assert "--top" in err and f"expected a positive integer, got {top!r}" in err
 
 
 # --- A run folder of another space ----------------------------------------------------

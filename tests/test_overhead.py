@@ -64,7 +64,12 @@ def test_trials_record_time_outside_fit_and_peak_memory(tmp_path, synthetic_csv)
     trials = _run(space, tmp_path / "results")
     assert (trials.status == "COMPLETED").all()
     np.testing.assert_allclose(trials.seconds, trials.fit_seconds + trials.overhead_seconds, atol=0.01)
-    assert (trials.fit_seconds > 0).all() and (trials.overhead_seconds >= 0).all()
+    assert (trials.fit_seconds > 0).all() and (trials.overhead_seconds > 0).all()
+    # fit() holds its epochs, timed apart by the epoch callbacks, and the trial holds fit().
+    history = pd.read_csv(tmp_path / "results" / "synthetic" / "history.csv")
+    epochs = history.groupby("trial_id").seconds.sum()
+    assert (trials.set_index("trial_id").fit_seconds.sort_index() >= epochs.sort_index() - 0.01).all()
+    assert (trials.seconds > trials.fit_seconds).all()
     assert (trials.peak_rss_mb > 50).all()
 
 
