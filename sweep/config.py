@@ -24,6 +24,7 @@ class ConfigError(ValueError):
 
 CELLS = ("simple_rnn", "lstm", "gru")
 POOLINGS = ("last", "max", "mean", "max_mean")
+EMBEDDING_INITS = ("random", "word2vec")
 ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")
 SOURCE_SCHEMES = ("tfds", "csv", "dir")
@@ -87,8 +88,12 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "embedding_dim": HPRule(int, 64, "embedding width", low=1),
     "hidden_units": HPRule(int, 64, "units per recurrent layer (per direction)", low=1),
     "learning_rate": HPRule(float, 1e-3, "Adam learning rate", low=0, low_open=True),
+    "lr_decay": HPRule(float, 1.0, "learning rate multiplier per epoch (1: constant)",
+                       low=0, low_open=True, high=1),
     "num_layers": HPRule(int, 1, "stacked recurrent layers", low=1),
     "dropout": HPRule(float, 0.0, "dropout before the output layer", low=0, high=1, high_open=True),
+    "embedding_init": HPRule(str, "random", "embedding start: random, or word2vec vectors trained on "
+                             "the training (and unlabeled) text", options=EMBEDDING_INITS),
     "embedding_dropout": HPRule(float, 0.0, "spatial dropout on the embeddings (whole channels)",
                                 low=0, high=1, high_open=True),
     "clipnorm": HPRule(float, 0.0, "gradient norm clipping; 0 turns it off", low=0),
@@ -115,6 +120,7 @@ class DataConfig:
     test_source: str | None = None
     test_split: float | None = None
     data_dir: str | None = None
+    unlabeled_split: str | None = None  # tfds split of unlabeled text, for word2vec only
 
     @property
     def scheme(self) -> str:
@@ -425,7 +431,7 @@ def _validate(cfg: SweepConfig) -> None:
     for key in ("limit_train", "limit_eval"):
         if getattr(d, key) is not None:
             _check_positive_int(getattr(d, key), f"data.{key}")
-    for key in ("label_column", "test_source", "data_dir"):
+    for key in ("label_column", "test_source", "data_dir", "unlabeled_split"):
         if getattr(d, key) is not None:
             _check_type(getattr(d, key), str, f"data.{key}", "a string")
     tc = d.text_column
@@ -435,6 +441,8 @@ def _validate(cfg: SweepConfig) -> None:
         raise ConfigError(f"data.text_column: expected a column name or a list of names, got {tc!r}")
     if d.test_source is not None and d.test_split is not None:
         raise ConfigError("data: give test_source or test_split, not both")
+    if d.unlabeled_split is not None and scheme != "tfds":
+        raise ConfigError(f"data.unlabeled_split: only for tfds: sources, got source {d.source!r}")
 
     if t.algorithm not in ALGORITHMS:
         raise ConfigError(

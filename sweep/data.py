@@ -4,6 +4,7 @@
            -> Encoded, once per (vocab_size, max_length): TextVectorization adapted on the
               training part only, cached on disk under the run folder
            -> tf.data: ragged token ids, bucketed by length, padded on the right with 0
+           -> word vectors (sweep.embeddings), once per (vocab_size, embedding_dim), cached
 
 Validation is carved from the training data with the sweep's seed; the test split is
 kept apart for the final evaluation only.
@@ -18,6 +19,7 @@ import os
 import re
 import socket
 import string
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,6 +55,7 @@ class TextSplits:
     test: Split
     class_names: list[str]
     fingerprint: str  # changes whenever the text or the split would
+    unlabeled: Split | None = None  # extra text for word2vec only (data.unlabeled_split)
 
     @property
     def num_classes(self) -> int:
@@ -87,9 +90,12 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
         test = test.take(np.sort(keep))
     if len(np.unique(train.labels)) < 2:
         raise DataError(f"data.source: the training part of {cfg.source} holds a single class")
+    unlabeled = _load_unlabeled(cfg) if cfg.unlabeled_split else None
+    if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
+        unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
     blob = json.dumps([asdict(cfg), seed, stamp, class_names], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:12]
-    return TextSplits(train, val, test, class_names, fingerprint)
+    return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
 
 
 def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):
@@ -103,11 +109,44 @@ def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):
 
 
 def _load_tfds(cfg: DataConfig):
-    import tensorflow_datasets as tfds
-
     name = cfg.location
     if cfg.test_source:
         raise DataError("data.test_source: only for csv: and dir: sources (tfds has its test split)")
+    builder, keys = _tfds_builder(cfg)
+    label_feature = builder.info.features[keys[1]]
+    class_names = list(getattr(label_feature, "names", None) or [])
+    if not class_names:
+        raise DataError(f"data.source: the label {keys[1]!r} of {name!r} is not a class label")
+    splits = builder.info.splits
+    if "train" not in splits:
+        raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
+
+    def read(split: str) -> Split:
+        text, labels = _read_tfds_split(builder, split, keys)
+        return Split(_decoded(text), labels.astype(np.int64))
+
+    train = read("train")
+    test = read("test") if "test" in splits and cfg.test_split is None else None
+    stamp = [builder.info.version.__str__(), builder.data_dir]
+    return train, test, class_names, stamp
+
+
+def _load_unlabeled(cfg: DataConfig) -> Split:
+    """The texts of `data.unlabeled_split` (their labels, if any, are never read)."""
+    builder, keys = _tfds_builder(cfg)
+    split = cfg.unlabeled_split
+    if split not in builder.info.splits:
+        raise DataError(f"data.unlabeled_split: tfds dataset {cfg.location!r} has no split "
+                        f"{split!r} (it has {', '.join(sorted(builder.info.splits))})")
+    text, _ = _read_tfds_split(builder, split, keys)
+    return Split(_decoded(text), np.full(len(text), -1, np.int64))
+
+
+def _tfds_builder(cfg: DataConfig):
+    """The prepared tfds builder for `cfg.source` and its (text, label) keys, or a DataError."""
+    import tensorflow_datasets as tfds
+
+    name = cfg.location
     data_dir = cfg.data_dir or os.environ.get("TFDS_DATA_DIR")
     try:
         builder = tfds.builder(name, data_dir=data_dir)
@@ -124,23 +163,11 @@ def _load_tfds(cfg: DataConfig):
     keys = builder.info.supervised_keys
     if not keys or len(keys) != 2:
         raise DataError(f"data.source: tfds dataset {name!r} has no (text, label) supervised keys")
-    label_feature = builder.info.features[keys[1]]
-    class_names = list(getattr(label_feature, "names", None) or [])
-    if not class_names:
-        raise DataError(f"data.source: the label {keys[1]!r} of {name!r} is not a class label")
-    splits = builder.info.splits
-    if "train" not in splits:
-        raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
+    return builder, keys
 
-    def read(split: str) -> Split:
-        text, labels = _read_tfds_split(builder, split, keys)
-        texts = np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
-        return Split(texts, labels.astype(np.int64))
 
-    train = read("train")
-    test = read("test") if "test" in splits and cfg.test_split is None else None
-    stamp = [builder.info.version.__str__(), builder.data_dir]
-    return train, test, class_names, stamp
+def _decoded(text: list[bytes]) -> np.ndarray:
+    return np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
 
 
 def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
@@ -375,7 +402,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: P
     """Adapts a vocabulary on the training text and encodes all three splits.
 
     The result is cached as `cache_dir/tokens-<fingerprint>-v<vocab>-l<len>.npz`, so a
-    resumed sweep (or another trial with the same vocabulary) does not redo it.
+    resumed sweep (or another trial with the same vocabulary) does not redo it. The
+    unlabeled text, when there is one, is encoded too (for word2vec).
     """
     path = None
     if cache_dir is not None:
@@ -394,7 +422,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: P
     # to the longest (4 bytes a character; 1.1 GB for IMDB's training part).
     layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
     arrays: dict[str, np.ndarray] = {}
-    for name in ("train", "val", "test"):
+    names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
+    for name in names:
         split: Split = getattr(splits, name)
         values, raw_lengths = [], []
         for start in range(0, len(split), 2048):
@@ -409,12 +438,17 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: P
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
         arrays[f"{name}_labels"] = split.labels
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Unique per process: workers sharing the run folder may vectorize at once.
-        tmp = path.with_name(f".{path.stem}.{socket.gethostname()}-{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        _save_atomic(path, lambda tmp: np.savez(tmp, **arrays))
     return Encoded(vocab_size, max_length, arrays)
+
+
+def _save_atomic(path: Path, save: Callable[[Path], None]) -> None:
+    """`save(tmp)`, then renamed to `path`: a reader never sees half a cache file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Unique per process: workers sharing the run folder may compute the same file at once.
+    tmp = path.with_name(f".{path.stem}.{socket.gethostname()}-{os.getpid()}.tmp{path.suffix}")
+    save(tmp)
+    os.replace(tmp, path)
 
 
 def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
@@ -497,6 +531,7 @@ class SweepData:
         self.cache_dir = cache_dir
         self.splits = load_texts(cfg, seed)
         self._encoded: dict[int, Encoded] = {}
+        self._vectors: dict[tuple[int, int], np.ndarray] = {}
 
     @property
     def class_names(self) -> list[str]:
@@ -515,3 +550,25 @@ class SweepData:
         if split == "train" and "shuffle_seed" not in kwargs:
             kwargs["shuffle_seed"] = self.seed
         return dataset(enc, split, self.cfg.batch_size, boundaries, **kwargs)
+
+    def word_vectors(self, vocab_size: int, dim: int) -> np.ndarray:
+        """word2vec vectors for `embedding_init: word2vec`, from train (+ unlabeled) ids."""
+        key = (vocab_size, dim)
+        if key in self._vectors:
+            return self._vectors[key]
+        from sweep.embeddings import word2vec
+
+        enc = self.encoded(vocab_size)
+        path = None
+        if self.cache_dir is not None:
+            stem = f"word2vec-{self.splits.fingerprint}-v{vocab_size}-l{self.cfg.max_length}-d{dim}"
+            path = Path(self.cache_dir) / f"{stem}.npy"
+        if path is not None and path.exists():
+            matrix = np.load(path)
+        else:
+            parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
+            matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
+            if path is not None:
+                _save_atomic(path, lambda tmp: np.save(tmp, matrix))
+        self._vectors[key] = matrix
+        return matrix

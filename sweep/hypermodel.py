@@ -3,10 +3,12 @@
 Knows Keras only (no tf.data, no files), so it builds and tests without data and runs on
 any Keras backend. The model:
 
-    Embedding(vocab_size, embedding_dim, mask_zero) -> [SpatialDropout1D]
+    Embedding(vocab_size, embedding_dim, mask_zero; random or word2vec start) -> [SpatialDropout1D]
     -> num_layers x [Bidirectional] cell
     -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
+
+trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1.
 
 With `pooling: last` the last recurrent layer returns only its final state; with `max` or
 `mean` it returns every timestep and those are pooled over the real (unpadded) tokens.
@@ -20,8 +22,11 @@ loops there; see bench/gpu_check.py.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from sweep.config import Choice, Fixed, HyperParameter, Range
 
@@ -38,14 +43,18 @@ class RNNHyperModel(kt.HyperModel):
     Args:
         space: hyperparameter name -> spec, as in `SweepConfig.hyperparameters`.
         num_classes: 2 gives one logit and binary cross-entropy; more give softmax.
+        word_vectors: (vocab_size, embedding_dim) -> the starting embedding matrix, for
+            `embedding_init: word2vec` (`SweepData.word_vectors`).
     """
 
-    def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2, **kwargs):
+    def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
+                 word_vectors: Callable[[int, int], np.ndarray] | None = None, **kwargs):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         self.space = space
         self.num_classes = num_classes
+        self.word_vectors = word_vectors
 
     def declare(self, hp: kt.HyperParameters) -> dict:
         """Registers every hyperparameter of the space on `hp`; returns their values."""
@@ -55,7 +64,12 @@ class RNNHyperModel(kt.HyperModel):
         v = self.declare(hp)
         cell = CELL_LAYERS[v["cell"]]
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
-        x = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)(inputs)
+        embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
+        x = embedding(inputs)
+        if v.get("embedding_init", "random") == "word2vec":
+            if self.word_vectors is None:
+                raise ValueError("embedding_init 'word2vec' needs the word_vectors argument")
+            embedding.set_weights([self.word_vectors(v["vocab_size"], v["embedding_dim"])])
         if v.get("embedding_dropout", 0.0) > 0:
             # Drops whole embedding channels for the review (not single numbers): the
             # embedding table holds most of the weights and is what overfits first.
@@ -96,6 +110,16 @@ class RNNHyperModel(kt.HyperModel):
         jit = keras.backend.backend() == "jax"
         model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy], jit_compile=jit)
         return model
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
+        """`model.fit`, with the learning rate decayed per epoch when `lr_decay` < 1."""
+        decay = hp.values.get("lr_decay", 1.0)
+        if decay != 1.0:
+            base = hp.get("learning_rate")
+            # By absolute epoch, so a Hyperband trial resumed at initial_epoch stays on schedule.
+            schedule = keras.callbacks.LearningRateScheduler(lambda epoch: base * decay**epoch)
+            kwargs["callbacks"] = [schedule, *(kwargs.get("callbacks") or [])]
+        return model.fit(*args, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="sweep")

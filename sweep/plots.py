@@ -25,8 +25,8 @@ METRIC_LABELS = {
 }
 HP_UNITS = {
     "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
-    "learning_rate": "Adam, log scale", "num_layers": "layers", "dropout": "rate",
-    "embedding_dropout": "rate", "clipnorm": "max gradient norm",
+    "learning_rate": "Adam, log scale", "lr_decay": "factor per epoch", "num_layers": "layers",
+    "dropout": "rate", "embedding_dropout": "rate", "clipnorm": "max gradient norm",
 }
 
 

@@ -207,7 +207,8 @@ def _hypermodel_class():
         """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
 
         def __init__(self, space, data: SweepData, verbose: bool = False):
-            super().__init__(space, num_classes=len(data.class_names))
+            super().__init__(space, num_classes=len(data.class_names),
+                             word_vectors=data.word_vectors)
             self.data = data
             self.verbose = verbose
             self.fit_seconds = 0.0
@@ -220,7 +221,7 @@ def _hypermodel_class():
             kwargs["verbose"] = 2 if self.verbose else 0
             self.params = model.count_params()
             start = time.perf_counter()
-            history = model.fit(train, validation_data=val, **kwargs)
+            history = super().fit(hp, model, train, validation_data=val, **kwargs)
             self.fit_seconds = time.perf_counter() - start
             losses = history.history.get("loss", [])
             bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]

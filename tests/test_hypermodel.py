@@ -91,3 +91,32 @@ def test_embedding_dropout_keeps_the_mask_and_is_off_at_inference():
     assert not np.allclose(train[0], train[1])
     plain = RNNHyperModel(space(cell="gru")).build(kt.HyperParameters())
     assert not any(isinstance(layer, keras.layers.SpatialDropout1D) for layer in plain.layers)
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.5])
+def test_lr_decay_multiplies_the_learning_rate_each_epoch(decay):
+    hm = RNNHyperModel(space(learning_rate=1e-2, lr_decay=decay))
+    hp = kt.HyperParameters()
+    model = hm.build(hp)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.append(float(model.optimizer.learning_rate)))
+    x, y = tokens(batch=8), np.arange(8) % 2
+    history = hm.fit(hp, model, x, y, epochs=3, verbose=0, callbacks=[record])
+    np.testing.assert_allclose(seen, [1e-2, 1e-2 * decay, 1e-2 * decay**2], rtol=1e-6)
+    assert len(history.history["loss"]) == 3  # the caller's callbacks still ran, and fit's result returns
+
+
+def test_word2vec_init_starts_from_the_given_vectors():
+    matrix = np.random.default_rng(0).normal(size=(50, 8)).astype("float32")
+    asked = []
+    hm = RNNHyperModel(space(embedding_init="word2vec"),
+                       word_vectors=lambda vocab, dim: asked.append((vocab, dim)) or matrix)
+    model = hm.build(kt.HyperParameters())
+    embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
+    assert asked == [(50, 8)]
+    np.testing.assert_array_equal(embedding.get_weights()[0], matrix)
+    random = RNNHyperModel(space(), word_vectors=lambda *_: pytest.fail("asked for vectors"))
+    random.build(kt.HyperParameters())
+    with pytest.raises(ValueError, match="word_vectors"):
+        RNNHyperModel(space(embedding_init="word2vec")).build(kt.HyperParameters())

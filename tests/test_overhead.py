@@ -54,8 +54,10 @@ def test_vectorizes_once_per_vocab_and_a_resume_reuses_the_cache(tmp_path, synth
     # Resuming for more trials: every vocabulary comes from the on-disk cache.
     trials = _run(space, results, "--max-trials", "6")
     assert len(trials) == 6
-    assert set(trials.vocab_size) <= {50, 100}
-    assert adapt_calls == []
+    resumed = set(trials[trials.trial_id >= 4].vocab_size)
+    assert resumed & vocabs  # some new trial reused a vocabulary the first run had cached
+    # Only a vocabulary the first run never drew is adapted (once).
+    assert sorted(adapt_calls) == sorted(resumed - vocabs)
 
 
 def test_trials_record_time_outside_fit_and_peak_memory(tmp_path, synthetic_csv):

@@ -6,10 +6,12 @@ the module) on a few hundred synthetic examples built in `tmp_path`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import SHARED_TFDS, make_examples, requires_imdb, run_cli, write_csv, write_space
@@ -231,6 +233,49 @@ def test_tfds_three_classes_from_info(tmp_path, capsys):
     code, out, run_dir = sweep(tmp_path, capsys, f"tfds:{name}",
                                data={"data_dir": str(tmp_path / "tfds")})
     assert_ran(code, out, run_dir, ["neg", "pos", "mixed"], test_examples=30)
+
+
+def test_tfds_unlabeled_split_feeds_word2vec_only(tmp_path, monkeypatch):
+    """The unlabeled split is read and encoded for word2vec, capped like train, and never trained on."""
+    from sweep import data, embeddings
+    from sweep.config import DataConfig
+
+    extra = [(f"extra{i} {text}", -1) for i, (text, _) in enumerate(make_examples(80, seed=3))]
+    name = write_tfds(tmp_path / "tfds", {"train": make_examples(100, num_classes=3),
+                                          "test": make_examples(20, num_classes=3, seed=2),
+                                          "unsupervised": extra}, dataset="sweep_test_unlabeled")
+    cfg = DataConfig(source=f"tfds:{name}", data_dir=str(tmp_path / "tfds"), max_length=16,
+                     unlabeled_split="unsupervised", limit_train=50)
+    sd = data.SweepData(cfg, seed=0, cache_dir=None)
+    unlabeled = sd.splits.unlabeled
+    assert len(unlabeled) == 50 and set(unlabeled.labels) == {-1}
+    assert all(t.startswith("extra") for t in unlabeled.text)
+    assert not any(t.startswith("extra") for t in sd.splits.train.text)
+    rows = []
+    monkeypatch.setattr(embeddings, "word2vec", lambda parts, *a: rows.append(parts) or np.zeros((40, 4)))
+    sd.word_vectors(40, 4)
+    assert [len(lengths) for _, lengths in rows[0]] == [len(sd.splits.train), 50]
+    batches = sum(int(y.shape[0]) for _, y in sd.dataset(40, "train"))
+    assert batches == len(sd.splits.train)  # the training data holds no unlabeled text
+
+    bad = dataclasses.replace(cfg, unlabeled_split="unsup")
+    with pytest.raises(data.DataError, match="data.unlabeled_split.*'unsup'.*unsupervised"):
+        data.load_texts(bad, 0)
+
+
+@requires_imdb
+@pytest.mark.imdb
+@pytest.mark.slow
+def test_imdb_word2vec_start_from_unlabeled_reviews(tmp_path, capsys):
+    hps = {"cell": "gru", "vocab_size": 500, "embedding_dim": 16, "hidden_units": 8,
+           "learning_rate": 0.01, "embedding_init": "word2vec"}
+    code, out, run_dir = sweep(tmp_path, capsys, "tfds:imdb_reviews", "--limit-train", "300",
+                               "--limit-eval", "100",
+                               data={"unlabeled_split": "unsupervised", "data_dir": str(SHARED_TFDS)},
+                               hyperparameters=hps)
+    trials, _ = assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=100)
+    assert trials.embedding_init.tolist() == ["word2vec"]
+    assert len(list((run_dir / "cache").glob("word2vec-*-v500-l32-d16.npy"))) == 1
 
 
 def test_tfds_unknown_dataset(tmp_path, capsys):
