@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# word2vec's vectors are rescaled to this spread: that of Keras' default embedding start
-# (uniform +-0.05), so Adam's first steps move them as much as a random start.
+# word2vec's vectors are rescaled to this standard deviation, the scale of Keras' default
+# embedding start (uniform in +-0.05), so Adam's steps move them as much as a random start.
 SCALE = 0.05
 WINDOW = 5
 EPOCHS = 5

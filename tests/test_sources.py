@@ -255,8 +255,8 @@ def test_tfds_unlabeled_split_feeds_word2vec_only(tmp_path, monkeypatch):
     monkeypatch.setattr(embeddings, "word2vec", lambda parts, *a: rows.append(parts) or np.zeros((40, 4)))
     sd.word_vectors(40, 4)
     assert [len(lengths) for _, lengths in rows[0]] == [len(sd.splits.train), 50]
-    batches = sum(int(y.shape[0]) for _, y in sd.dataset(40, "train"))
-    assert batches == len(sd.splits.train)  # the training data holds no unlabeled text
+    examples = sum(int(y.shape[0]) for _, y in sd.dataset(40, "train"))
+    assert examples == len(sd.splits.train)  # the training data holds no unlabeled text
 
     bad = dataclasses.replace(cfg, unlabeled_split="unsup")
     with pytest.raises(data.DataError, match="data.unlabeled_split.*'unsup'.*unsupervised"):
