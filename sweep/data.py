@@ -558,7 +558,6 @@ class SweepData:
             return self._vectors[key]
         from sweep.embeddings import word2vec
 
-        enc = self.encoded(vocab_size)
         path = None
         if self.cache_dir is not None:
             stem = f"word2vec-{self.splits.fingerprint}-v{vocab_size}-l{self.cfg.max_length}-d{dim}"
@@ -566,6 +565,7 @@ class SweepData:
         if path is not None and path.exists():
             matrix = np.load(path)
         else:
+            enc = self.encoded(vocab_size)
             parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
             matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
             if path is not None:

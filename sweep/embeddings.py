@@ -52,10 +52,11 @@ def word2vec(
     del texts
     rng = np.random.default_rng(seed)
     matrix = rng.normal(0.0, SCALE, (vocab_size, dim)).astype(np.float32)
-    found = np.array([int(w) for w in model.wv.index_to_key if int(w) >= 2], dtype=np.int64)
-    if len(found):
-        vectors = model.wv[[str(i) for i in found]]
-        matrix[found] = vectors * (SCALE / max(float(vectors.std()), 1e-12))
+    ids = np.array(model.wv.index_to_key, dtype=np.int64)  # row k of wv.vectors is id ids[k]
+    learnt = ids >= 2
+    if learnt.any():
+        vectors = model.wv.vectors[learnt]
+        matrix[ids[learnt]] = vectors * (SCALE / max(float(vectors.std()), 1e-12))
     return matrix
 
 
