@@ -3,10 +3,12 @@
 Same IMDB examples (the harness's seeded train / validation split), same model
 (Bidirectional LSTM-64, embedding 64, vocab 1000, Adam 1e-3), same epochs, batch 64:
 
-    tutorial        bench/tutorial_rnn.py: strings batched as they come, TextVectorization in
-                    the model, each batch padded to its longest review, no cache
-    harness         `sweep run` on a one-trial space at the default max_length (256)
-    harness, full   the same with max_length long enough that nothing is truncated
+    tutorial           bench/tutorial_rnn.py: strings batched as they come, TextVectorization
+                       in the model, each batch padded to its longest review, no cache
+    tutorial, no auto  the same with tf.data's autotuner off, as the harness has it
+                       (bench/stalls.py): what the rest of the harness's pipeline buys
+    harness            `sweep run` on a one-trial space at the default max_length (256)
+    harness, full      the same with max_length long enough that nothing is truncated
 
 Each is timed as a whole process (wall clock and CPU seconds, start-up and data loading
 included; the harness also evaluates on test and writes its tables and plots). The padded
@@ -69,13 +71,16 @@ def main() -> None:
     tutorial_lengths = np.array([len(_PUNCT.sub("", t.lower()).split()) for t in texts])
     full_length = int(tutorial_lengths.max()) + 64  # the harness's tokens are no more
 
-    runs: dict[str, list[dict]] = {"tutorial": [], "harness": [], "harness_full": []}
+    runs: dict[str, list[dict]] = {"tutorial": [], "tutorial_no_autotune": [], "harness": [],
+                                   "harness_full": []}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for r in range(args.repeats):
             print(f"[repeat {r + 1}/{args.repeats}]", flush=True)
             runs["harness"].append(_harness(Path(tmp), args, args.max_length, limit_train,
                                             limit_eval, env))
             runs["tutorial"].append(_tutorial(args, limit_train, limit_eval, tutorial_lengths, env))
+            runs["tutorial_no_autotune"].append(
+                _tutorial(args, limit_train, limit_eval, tutorial_lengths, env, ("--no-autotune",)))
             runs["harness_full"].append(_harness(Path(tmp), args, full_length, limit_train,
                                                  limit_eval, env))
     rows = {name: _median(rs) for name, rs in runs.items()}
@@ -109,9 +114,10 @@ def _timed(cmd: list[str], env: dict, cwd: Path | None = None) -> tuple[float, f
     return seconds, cpu, proc.stdout
 
 
-def _tutorial(args, limit_train, limit_eval, lengths: np.ndarray, env: dict) -> dict:
+def _tutorial(args, limit_train, limit_eval, lengths: np.ndarray, env: dict,
+              extra: tuple[str, ...] = ()) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "tutorial_rnn.py"), "--epochs", str(args.epochs),
-           "--seed", str(SEED), "--batch-size", str(BATCH)]
+           "--seed", str(SEED), "--batch-size", str(BATCH), *extra]
     cmd += ["--limit-train", str(limit_train)] if limit_train else []
     cmd += ["--limit-eval", str(limit_eval)] if limit_eval else []
     seconds, cpu, out = _timed(cmd, env)
@@ -185,6 +191,7 @@ def _median(rs: list[dict]) -> dict:
 def _print_table(rows: dict[str, dict], args, n_train: int, runs: dict[str, list[dict]]) -> None:
     tut = rows["tutorial"]
     labels = {"tutorial": "tutorial (TextVectorization in model, pad to longest)",
+              "tutorial_no_autotune": "tutorial, tf.data autotuner off",
               "harness": f"harness, max_length {rows['harness']['max_length']}",
               "harness_full": f"harness, max_length {rows['harness_full']['max_length']} (no cut)"}
     print(f"\nIMDB: {n_train} training examples x {args.epochs} epochs, BiLSTM-64, "
@@ -208,7 +215,9 @@ def _print_table(rows: dict[str, dict], args, n_train: int, runs: dict[str, list
               f"per repeat {each}), {tut['cpu_seconds'] / row['cpu_seconds']:.2f}x in CPU time, "
               f"{tut['fit_seconds'] / row['fit_seconds']:.2f}x (fit only), val accuracy "
               f"{row['val_accuracy'] - tut['val_accuracy']:+.4f} vs tutorial; "
-              f"{row['truncated']} training examples truncated")
+              f"{row['truncated']} training examples truncated; "
+              f"{rows['tutorial_no_autotune']['seconds'] / row['seconds']:.2f}x faster than the "
+              "tutorial with its autotuner off")
 
 
 if __name__ == "__main__":

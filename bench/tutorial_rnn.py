@@ -33,6 +33,8 @@ def main() -> None:
     p.add_argument("--embedding-dim", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-autotune", action="store_true",
+                   help="turn tf.data's autotuner off, as the harness does (bench/stalls.py)")
     args = p.parse_args()
 
     import keras
@@ -52,6 +54,10 @@ def main() -> None:
     # As in the tutorial: shuffle(10000).batch(64).prefetch(AUTOTUNE) on raw strings.
     train = strings(splits.train).shuffle(10000).batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
     val = strings(splits.val).batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
+    if args.no_autotune:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        train, val = train.with_options(options), val.with_options(options)
 
     encoder = keras.layers.TextVectorization(max_tokens=args.vocab_size)
     encoder.adapt(train.map(lambda text, label: text))

@@ -519,7 +519,12 @@ def dataset(
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # tf.data's autotuner (its model and optimization thread, not the AUTOTUNE values)
+    # left training steps idle for 1-10 s at a time on a 2-core CPU, in most epochs
+    # (bench/stalls.py); this pipeline is a slice per example, with nothing to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 class SweepData:

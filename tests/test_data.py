@@ -220,6 +220,8 @@ def test_dataset_batches_are_right_padded_and_aligned():
             assert label_of[int(row[0])] == label
             seen.append(int(row[0]))
     assert sorted(seen) == sorted(label_of)
+    # The autotuner stalled training steps for seconds (bench/stalls.py): kept off.
+    assert ds.options().autotune.enabled is False
 
 
 def test_cache_is_reused_and_keyed(tmp_path, monkeypatch):
