@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -64,17 +65,13 @@ def main() -> None:
 
     print(f"\nIMDB {args.limit_train} training reviews, BiLSTM-64, vocab 1000, batch {BATCH}; "
           f"epochs after the first of each process; cpus {os.cpu_count()}")
-    head = f"{'tf.data autotuner':<18} {'epochs':>6} {'median s':>9} {'max s':>6} " \
-           f"{'CPU/wall':>8} {'idle s':>7} {'stalled':>8}"
-    print(head)
-    print("-" * len(head))
-    for setting, rows in epochs.items():
-        wall = sum(e["seconds"] for e in rows)
-        print(f"{setting:<18} {len(rows):>6} {statistics.median(e['seconds'] for e in rows):>9.2f} "
-              f"{max(e['seconds'] for e in rows):>6.2f} "
-              f"{sum(e['cpu_seconds'] for e in rows) / wall:>8.2f} "
-              f"{sum(e['idle_seconds'] for e in rows):>7.1f} "
-              f"{sum(e['longest_idle'] > 1.0 for e in rows):>4}/{len(rows):<3}")
+    df = pd.DataFrame([{"autotuner": s, **e} for s, rows in epochs.items() for e in rows])
+    table = df.groupby("autotuner", sort=False).agg(
+        epochs=("seconds", "size"), median_s=("seconds", "median"), max_s=("seconds", "max"),
+        cpu=("cpu_seconds", "sum"), wall=("seconds", "sum"), idle_s=("idle_seconds", "sum"),
+        stalled=("longest_idle", lambda x: int((x > 1.0).sum())))
+    table.insert(3, "cpu_per_wall", table.pop("cpu") / table.pop("wall"))
+    print(table.round(2).to_string())
     print("stalled: epochs in which the process sat idle for over 1 s at a stretch")
 
 

@@ -10,6 +10,8 @@ is about the pipeline and nothing else:
 - the model is the harness's (Embedding -> Bidirectional LSTM -> Dense(1 logit)), without
   the tutorial's extra Dense(64, relu), with Adam 1e-3.
 
+`--no-autotune` turns tf.data's autotuner off, as the harness does (a second bench row).
+
 Prints one JSON line: fit seconds, the last epoch's validation accuracy, sizes.
 """
 
