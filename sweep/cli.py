@@ -17,13 +17,15 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sweep import config
-from sweep.config import ConfigError
+from sweep import config, results, rundir
+from sweep.errors import Interrupted, SweepError, UsageError
+from sweep.rundir import RunDir
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_USAGE = 0, UsageError.exit_code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,7 +92,8 @@ def _add_run(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sweep import distributed
+    from sweep import distributed, run
+    from sweep.run import RunOptions
 
     role = distributed.role_from_flags(args.workers, args.role, args.oracle, args.worker_id,
                                        args.overwrite)
@@ -99,169 +102,71 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_trials=args.max_trials, epochs=args.epochs, seed=args.seed,
         limit_train=args.limit_train, limit_eval=args.limit_eval,
     )
+    options = RunOptions(results_dir=Path(args.results_dir), overwrite=args.overwrite,
+                         tensorboard=args.tensorboard, verbose=args.verbose,
+                         mixed_precision=args.mixed_precision)
     if args.workers:
-        return distributed.launch_local(args.argv, args.workers, Path(args.results_dir) / cfg.name)
+        from sweep import launcher
+
+        return launcher.launch_local(args.argv, args.workers, RunDir(options.results_dir / cfg.name))
     if role:
         distributed.apply_role(role)  # a chief checks its port here
-    if role and not role.is_chief:
-        return _run_worker(args, cfg, role)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from sweep import plots, results, tuning
-    from sweep.data import SweepData
-
-    run_dir = Path(args.results_dir) / cfg.name
-    with _quiet_native_stderr(not args.verbose):
-        # Bad data is refused here, before the run folder exists.
-        data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
-        tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
-    resuming = tuning.prepare_run_dir(cfg, run_dir, args.overwrite)
-    # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
-    distributed.adopt_tuner_state(run_dir / tuning.TUNER_DIR, role.tuner_id if role else "tuner0")
-    print(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run_dir}: "
-          f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
-          f"data {cfg.data.source}, {_classes(data.class_names)}", flush=True)
-    if role:
-        print(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
-              f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`", flush=True)
-    varying = cfg.varying()
-    seen: set[str] = set()
-
-    def on_trial_end() -> None:
-        trials, _ = results.write_tables(run_dir)
-        for _, row in trials.iterrows():
-            if row.trial_id in seen or row.status in ("RUNNING", "INTERRUPTED"):
-                continue
-            seen.add(row.trial_id)
-            print(_trial_line(row, len(seen), cfg, varying), flush=True)
-
-    options = tuning.SweepOptions(overwrite=args.overwrite, tensorboard=args.tensorboard,
-                                  verbose=args.verbose)
-    tuning.write_status(run_dir, "running")
-    try:
-        # Trials that finished before a resume are printed first, and not again.
-        trials, _ = results.write_tables(run_dir)
-        seen.update(trials.trial_id[trials.status.isin(["COMPLETED", "FAILED", "INVALID"])])
-        # A chief's search only serves the oracle; the trials end in the workers.
-        with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
-            test = tuning.run_sweep(cfg, data, run_dir, options, on_trial_end=on_trial_end)
-    except KeyboardInterrupt:
-        tuning.write_status(run_dir, "interrupted")
-        results.write_tables(run_dir)
-        print(f"\nInterrupted. Completed trials are kept in {run_dir}; resume with the same "
-              "command (without --overwrite).", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except tuning.TooManyFailures as e:
-        tuning.write_status(run_dir, "failed", reason=str(e))
-        results.write_tables(run_dir)
-        print(f"sweep: {e}; see the reason column of {run_dir / 'trials.csv'}", file=sys.stderr)
-        return EXIT_FAILED
-    tuning.write_status(run_dir, "finished")
-    trials, _ = results.write_tables(run_dir)
-    written = plots.plot_run(run_dir)
+    with _native_stderr_hidden(not args.verbose):
+        if role and not role.is_chief:
+            run.run_worker(cfg, options, role, say=_say)
+            return EXIT_OK
+        outcome = run.run_sweep(cfg, options, role, say=_say)
     print()
-    print(results.format_table(results.leaderboard(trials, cfg.tuner.objective, 5,
-                                                   hp_names=varying)))
+    print(results.format_table(results.leaderboard(outcome.trials, cfg.tuner.objective, 5,
+                                                   hp_names=cfg.varying())))
+    test = outcome.test
     if test:
         print(f"\nBest trial {test['trial_id']} on the test split ({test['test_examples']} "
               f"examples): accuracy {test['test_accuracy']:.4f}, loss {test['test_loss']:.4f}")
-    print(f"Results: {run_dir}/ (trials.csv, history.csv, "
-          f"{', '.join(p.name for p in written) or 'no plots'})")
+    print(f"Results: {outcome.run}/ (trials.csv, history.csv, "
+          f"{', '.join(p.name for p in outcome.plots) or 'no plots'})")
     return EXIT_OK
 
 
-def _run_worker(args: argparse.Namespace, cfg: config.SweepConfig, role) -> int:
-    """A distributed worker: trains the trials the chief hands out, until it says stop.
-
-    It writes each trial's files, and leaves the run-wide ones (status, trials.csv,
-    history.csv, test evaluation, plots) to the chief.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from sweep import distributed, results, tuning
-    from sweep.data import SweepData
-
-    run_dir = Path(args.results_dir) / cfg.name
-    with _quiet_native_stderr(not args.verbose):
-        data = SweepData(cfg.data, cfg.tuner.seed, run_dir / "cache")
-        tuning.configure_runtime(cfg.tuner.seed, args.mixed_precision)
-    distributed.check_worker_run_dir(cfg, run_dir)
-    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
-    print(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run_dir}, oracle at {role.address}"
-          + (f", CUDA_VISIBLE_DEVICES={gpus}" if gpus is not None else ""), flush=True)
-    varying = cfg.varying()
-    seen: set[str] = set()
-
-    def mine() -> list:
-        trials = results.trials_dataframe(run_dir)
-        done = trials[(trials.worker == role.tuner_id)
-                      & trials.status.isin(["COMPLETED", "FAILED", "INVALID"])]
-        return [row for _, row in done.iterrows() if row.trial_id not in seen]
-
-    def on_trial_end() -> None:
-        for row in mine():
-            seen.add(row.trial_id)
-            print(_trial_line(row, len(seen), cfg, varying), flush=True)
-
-    seen.update(row.trial_id for row in mine())  # from before a restart
-    options = tuning.SweepOptions(tensorboard=args.tensorboard, verbose=args.verbose, evaluate=False)
-    try:
-        tuning.run_sweep(cfg, data, run_dir, options, on_trial_end=on_trial_end)
-    except KeyboardInterrupt:
-        print(f"\nWorker {role.tuner_id} interrupted; its unfinished trial is re-run when a worker "
-              f"with the same --worker-id starts, or when the chief's sweep is resumed.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as e:
-        if not distributed.is_rpc_error(e):
-            raise
-        print(f"sweep: worker {role.tuner_id}: the oracle at {role.address} failed "
-              f"({distributed.rpc_reason(e)})", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"Worker {role.tuner_id}: the chief has no more trials; ran {len(seen)} here", flush=True)
-    return EXIT_OK
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr(quiet: bool = True):
-    """Hides what TensorFlow's C++ core writes to file descriptor 2 while it loads.
+def _native_stderr_hidden(hide: bool = True) -> Iterator[None]:
+    """Keeps what TensorFlow's C++ core writes to file descriptor 2 off the console.
 
-    TF 2.21 logs oneDNN and CUDA notices there before TF_CPP_MIN_LOG_LEVEL applies: half
-    a dozen lines that would bury a one-line error about the data. Python exceptions
-    are unaffected (they are printed after the descriptor is restored).
+    TF logs oneDNN, CUDA and XLA notices there (some before TF_CPP_MIN_LOG_LEVEL applies,
+    some during training) that would bury the sweep's own lines. Python's `sys.stderr`
+    keeps the console, so errors and tracebacks still show; the native lines go to a
+    temporary file, whose tail is shown only if the command ends in an unexpected error.
     """
-    if not quiet:
+    if not hide:
         yield
         return
     sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    console = os.dup(2)
+    native = tempfile.TemporaryFile()
+    os.dup2(native.fileno(), 2)
+    python_stderr = sys.stderr
+    sys.stderr = open(console, "w", buffering=1, closefd=False)
     try:
         yield
+    except (SweepError, KeyboardInterrupt):
+        raise
+    except BaseException:
+        native.seek(0)
+        tail = native.read()[-4000:].decode(errors="replace").strip()
+        if tail:
+            print(f"TensorFlow's native log (tail):\n{tail}", file=sys.stderr)
+        raise
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _trial_line(row, n: int, cfg: config.SweepConfig, varying: list[str]) -> str:
-    hps = " ".join(f"{k}={_short(row.get(k))}" for k in varying)
-    metric = row.get(cfg.tuner.objective)
-    shown = f"{cfg.tuner.objective}={metric:.4f}" if isinstance(metric, float) and metric == metric \
-        else row.get("reason") or ""
-    if row.status in ("FAILED", "INVALID") and isinstance(row.get("reason"), str):
-        shown = row.get("reason")  # its metrics are those of a broken run
-    seconds = row.get("seconds")
-    took = f"{seconds:.1f}s" if isinstance(seconds, float) and seconds == seconds else ""
-    return f"[{n}/{cfg.tuner.max_trials}] trial {row.trial_id} {row.status:<9} {hps}  {shown}  {took}"
-
-
-def _classes(names: list[str], shown: int = 10) -> str:
-    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
-    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
-
-
-def _short(v) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+        sys.stderr.close()  # flushes; the descriptor stays open (closefd=False)
+        sys.stderr = python_stderr
+        os.dup2(console, 2)
+        os.close(console)
+        native.close()
 
 
 # --- report and plot ----------------------------------------------------------------
@@ -276,23 +181,20 @@ def _add_report(sub) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sweep import results
-
-    run_dir = Path(args.run_dir)
-    cfg = results.load_run(run_dir)
+    run_dir = RunDir(args.run_dir)
+    cfg = rundir.load_config(run_dir)
     trials, history = results.write_tables(run_dir)
-    objective = cfg.get("tuner", {}).get("objective", "val_accuracy")
-    state = results.run_state(run_dir)
+    objective = cfg.tuner.objective
+    state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
     print(f"{run_dir}: sweep {state}; {len(trials)} trials "
           f"({', '.join(f'{v} {k.lower()}' for k, v in counts.items()) or 'none yet'}), "
           f"{len(history)} epochs recorded")
-    names = results.class_names(run_dir)
+    names = rundir.class_names(run_dir)
     if names:
         print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
     if len(trials):
-        board = results.leaderboard(trials, objective, args.top, args.sort,
-                                    results.varying_hyperparameters(cfg))
+        board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
         print(results.format_table(board))
     return EXIT_OK
 
@@ -335,9 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv  # what `run --workers` passes on to the processes it starts
     try:
         return args.handler(args)
-    except ConfigError as e:  # also DataError and NotARunError
+    except UsageError as e:  # bad space, flags or data; not a run folder: nothing ran
         print(f"sweep: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return e.exit_code
+    except Interrupted as e:
+        print(f"\n{e}", file=sys.stderr)
+        return e.exit_code
+    except SweepError as e:
+        print(f"sweep: {e}", file=sys.stderr)
+        return e.exit_code
 
 
 if __name__ == "__main__":

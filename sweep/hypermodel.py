@@ -28,7 +28,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from sweep.config import Choice, Fixed, HyperParameter, Range
+from sweep.hyperparameters import Choice, Fixed, HyperParameter, Range
+from sweep.metrics import METRICS
 
 CELL_LAYERS = {
     "simple_rnn": keras.layers.SimpleRNN,
@@ -101,10 +102,9 @@ class RNNHyperModel(kt.HyperModel):
         )
         if binary:
             loss = keras.losses.BinaryCrossentropy(from_logits=True)
-            accuracy = keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        accuracy = METRICS["accuracy"].keras_metric(binary)
         # No XLA: batches vary in length (bucketing), and XLA would recompile per shape
         # and keep TensorFlow off the cuDNN RNN kernels.
         jit = keras.backend.backend() == "jax"

@@ -14,24 +14,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sweep import results
+from sweep import metrics, results, rundir
+from sweep.rundir import RunDir, as_run
 
 CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-METRIC_LABELS = {
-    "val_accuracy": "validation accuracy (fraction correct)",
-    "val_loss": "validation loss (cross-entropy, nats)",
-    "accuracy": "training accuracy (fraction correct)",
-    "loss": "training loss (cross-entropy, nats)",
-}
 HP_UNITS = {
     "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
     "learning_rate": "Adam, log scale", "lr_decay": "factor per epoch", "num_layers": "layers",
     "dropout": "rate", "embedding_dropout": "rate", "clipnorm": "max gradient norm",
 }
-
-
-def _metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric)
 
 
 def _cell_color(cell) -> str:
@@ -46,9 +37,7 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
+    rundir.save_atomic(path, fig.savefig)
     return path
 
 
@@ -80,7 +69,7 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
     done = _completed(trials, objective)
     if done.empty or history.empty:
         return None
-    best = done.sort_values(objective, ascending="loss" in objective).head(top)
+    best = done.sort_values(objective, ascending=metrics.ascending(objective)).head(top)
     hp_names = hp_names or ["cell", "bidirectional"]
     fig = _figure(11, 4.6)
     axes = fig.subplots(1, 2)
@@ -96,17 +85,16 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
                                     label=_trial_label(row, hp_names)))
     style_handles = [Line2D([], [], color="0.3", ls="--", label="train"),
                      Line2D([], [], color="0.3", ls="-", label="validation")]
-    axes[0].set(title="Loss (lower is better)", xlabel="epoch",
-                ylabel="loss (cross-entropy, nats)")
-    axes[1].set(title="Accuracy (higher is better)", xlabel="epoch",
-                ylabel="accuracy (fraction correct)")
-    for ax in axes:
+    for ax, name in zip(axes, ("loss", "accuracy"), strict=True):
+        metric = metrics.METRICS[name]
+        better = "higher" if metric.direction == "max" else "lower"
+        ax.set(title=f"{name.capitalize()} ({better} is better)", xlabel="epoch", ylabel=metric.label)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0].legend(handles=style_handles, fontsize=8, loc="best")
     fig.legend(handles=trial_handles, loc="outside lower center", ncol=1, fontsize=8,
                frameon=False)
-    fig.suptitle(f"Learning curves of the {len(best)} best trials by {_metric_label(objective)}")
+    fig.suptitle(f"Learning curves of the {len(best)} best trials by {metrics.label(objective)}")
     return _save(fig, path)
 
 
@@ -153,11 +141,11 @@ def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
             ax.set_xticks(range(1, len(cats) + 1), labels)
         unit = HP_UNITS.get(name)
         ax.set(xlabel=f"{name} ({unit})" if unit else name,
-               ylabel=_metric_label(objective), title=name)
+               ylabel=metrics.label(objective), title=name)
         ax.grid(alpha=0.3)
     for ax in axes[len(names):]:
         ax.set_visible(False)
-    fig.suptitle(f"{_metric_label(objective).capitalize()} against each hyperparameter "
+    fig.suptitle(f"{metrics.label(objective).capitalize()} against each hyperparameter "
                  f"that varied\n(one dot per completed trial; boxes: quartiles)")
     return _save(fig, path)
 
@@ -171,7 +159,7 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
         pd.Series(False, index=done.index)
     keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
                   key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
-    maximize = "loss" not in objective
+    maximize = metrics.maximize(objective)
     fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
     ax = fig.subplots()
     for i, (cell, b) in enumerate(keys):
@@ -193,8 +181,8 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
         # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
         ax.set_ylim(max(0.0, min(0.5, lo) - 0.02), 1.08)
         ax.set_yticks(np.arange(0, 1.01, 0.1)[np.arange(0, 1.01, 0.1) >= ax.get_ylim()[0]])
-    ax.set(xlabel="recurrent cell and direction", ylabel=_metric_label(objective),
-           title=f"Best {_metric_label(objective)} by recurrent cell and direction")
+    ax.set(xlabel="recurrent cell and direction", ylabel=metrics.label(objective),
+           title=f"Best {metrics.label(objective)} by recurrent cell and direction")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
     return _save(fig, path)
@@ -225,21 +213,20 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
     return _save(fig, path)
 
 
-def plot_run(run_dir: str | Path, top: int = 3) -> list[Path]:
+def plot_run(run_dir: RunDir | str | Path, top: int = 3) -> list[Path]:
     """Writes every plot the run folder has data for; returns the files written."""
-    run_dir = Path(run_dir)
-    cfg = results.load_run(run_dir)
-    objective = cfg.get("tuner", {}).get("objective", "val_accuracy")
-    varying = results.varying_hyperparameters(cfg)
-    history = results.history_dataframe(run_dir)
-    trials = results.trials_dataframe(run_dir, history)
+    run = as_run(run_dir)
+    cfg = rundir.load_config(run)
+    objective = cfg.tuner.objective
+    varying = cfg.varying()
+    history = results.history_dataframe(run)
+    trials = results.trials_dataframe(run, history)
     written = [
-        best_curves(trials, history, run_dir / "best_curves.png", objective, top, varying or None),
-        hparams(trials, run_dir / "hparams.png", varying, objective),
-        cells(trials, run_dir / "cells.png", objective),
+        best_curves(trials, history, run.plot("best_curves"), objective, top, varying or None),
+        hparams(trials, run.plot("hparams"), varying, objective),
+        cells(trials, run.plot("cells"), objective),
     ]
-    la = run_dir / "length_accuracy.csv"
-    if la.exists():
-        max_length = cfg.get("data", {}).get("max_length")
-        written.append(length_accuracy(pd.read_csv(la), run_dir / "length_accuracy.png", max_length))
+    if run.length_accuracy_csv.exists():
+        by_length = pd.read_csv(run.length_accuracy_csv)
+        written.append(length_accuracy(by_length, run.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]

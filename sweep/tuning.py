@@ -12,24 +12,22 @@ and `length_accuracy.csv` (the best model of each cell, by input length).
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from sweep.config import HYPERPARAMETERS, ConfigError, DataConfig, SweepConfig, TunerConfig
-from sweep.data import SweepData
-
-TUNER_DIR = "tuner"  # KerasTuner's project folder inside the run folder
-STATUS_FILE = "status.json"
+from sweep import ktcompat
+from sweep.config import SweepConfig
+from sweep.errors import TooManyFailures, failure_reason
+from sweep.pipeline import SweepData
+from sweep.rundir import TUNER_PROJECT, RunDir, write_atomic, write_json
 
 
 @dataclass
@@ -40,90 +38,6 @@ class SweepOptions:
     tensorboard: bool = False
     verbose: bool = False
     evaluate: bool = True  # False on a distributed worker: the chief evaluates
-
-
-# --- The run folder -----------------------------------------------------------------
-
-
-def prepare_run_dir(cfg: SweepConfig, run_dir: Path, overwrite: bool) -> bool:
-    """Makes `run_dir` ready and saves the resolved config; returns True when resuming.
-
-    Raises:
-        ConfigError: the folder holds a run of a different space (KerasTuner would
-            silently resume it with the old one).
-    """
-    saved = run_dir / "config.yaml"
-    resuming = (run_dir / TUNER_DIR / "oracle.json").exists() and not overwrite
-    if resuming:
-        diffs = saved_space_diffs(cfg, run_dir)
-        if diffs:
-            raise ConfigError(
-                f"{run_dir} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
-                "pass --overwrite to replace it or --name to run beside it"
-            )
-    if overwrite and run_dir.exists():
-        import shutil
-
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(saved, cfg.to_yaml())
-    return resuming
-
-
-def saved_space_diffs(cfg: SweepConfig, run_dir: Path) -> list[str]:
-    """Where `cfg` differs from the space saved in `run_dir` (none saved: no differences).
-
-    `max_trials` is left out: "run 10 more" is the same sweep.
-    """
-    import yaml
-
-    saved = run_dir / "config.yaml"
-    if not saved.exists():
-        return []
-    old = _with_defaults(yaml.safe_load(saved.read_text()) or {})
-    new = cfg.to_dict()
-    old.get("tuner", {}).pop("max_trials", None)
-    new["tuner"].pop("max_trials")
-    return _diff(old, new)
-
-
-def _with_defaults(old: dict) -> dict:
-    """A saved config with the keys added to the harness since then at their defaults.
-
-    A run saved before, say, `embedding_dropout` existed ran without it: resuming it with
-    the default is the same sweep, not a different one.
-    """
-    for key, section in (("data", DataConfig), ("tuner", TunerConfig)):
-        for f in fields(section):
-            old.setdefault(key, {}).setdefault(f.name, f.default)
-    for name, rule in HYPERPARAMETERS.items():
-        old.setdefault("hyperparameters", {}).setdefault(name, rule.default)
-    return old
-
-
-def _diff(old, new, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new), key=str):
-            out += _diff(old.get(key), new.get(key), f"{prefix}{key}.")
-        return out
-    return [] if old == new else [prefix.rstrip(".")]
-
-
-def write_status(run_dir: Path, state: str, **extra) -> None:
-    """Records whether the sweep is running, finished, interrupted or failed."""
-    path = run_dir / STATUS_FILE
-    # The host tells a report on a copied folder not to trust the pid. Written whole, so
-    # a resumed run does not carry the last run's failure reason.
-    status = dict(state=state, pid=os.getpid(), host=socket.gethostname(), time=time.time(),
-                  **extra)
-    _write_atomic(path, json.dumps(status, indent=2))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # --- Seeds and devices --------------------------------------------------------------
@@ -236,14 +150,11 @@ def _hypermodel_class():
 
 def _tuner_class(base):
     """Adds per-epoch records, timings and memory to one of KerasTuner's tuners."""
-    from keras_tuner.src.engine.metrics_tracking import MetricsTracker
-
-    _atomic_keras_tuner_json()
+    ktcompat.atomic_json_writes()
 
     class SweepTuner(base):
-        def __init__(self, *args, run_dir: Path, seed: int,
-                     on_trial_end: Callable[[], None] | None = None, **kwargs):
-            self.run_dir = Path(run_dir)
+        def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
+                     **kwargs):
             self.sweep_seed = seed
             self.trial_end_hook = on_trial_end
             super().__init__(*args, **kwargs)
@@ -260,11 +171,8 @@ def _tuner_class(base):
             peak_rss_reset()
             # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
             keras.utils.set_random_seed(self.sweep_seed + _trial_number(trial.trial_id))
-            # A trial run again (resumed after a kill, or retried) starts with no metrics:
-            # KerasTuner would average in any recorded by the cut-short run, or take them
-            # as already reported and drop the new ones.
-            trial.metrics = MetricsTracker()
-            _write_atomic(self._trial_file(trial, "epochs.csv"), "")
+            ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
+            write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
 
         def on_batch_end(self, trial, model, batch, logs=None):
             super().on_batch_end(trial, model, batch, logs)
@@ -278,9 +186,8 @@ def _tuner_class(base):
             row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                    "seconds": round(time.perf_counter() - self._epoch_start, 3)}
             self._epochs.append(row)
-            keys = list(dict.fromkeys(k for r in self._epochs for k in r))
-            lines = [",".join(keys)] + [",".join(str(r.get(k, "")) for k in keys) for r in self._epochs]
-            _write_atomic(self._trial_file(trial, "epochs.csv"), "\n".join(lines) + "\n")
+            write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
+                         pd.DataFrame(self._epochs).to_csv(index=False))
 
         def on_trial_end(self, trial):
             seconds = time.perf_counter() - self._trial_start
@@ -293,51 +200,32 @@ def _tuner_class(base):
                 "peak_rss_mb": peak_rss_mb(),
                 "worker": self.tuner_id,
             }
-            _write_atomic(self._trial_file(trial, "sweep.json"), json.dumps(record, indent=2))
+            write_json(RunDir.trial_record(self._trial_dir(trial)), record)
             try:
                 super().on_trial_end(trial)
             except RuntimeError:
-                # Too many failures in a row: the oracle raises before saving this
-                # trial, which would otherwise stay RUNNING on disk.
-                trial.save(str(self._trial_file(trial, "trial.json")))
-                raise
+                # The oracle's only error here: too many failures in a row. It raises
+                # before saving this trial, which would otherwise stay RUNNING on disk.
+                trial.save(str(RunDir.trial_json(self._trial_dir(trial))))
+                raise TooManyFailures(self.oracle.max_consecutive_failed_trials,
+                                      failure_reason(trial.message or "")) from None
             if self.trial_end_hook:
                 self.trial_end_hook()
 
-        def _trial_file(self, trial, name: str) -> Path:
-            return Path(self.get_trial_dir(trial.trial_id)) / name
+        def _trial_dir(self, trial) -> Path:
+            return Path(self.get_trial_dir(trial.trial_id))
 
     SweepTuner.__name__ = f"Sweep{base.__name__}"
     return SweepTuner
-
-
-def _atomic_keras_tuner_json() -> None:
-    """Makes KerasTuner write its JSON files (oracle.json, trial.json) atomically.
-
-    It writes them in place, so a sweep killed mid-write leaves a truncated file that
-    stops every resume; write a temporary file and rename it instead.
-    """
-    from keras_tuner.src import utils
-
-    if getattr(utils.save_json, "atomic", False):
-        return
-
-    def save_json(path, obj):
-        text = json.dumps(obj)
-        _write_atomic(Path(path), text)
-        return text
-
-    save_json.atomic = True
-    utils.save_json = save_json
 
 
 def _trial_number(trial_id: str) -> int:
     return int(trial_id) if str(trial_id).isdigit() else 0
 
 
-def make_tuner(cfg: SweepConfig, hypermodel, run_dir: Path, overwrite: bool,
+def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
                on_trial_end: Callable[[], None] | None = None):
-    """One of KerasTuner's tuners, wrapped by `_tuner_class`, on `run_dir/tuner`."""
+    """One of KerasTuner's tuners, wrapped by `_tuner_class`, on `run.tuner`."""
     import keras_tuner as kt
 
     t = cfg.tuner
@@ -348,10 +236,9 @@ def make_tuner(cfg: SweepConfig, hypermodel, run_dir: Path, overwrite: bool,
         objective=kt.Objective(t.objective, t.direction),
         seed=seed,
         max_consecutive_failed_trials=t.max_consecutive_failed_trials,
-        directory=str(run_dir),
-        project_name=TUNER_DIR,
+        directory=str(run.path),
+        project_name=TUNER_PROJECT,
         overwrite=overwrite,
-        run_dir=run_dir,
         on_trial_end=on_trial_end,
     )
     if t.algorithm == "hyperband":
@@ -367,31 +254,32 @@ def make_tuner(cfg: SweepConfig, hypermodel, run_dir: Path, overwrite: bool,
 # --- The sweep ----------------------------------------------------------------------
 
 
-def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOptions,
-              on_trial_end: Callable[[], None] | None = None) -> dict | None:
-    """Runs (or resumes) the sweep, then evaluates the best trial once on test.
+def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions,
+           on_trial_end: Callable[[], None] | None = None) -> dict | None:
+    """Runs (or resumes) the search, then evaluates the best trial once on test.
 
     Call `configure_runtime` first, before any TensorFlow work.
 
     Args:
         cfg: the validated space.
         data: the loaded text (its vectorized forms are made on demand and cached).
-        run_dir: the run folder (see `prepare_run_dir`).
+        run: the run folder (see `rundir.prepare`).
         options: how to run.
         on_trial_end: called after every trial, once KerasTuner has saved it.
 
     Returns:
         The test evaluation of the best trial, or None when no trial completed.
+
+    Raises:
+        TooManyFailures: `max_consecutive_failed_trials` trials failed in a row.
+        KeyboardInterrupt: Ctrl-C.
     """
     import keras
-    from keras_tuner.src import config as kt_config
 
-    # KerasTuner prints every failed trial's traceback; trials.csv keeps the reason
-    # and trial.json the traceback, so show them only when asked.
-    kt_config.DEBUG = options.verbose
-    _write_atomic(run_dir / "classes.json", json.dumps(data.class_names, indent=2))
+    ktcompat.show_trial_tracebacks(options.verbose)
+    write_json(run.classes_json, data.class_names)
     hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose)
-    tuner = make_tuner(cfg, hypermodel, run_dir, options.overwrite, on_trial_end)
+    tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
 
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -399,20 +287,16 @@ def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOp
             mode=cfg.tuner.direction,
             patience=cfg.tuner.early_stopping_patience,
         ),
-        keras.callbacks.TerminateOnNaN(),
+        _stop_on_nan(options.verbose),
     ]
     if options.tensorboard:
         # KerasTuner gives each trial its own log folder and writes the HParams summary.
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _CtrlC.handler) if main_thread else None
     try:
         tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
         _CtrlC.check()
-    except RuntimeError as e:
-        if "consecutive failures" in str(e):
-            raise TooManyFailures(cfg.tuner.max_consecutive_failed_trials, str(e)) from None
-        raise
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
@@ -420,23 +304,25 @@ def run_sweep(cfg: SweepConfig, data: SweepData, run_dir: Path, options: SweepOp
     # A chief's oracle saves itself before it lets go of a trial that ended, so its
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
-    return evaluate_best(tuner, data, run_dir) if options.evaluate else None
+    return evaluate_best(tuner, data, run) if options.evaluate else None
 
 
-class TooManyFailures(RuntimeError):
-    """The sweep stopped after max_consecutive_failed_trials failures in a row."""
+def _stop_on_nan(verbose: bool):
+    """Keras' TerminateOnNaN, which says so only with --verbose (the trial's reason says it)."""
+    import keras
 
-    def __init__(self, limit: int, detail: str):
-        last = [ln for ln in detail.strip().splitlines() if ln.strip()]
-        reason = last[-1] if len(last) > 1 else ""
-        super().__init__(
-            f"stopped after {limit} failed trials in a row"
-            + (f"; the last one: {reason}" if reason else "")
-            + " (raise tuner.max_consecutive_failed_trials to keep going)"
-        )
+    class StopOnNaN(keras.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                if verbose:
+                    print(f"Batch {batch}: invalid loss {loss}, terminating training", flush=True)
+                self.model.stop_training = True
+
+    return StopOnNaN()
 
 
-def evaluate_best(tuner, data: SweepData, run_dir: Path) -> dict | None:
+def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     """Evaluates the best trial on the test split (once) and the best of each cell by length."""
     import keras
 
@@ -455,8 +341,8 @@ def evaluate_best(tuner, data: SweepData, run_dir: Path) -> dict | None:
         "test_accuracy": float((_predicted_class(logits) == labels).mean()),
         "test_examples": int(len(labels)),
     }
-    _write_atomic(run_dir / "test.json", json.dumps(result, indent=2))
-    _length_accuracy(tuner, data, run_dir, {trial.trial_id: (logits, labels, lengths)})
+    write_json(run.test_json, result)
+    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
     return result
 
 
@@ -474,7 +360,7 @@ def _predicted_class(logits: np.ndarray) -> np.ndarray:
     return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
 
 
-def _length_accuracy(tuner, data: SweepData, run_dir: Path, predicted: dict, buckets: int = 5) -> None:
+def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, buckets: int = 5) -> None:
     """Test accuracy by input-length bucket for the best model of each cell x direction.
 
     This is analysis after selection (nothing is chosen by it): it answers the
@@ -483,7 +369,6 @@ def _length_accuracy(tuner, data: SweepData, run_dir: Path, predicted: dict, buc
     hides the one-way cell's trouble with long inputs. `predicted` holds test predictions
     already made, by trial id.
     """
-    import pandas as pd
 
     trials = tuner.oracle.get_best_trials(len(tuner.oracle.trials))
     best_per_cell = {}
@@ -514,5 +399,5 @@ def _length_accuracy(tuner, data: SweepData, run_dir: Path, predicted: dict, buc
                     "examples": int(sel.sum()),
                     "accuracy": float(correct[sel].mean()),
                 })
-    _write_atomic(run_dir / "length_accuracy.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_atomic(run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))
 

@@ -1,13 +1,11 @@
-"""Text in, batched token ids out.
+"""Where the text comes from: tfds, CSV files or a folder per class -> labelled splits.
 
-    source -> TextSplits (train / validation / test text and labels, in memory)
-           -> Encoded, once per (vocab_size, max_length): TextVectorization adapted on the
-              training part only, cached on disk under the run folder
-           -> tf.data: ragged token ids, bucketed by length, padded on the right with 0
-           -> word vectors (sweep.embeddings), once per (vocab_size, embedding_dim), cached
+    tfds:NAME[/CONFIG] | csv:PATH | dir:PATH  -> Corpus (texts, labels, class names)
+                                              -> TextSplits (train / validation / test)
 
-Validation is carved from the training data with the sweep's seed; the test split is
-kept apart for the final evaluation only.
+Validation is carved from the training data with the sweep's seed; the test split is kept
+apart for the final evaluation only. `sweep.pipeline` turns the splits into token ids.
+Every problem with the data is a `DataError`, raised before anything trains.
 """
 
 from __future__ import annotations
@@ -17,19 +15,13 @@ import hashlib
 import json
 import os
 import re
-import socket
-import string
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sweep.config import ConfigError, DataConfig
-
-
-class DataError(ConfigError):
-    """Data that cannot be used (missing, empty, one class, not UTF-8): nothing has run."""
+from sweep.config import DataConfig
+from sweep.errors import DataError
 
 
 @dataclass
@@ -62,7 +54,18 @@ class TextSplits:
         return len(self.class_names)
 
 
-# --- Sources ------------------------------------------------------------------------
+@dataclass
+class Corpus:
+    """What a reader gives: the labelled text, a test split if the source has one, the
+    class names (index = class id) and a stamp that changes when the files do."""
+
+    pool: Split  # train and validation are carved from it
+    test: Split | None
+    class_names: list[str]
+    stamp: list
+
+
+# --- Splitting ----------------------------------------------------------------------
 
 
 def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
@@ -72,7 +75,8 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
         DataError: the source is missing, empty, unlabelled or not text.
     """
     loader = {"tfds": _load_tfds, "csv": _load_csv, "dir": _load_dir}[cfg.scheme]
-    pool, test, class_names, stamp = loader(cfg)
+    corpus = loader(cfg)
+    pool, test, class_names = corpus.pool, corpus.test, corpus.class_names
     rng = np.random.default_rng(seed)
     if test is None:
         pool, test = _carve(pool, cfg.test_split or 0.2, rng, "test")
@@ -93,8 +97,8 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     unlabeled = _load_unlabeled(cfg) if cfg.unlabeled_split else None
     if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
         unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
-    blob = json.dumps([asdict(cfg), seed, stamp, class_names], sort_keys=True, default=str)
-    fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    identity = json.dumps([asdict(cfg), seed, corpus.stamp, class_names], sort_keys=True, default=str)
+    fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
 
 
@@ -108,7 +112,10 @@ def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):
     return pool.take(np.sort(order[n:])), pool.take(np.sort(order[:n]))
 
 
-def _load_tfds(cfg: DataConfig):
+# --- Readers ------------------------------------------------------------------------
+
+
+def _load_tfds(cfg: DataConfig) -> Corpus:
     name = cfg.location
     if cfg.test_source:
         raise DataError("data.test_source: only for csv: and dir: sources (tfds has its test split)")
@@ -127,8 +134,7 @@ def _load_tfds(cfg: DataConfig):
 
     train = read("train")
     test = read("test") if "test" in splits and cfg.test_split is None else None
-    stamp = [builder.info.version.__str__(), builder.data_dir]
-    return train, test, class_names, stamp
+    return Corpus(train, test, class_names, [str(builder.info.version), builder.data_dir])
 
 
 def _load_unlabeled(cfg: DataConfig) -> Split:
@@ -201,7 +207,7 @@ TEXT_COLUMNS = ("text", "review", "sentence", "content", "body", "document", "co
 LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", "y")
 
 
-def _load_csv(cfg: DataConfig):
+def _load_csv(cfg: DataConfig) -> Corpus:
     path = _local(cfg.location)
     pool, names = _read_csv(path, cfg, "data.source")
     test, stamp = None, [_file_stamp(path)]
@@ -213,7 +219,7 @@ def _load_csv(cfg: DataConfig):
         _check_test_classes(names, test_names, test_path)
         stamp.append(_file_stamp(test_path))
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
-    return pool, test, class_names, stamp
+    return Corpus(pool, test, class_names, stamp)
 
 
 def _read_csv(path: Path, cfg: DataConfig, key: str):
@@ -304,7 +310,7 @@ def _check_test_classes(names: list[str], test_names: list[str], where: Path,
                         f"{', '.join(unseen)}")
 
 
-def _load_dir(cfg: DataConfig):
+def _load_dir(cfg: DataConfig) -> Corpus:
     root = _local(cfg.location)
     if not root.is_dir():
         raise DataError(f"data.source: no such folder {str(root)!r}")
@@ -327,7 +333,7 @@ def _load_dir(cfg: DataConfig):
         _check_test_classes(names, test_names, test_root)
         stamp += test_stamp
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
-    return pool, test, class_names, stamp
+    return Corpus(pool, test, class_names, stamp)
 
 
 def _read_class_folders(folder: Path):
@@ -362,218 +368,3 @@ def _local(location: str) -> Path:
 def _file_stamp(path: Path) -> list:
     st = path.stat()
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
-
-
-# --- Vectorization ------------------------------------------------------------------
-
-
-@dataclass
-class Encoded:
-    """Token ids of every split for one (vocab_size, max_length), ragged as flat arrays."""
-
-    vocab_size: int
-    max_length: int
-    arrays: dict[str, np.ndarray]  # {split}_ids, {split}_lengths, {split}_raw_lengths, {split}_labels
-
-    def ids(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.arrays[f"{split}_ids"], self.arrays[f"{split}_lengths"]
-
-    def labels(self, split: str) -> np.ndarray:
-        return self.arrays[f"{split}_labels"]
-
-    def raw_lengths(self, split: str) -> np.ndarray:
-        """Tokens per example before truncation at max_length."""
-        return self.arrays[f"{split}_raw_lengths"]
-
-
-_PUNCTUATION = re.escape(string.punctuation)
-
-
-def standardize(text):
-    """Lowercase, drop IMDB's `<br />` tags and punctuation (a TextVectorization callable)."""
-    import tensorflow as tf
-
-    text = tf.strings.lower(text)
-    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    return tf.strings.regex_replace(text, f"[{_PUNCTUATION}]", " ")
-
-
-def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache_dir: Path | None) -> Encoded:
-    """Adapts a vocabulary on the training text and encodes all three splits.
-
-    The result is cached as `cache_dir/tokens-<fingerprint>-v<vocab>-l<len>.npz`, so a
-    resumed sweep (or another trial with the same vocabulary) does not redo it. The
-    unlabeled text, when there is one, is encoded too (for word2vec).
-    """
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"tokens-{splits.fingerprint}-v{vocab_size}-l{max_length}.npz"
-        if path.exists():
-            with np.load(path) as f:
-                return Encoded(vocab_size, max_length, dict(f))
-
-    import keras
-    import tensorflow as tf
-
-    layer = keras.layers.TextVectorization(
-        max_tokens=vocab_size, standardize=standardize, ragged=True
-    )
-    # Lists of str, not `.astype(str)`: NumPy's fixed-width unicode would pad every review
-    # to the longest (4 bytes a character; 1.1 GB for IMDB's training part).
-    layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
-    arrays: dict[str, np.ndarray] = {}
-    names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
-    for name in names:
-        split: Split = getattr(splits, name)
-        values, raw_lengths = [], []
-        for start in range(0, len(split), 2048):
-            tokens = layer(tf.constant(split.text[start : start + 2048].tolist()))
-            values.append(tokens.flat_values.numpy())
-            raw_lengths.append(tokens.row_lengths().numpy())
-        raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
-        flat = np.concatenate(values) if values else np.zeros(0, np.int64)
-        ids, lengths = _truncate(flat, raw, max_length)
-        arrays[f"{name}_ids"] = ids.astype(np.int32)
-        arrays[f"{name}_lengths"] = lengths
-        arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
-        arrays[f"{name}_labels"] = split.labels
-    if path is not None:
-        _save_atomic(path, lambda tmp: np.savez(tmp, **arrays))
-    return Encoded(vocab_size, max_length, arrays)
-
-
-def _save_atomic(path: Path, save: Callable[[Path], None]) -> None:
-    """`save(tmp)`, then renamed to `path`: a reader never sees half a cache file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Unique per process: workers sharing the run folder may compute the same file at once.
-    tmp = path.with_name(f".{path.stem}.{socket.gethostname()}-{os.getpid()}.tmp{path.suffix}")
-    save(tmp)
-    os.replace(tmp, path)
-
-
-def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
-    """Keeps the first max_length tokens per row; an empty row becomes one OOV token."""
-    starts = np.concatenate([[0], np.cumsum(raw)[:-1]]).astype(np.int64)
-    lengths = np.minimum(raw, max_length)
-    keep = np.repeat(starts, lengths) + _ranges(lengths)
-    ids = flat[keep]
-    if (lengths == 0).any():
-        # An all-masked row has no final state; give it one out-of-vocabulary token.
-        rows = np.split(ids, np.cumsum(lengths)[:-1])
-        rows = [r if len(r) else np.array([1], ids.dtype) for r in rows]
-        lengths = np.maximum(lengths, 1)
-        ids = np.concatenate(rows)
-    return ids, lengths.astype(np.int64)
-
-
-def _ranges(lengths: np.ndarray) -> np.ndarray:
-    """[0..l0-1, 0..l1-1, ...] without a Python loop."""
-    total = int(lengths.sum())
-    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(total) - offsets
-
-
-# --- tf.data ------------------------------------------------------------------------
-
-
-def bucket_boundaries(lengths: np.ndarray, buckets: int = 16) -> list[int]:
-    """Length quantiles of the training data, so every bucket fills about evenly."""
-    qs = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1]) if len(lengths) else []
-    return sorted({int(q) + 1 for q in qs if q >= 1})
-
-
-def dataset(
-    encoded: Encoded,
-    split: str,
-    batch_size: int,
-    boundaries: list[int],
-    shuffle_seed: int | None = None,
-    with_raw_lengths: bool = False,
-):
-    """A tf.data pipeline of (token ids, label) batches, similar lengths batched together.
-
-    Args:
-        encoded: the vectorized splits.
-        split: "train", "val" or "test".
-        batch_size: examples per batch.
-        boundaries: bucket boundaries (see `bucket_boundaries`).
-        shuffle_seed: shuffle every epoch with this seed (training); None keeps order.
-        with_raw_lengths: also yield each example's untruncated length (for analysis).
-    """
-    import tensorflow as tf
-
-    ids, lengths = encoded.ids(split)
-    flat = tf.constant(ids)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    parts = (starts, lengths, encoded.labels(split))
-    if with_raw_lengths:
-        parts += (encoded.raw_lengths(split),)
-    ds = tf.data.Dataset.from_tensor_slices(parts)
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(lengths), seed=shuffle_seed, reshuffle_each_iteration=True)
-    # Each example is a slice of one flat array of token ids: no per-example tensors kept.
-    ds = ds.map(lambda start, length, *rest: (flat[start : start + length], *rest),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.bucket_by_sequence_length(
-        element_length_func=lambda x, *_: tf.shape(x)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
-    # tf.data's autotuner (its model and optimization thread, not the AUTOTUNE values)
-    # left training steps idle for 1-10 s at a time on a 2-core CPU, in most epochs
-    # (bench/stalls.py); this pipeline is a slice per example, with nothing to tune.
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
-
-
-class SweepData:
-    """What the tuner needs: datasets per vocab size, vectorized lazily, once each."""
-
-    def __init__(self, cfg: DataConfig, seed: int, cache_dir: Path | None):
-        self.cfg = cfg
-        self.seed = seed
-        self.cache_dir = cache_dir
-        self.splits = load_texts(cfg, seed)
-        self._encoded: dict[int, Encoded] = {}
-        self._vectors: dict[tuple[int, int], np.ndarray] = {}
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.splits.class_names
-
-    def encoded(self, vocab_size: int) -> Encoded:
-        if vocab_size not in self._encoded:
-            self._encoded[vocab_size] = vectorize(
-                self.splits, vocab_size, self.cfg.max_length, self.cache_dir
-            )
-        return self._encoded[vocab_size]
-
-    def dataset(self, vocab_size: int, split: str, **kwargs):
-        enc = self.encoded(vocab_size)
-        boundaries = bucket_boundaries(enc.ids("train")[1])
-        if split == "train" and "shuffle_seed" not in kwargs:
-            kwargs["shuffle_seed"] = self.seed
-        return dataset(enc, split, self.cfg.batch_size, boundaries, **kwargs)
-
-    def word_vectors(self, vocab_size: int, dim: int) -> np.ndarray:
-        """word2vec vectors for `embedding_init: word2vec`, from train (+ unlabeled) ids."""
-        key = (vocab_size, dim)
-        if key in self._vectors:
-            return self._vectors[key]
-        from sweep.embeddings import word2vec
-
-        path = None
-        if self.cache_dir is not None:
-            stem = f"word2vec-{self.splits.fingerprint}-v{vocab_size}-l{self.cfg.max_length}-d{dim}"
-            path = Path(self.cache_dir) / f"{stem}.npy"
-        if path is not None and path.exists():
-            matrix = np.load(path)
-        else:
-            enc = self.encoded(vocab_size)
-            parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
-            matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
-            if path is not None:
-                _save_atomic(path, lambda tmp: np.save(tmp, matrix))
-        self._vectors[key] = matrix
-        return matrix

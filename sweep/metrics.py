@@ -1,0 +1,88 @@
+"""The one metric table: what each metric is called, which way is better, how to label it.
+
+Config (which objectives are allowed and their direction), tuning (KerasTuner's objective
+and early stopping), results (best epoch, leaderboard order) and plots (axis labels) all
+read it; nothing else decides whether a metric is maximised. No TensorFlow at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-epoch metric as Keras names it in `fit()`'s logs (without a `val_` prefix)."""
+
+    name: str
+    direction: str  # "max" or "min"
+    label: str  # what it measures, for axis labels
+
+    def keras_metric(self, binary: bool):
+        """The Keras metric that computes it (the loss is the model's own)."""
+        import keras
+
+        if self.name != "accuracy":
+            raise ValueError(f"{self.name!r} is computed by the model's loss, not a metric")
+        if binary:
+            return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)  # on logits
+        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric("accuracy", "max", "accuracy (fraction correct)"),
+    "loss": Metric("loss", "min", "loss (cross-entropy, nats)"),
+}
+
+# Where a metric was measured, by the prefix of its column name.
+SPLITS = {"val_": "validation", "test_": "test", "": "training"}
+
+# Every objective a space may name: each metric on training and on validation data.
+OBJECTIVES = tuple(f"{prefix}{m}" for prefix in ("val_", "") for m in METRICS)
+
+# trials.csv / history.csv columns that hold metrics, in their order there.
+METRIC_COLUMNS = list(OBJECTIVES)
+
+# Columns that are better small though they are no metric (leaderboard `--sort`).
+SMALLER_IS_BETTER = ("seconds", "fit_seconds", "overhead_seconds", "peak_rss_mb", "params")
+
+
+def split(column: str) -> tuple[str, Metric]:
+    """'val_loss' -> ('validation', loss). Raises KeyError for a column that is no metric."""
+    for prefix, where in SPLITS.items():
+        if column.startswith(prefix) and column[len(prefix):] in METRICS:
+            return where, METRICS[column[len(prefix):]]
+    raise KeyError(column)
+
+
+def is_metric(column: str) -> bool:
+    try:
+        split(column)
+    except KeyError:
+        return False
+    return True
+
+
+def direction(column: str) -> str:
+    """'max' or 'min': which way `column` (a metric on any split) improves."""
+    return split(column)[1].direction
+
+
+def maximize(column: str) -> bool:
+    return direction(column) == "max"
+
+
+def ascending(column: str) -> bool:
+    """Sort order that puts the best first: metrics by direction, costs small first."""
+    if is_metric(column):
+        return not maximize(column)
+    return column in SMALLER_IS_BETTER
+
+
+def label(column: str) -> str:
+    """'val_accuracy' -> 'validation accuracy (fraction correct)'; other names unchanged."""
+    try:
+        where, metric = split(column)
+    except KeyError:
+        return column
+    return f"{where} {metric.label}"

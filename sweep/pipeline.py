@@ -1,0 +1,226 @@
+"""Labelled text -> token ids -> batched tf.data, fast.
+
+    TextSplits -> Encoded, once per (vocab_size, max_length): TextVectorization adapted on
+                  the training part only, cached in the run folder
+               -> tf.data: token ids sliced from one flat array, bucketed by length,
+                  padded on the right with 0 (a mask for the model, cuDNN on a GPU)
+               -> word vectors (sweep.embeddings), once per (vocab_size, embedding_dim), cached
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sweep.config import DataConfig
+from sweep.rundir import RunDir, save_atomic
+from sweep.sources import Split, TextSplits, load_texts
+
+# --- Vectorization ------------------------------------------------------------------
+
+
+@dataclass
+class Encoded:
+    """Token ids of every split for one (vocab_size, max_length), ragged as flat arrays."""
+
+    vocab_size: int
+    max_length: int
+    arrays: dict[str, np.ndarray]  # {split}_ids, {split}_lengths, {split}_raw_lengths, {split}_labels
+
+    def ids(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.arrays[f"{split}_ids"], self.arrays[f"{split}_lengths"]
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.arrays[f"{split}_labels"]
+
+    def raw_lengths(self, split: str) -> np.ndarray:
+        """Tokens per example before truncation at max_length."""
+        return self.arrays[f"{split}_raw_lengths"]
+
+
+_PUNCTUATION = re.escape(string.punctuation)
+
+
+def standardize(text):
+    """Lowercase, drop IMDB's `<br />` tags and punctuation (a TextVectorization callable)."""
+    import tensorflow as tf
+
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(text, f"[{_PUNCTUATION}]", " ")
+
+
+def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path | None = None) -> Encoded:
+    """Adapts a vocabulary on the training text and encodes all three splits.
+
+    Args:
+        splits: the text.
+        vocab_size: TextVectorization's max_tokens.
+        max_length: tokens kept per example.
+        cache: a .npz file (`RunDir.tokens_cache`): read when it exists, else written, so
+            a resumed sweep (or another trial with the same vocabulary) does not redo it.
+
+    The unlabeled text, when there is one, is encoded too (for word2vec).
+    """
+    if cache is not None and cache.exists():
+        with np.load(cache) as f:
+            return Encoded(vocab_size, max_length, dict(f))
+
+    import keras
+    import tensorflow as tf
+
+    layer = keras.layers.TextVectorization(
+        max_tokens=vocab_size, standardize=standardize, ragged=True
+    )
+    # Lists of str, not `.astype(str)`: NumPy's fixed-width unicode would pad every review
+    # to the longest (4 bytes a character; 1.1 GB for IMDB's training part).
+    layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
+    arrays: dict[str, np.ndarray] = {}
+    names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
+    for name in names:
+        split: Split = getattr(splits, name)
+        values, raw_lengths = [], []
+        for start in range(0, len(split), 2048):
+            tokens = layer(tf.constant(split.text[start : start + 2048].tolist()))
+            values.append(tokens.flat_values.numpy())
+            raw_lengths.append(tokens.row_lengths().numpy())
+        raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
+        flat = np.concatenate(values) if values else np.zeros(0, np.int64)
+        ids, lengths = _truncate(flat, raw, max_length)
+        arrays[f"{name}_ids"] = ids.astype(np.int32)
+        arrays[f"{name}_lengths"] = lengths
+        arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
+        arrays[f"{name}_labels"] = split.labels
+    if cache is not None:
+        save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))
+    return Encoded(vocab_size, max_length, arrays)
+
+
+def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
+    """Keeps the first max_length tokens per row; an empty row becomes one OOV token."""
+    starts = np.concatenate([[0], np.cumsum(raw)[:-1]]).astype(np.int64)
+    lengths = np.minimum(raw, max_length)
+    keep = np.repeat(starts, lengths) + _ranges(lengths)
+    ids = flat[keep]
+    if (lengths == 0).any():
+        # An all-masked row has no final state; give it one out-of-vocabulary token.
+        rows = np.split(ids, np.cumsum(lengths)[:-1])
+        rows = [r if len(r) else np.array([1], ids.dtype) for r in rows]
+        lengths = np.maximum(lengths, 1)
+        ids = np.concatenate(rows)
+    return ids, lengths.astype(np.int64)
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """[0..l0-1, 0..l1-1, ...] without a Python loop."""
+    total = int(lengths.sum())
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(total) - offsets
+
+
+# --- tf.data ------------------------------------------------------------------------
+
+
+def bucket_boundaries(lengths: np.ndarray, buckets: int = 16) -> list[int]:
+    """Length quantiles of the training data, so every bucket fills about evenly."""
+    qs = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1]) if len(lengths) else []
+    return sorted({int(q) + 1 for q in qs if q >= 1})
+
+
+def dataset(
+    encoded: Encoded,
+    split: str,
+    batch_size: int,
+    boundaries: list[int],
+    shuffle_seed: int | None = None,
+    with_raw_lengths: bool = False,
+):
+    """A tf.data pipeline of (token ids, label) batches, similar lengths batched together.
+
+    Args:
+        encoded: the vectorized splits.
+        split: "train", "val" or "test".
+        batch_size: examples per batch.
+        boundaries: bucket boundaries (see `bucket_boundaries`).
+        shuffle_seed: shuffle every epoch with this seed (training); None keeps order.
+        with_raw_lengths: also yield each example's untruncated length (for analysis).
+    """
+    import tensorflow as tf
+
+    ids, lengths = encoded.ids(split)
+    flat = tf.constant(ids)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    parts = (starts, lengths, encoded.labels(split))
+    if with_raw_lengths:
+        parts += (encoded.raw_lengths(split),)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(lengths), seed=shuffle_seed, reshuffle_each_iteration=True)
+    # Each example is a slice of one flat array of token ids: no per-example tensors kept.
+    ds = ds.map(lambda start, length, *rest: (flat[start : start + length], *rest),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.bucket_by_sequence_length(
+        element_length_func=lambda x, *_: tf.shape(x)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+    # tf.data's autotuner (its model and optimization thread, not the AUTOTUNE values)
+    # left training steps idle for 1-10 s at a time on a 2-core CPU, in most epochs
+    # (bench/stalls.py); this pipeline is a slice per example, with nothing to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+class SweepData:
+    """What the tuner needs: datasets per vocab size, vectorized lazily, once each."""
+
+    def __init__(self, cfg: DataConfig, seed: int, run: RunDir | None):
+        self.cfg = cfg
+        self.seed = seed
+        self.run = run  # where the caches go; None: no cache
+        self.splits = load_texts(cfg, seed)
+        self._encoded: dict[int, Encoded] = {}
+        self._vectors: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.splits.class_names
+
+    def encoded(self, vocab_size: int) -> Encoded:
+        if vocab_size not in self._encoded:
+            cache = self.run and self.run.tokens_cache(self.splits.fingerprint, vocab_size,
+                                                       self.cfg.max_length)
+            self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, cache)
+        return self._encoded[vocab_size]
+
+    def dataset(self, vocab_size: int, split: str, **kwargs):
+        enc = self.encoded(vocab_size)
+        boundaries = bucket_boundaries(enc.ids("train")[1])
+        if split == "train" and "shuffle_seed" not in kwargs:
+            kwargs["shuffle_seed"] = self.seed
+        return dataset(enc, split, self.cfg.batch_size, boundaries, **kwargs)
+
+    def word_vectors(self, vocab_size: int, dim: int) -> np.ndarray:
+        """word2vec vectors for `embedding_init: word2vec`, from train (+ unlabeled) ids."""
+        key = (vocab_size, dim)
+        if key in self._vectors:
+            return self._vectors[key]
+        from sweep.embeddings import word2vec
+
+        path = self.run and self.run.vectors_cache(self.splits.fingerprint, vocab_size,
+                                                   self.cfg.max_length, dim)
+        if path is not None and path.exists():
+            matrix = np.load(path)
+        else:
+            enc = self.encoded(vocab_size)
+            parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
+            matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
+            if path is not None:
+                save_atomic(path, lambda tmp: np.save(tmp, matrix))
+        self._vectors[key] = matrix
+        return matrix

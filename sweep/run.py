@@ -1,0 +1,204 @@
+"""A sweep's lifecycle: a validated space in, a finished (or resumable) run folder out.
+
+    load the data (bad data is refused before the run folder exists)
+    -> prepare the run folder (resume or start; the space saved)
+    -> status "running" -> KerasTuner's search, a line per finished trial
+    -> status finished | interrupted | failed, trials.csv and history.csv rebuilt, plots
+
+`run_sweep` is one process of a sweep, on its own or as a distributed chief;
+`run_worker` is a distributed worker. Both report progress through `say` (one line at a
+time) and raise `sweep.errors` for the CLI to map to exit codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sweep import distributed, results, rundir
+from sweep.config import SweepConfig
+from sweep.distributed import Role
+from sweep.errors import Interrupted, RunFailed, TooManyFailures
+from sweep.rundir import RunDir
+
+Say = Callable[[str], None]
+ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
+
+
+@dataclass
+class RunOptions:
+    """How to run, as opposed to what to search (which is the space)."""
+
+    results_dir: Path = Path("results")
+    overwrite: bool = False
+    tensorboard: bool = False
+    verbose: bool = False
+    mixed_precision: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a finished sweep leaves for the console."""
+
+    run: RunDir
+    trials: pd.DataFrame
+    test: dict | None
+    plots: list[Path]
+
+
+def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
+    """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
+    from sweep import tuning
+    from sweep.pipeline import SweepData
+
+    data = SweepData(cfg.data, cfg.tuner.seed, run)
+    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    return data
+
+
+def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
+              say: Say = print) -> Outcome:
+    """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
+
+    Raises:
+        UsageError: bad data, or the folder holds another space (nothing has run).
+        RunFailed: too many failed trials in a row.
+        Interrupted: Ctrl-C; the same call resumes.
+    """
+    from sweep import plots, tuning
+
+    run = RunDir(Path(options.results_dir) / cfg.name)
+    data = _prepare_data(cfg, run, options)
+    resuming = rundir.prepare(cfg, run, options.overwrite)
+    # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
+    distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
+    say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
+        f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
+        f"data {cfg.data.source}, {describe_classes(data.class_names)}")
+    if role:
+        say(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
+            f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`")
+    printer = TrialPrinter(cfg, say)
+
+    def on_trial_end() -> None:
+        trials, _ = results.write_tables(run)
+        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
+
+    options_ = tuning.SweepOptions(overwrite=options.overwrite, tensorboard=options.tensorboard,
+                                   verbose=options.verbose)
+    rundir.write_status(run, "running")
+    try:
+        # Trials that ended before a resume are not printed again.
+        trials, _ = results.write_tables(run)
+        printer.mark_seen(trials[trials.status.isin(ENDED)])
+        # A chief's search only serves the oracle; the trials end in the workers.
+        with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
+            test = tuning.search(cfg, data, run, options_, on_trial_end=on_trial_end)
+    except KeyboardInterrupt:
+        rundir.write_status(run, "interrupted")
+        results.write_tables(run)
+        raise Interrupted(f"Interrupted. Completed trials are kept in {run}; resume with the same "
+                          "command (without --overwrite).") from None
+    except TooManyFailures as e:
+        rundir.write_status(run, "failed", reason=str(e))
+        results.write_tables(run)
+        raise RunFailed(f"{e}; see the reason column of {run.trials_csv}") from None
+    rundir.write_status(run, "finished")
+    trials, _ = results.write_tables(run)
+    return Outcome(run, trials, test, plots.plot_run(run))
+
+
+def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = print) -> int:
+    """A distributed worker: trains the trials the chief hands out, until it says stop.
+
+    It writes each trial's files and leaves the run-wide ones (status, trials.csv,
+    history.csv, test evaluation, plots) to the chief. Returns the trials it ran.
+
+    Raises:
+        UsageError: bad data, or the chief's saved space differs from this one.
+        RunFailed: the oracle failed (the chief is gone, or raised).
+        Interrupted: Ctrl-C.
+    """
+    from sweep import tuning
+
+    run = RunDir(Path(options.results_dir) / cfg.name)
+    data = _prepare_data(cfg, run, options)
+    distributed.check_worker_run_dir(cfg, run)
+    say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
+        + distributed.gpu_note())
+    printer = TrialPrinter(cfg, say)
+
+    def mine() -> pd.DataFrame:
+        trials = results.trials_dataframe(run)
+        return trials[(trials.worker == role.tuner_id) & trials.status.isin(ENDED)]
+
+    printer.mark_seen(mine())  # from before a restart
+    options_ = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
+                                   evaluate=False)
+    try:
+        tuning.search(cfg, data, run, options_, on_trial_end=lambda: printer.print_new(mine()))
+    except KeyboardInterrupt:
+        raise Interrupted(f"Worker {role.tuner_id} interrupted; its unfinished trial is re-run when a "
+                          "worker with the same --worker-id starts, or when the chief's sweep is "
+                          "resumed.") from None
+    except Exception as e:
+        if not distributed.is_rpc_error(e):
+            raise
+        raise RunFailed(f"worker {role.tuner_id}: the oracle at {role.address} failed "
+                        f"({distributed.rpc_reason(e)})") from None
+    say(f"Worker {role.tuner_id}: the chief has no more trials; ran {printer.count} here")
+    return printer.count
+
+
+# --- Console lines --------------------------------------------------------------------
+
+
+class TrialPrinter:
+    """Says one line per trial that ended, once each: `[n/max] trial ID STATUS hps metric time`."""
+
+    def __init__(self, cfg: SweepConfig, say: Say):
+        self.cfg = cfg
+        self.say = say
+        self.varying = cfg.varying()
+        self.seen: set[str] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    def mark_seen(self, trials: pd.DataFrame) -> None:
+        self.seen.update(trials.trial_id)
+
+    def print_new(self, trials: pd.DataFrame) -> None:
+        for _, row in trials.iterrows():
+            if row.trial_id not in self.seen:
+                self.seen.add(row.trial_id)
+                self.say(self.line(row))
+
+    def line(self, row: pd.Series) -> str:
+        objective = self.cfg.tuner.objective
+        hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
+        metric, reason = row.get(objective), row.get("reason")
+        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
+            shown = reason  # its metrics are those of a broken run
+        elif isinstance(metric, float) and not pd.isna(metric):
+            shown = f"{objective}={metric:.4f}"
+        else:
+            shown = reason if isinstance(reason, str) else ""
+        seconds = row.get("seconds")
+        took = f"{seconds:.1f}s" if isinstance(seconds, float) and not pd.isna(seconds) else ""
+        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
+                f"{row.status:<9} {hps}  {shown}  {took}")
+
+
+def describe_classes(names: list[str], shown: int = 10) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+
+
+def _short(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,322 @@
+"""The run folder: its layout, its one way of writing files, its status and saved space.
+
+    results/<name>/
+      config.yaml  status.json                 the resolved space; running|finished|interrupted|failed
+      trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
+      length_accuracy.csv  classes.json  *.png
+      tuner/                                   KerasTuner's project (oracle.json, trial_*/)
+      cache/                                   vectorized data and word vectors
+      logs/  tensorboard/
+
+This is the only module that knows those names. It imports no TensorFlow, so reports and
+plots work on a folder copied from elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sweep import config
+from sweep.errors import ConfigError, NotARunError
+
+TUNER_PROJECT = "tuner"  # KerasTuner's project_name inside the run folder
+STATES = ("running", "finished", "interrupted", "failed")
+
+
+class RunDir:
+    """Paths inside one run folder (nothing is read or made by building one)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def config(self) -> Path:
+        """The resolved space, as saved."""
+        return self.path / "config.yaml"
+
+    @property
+    def status(self) -> Path:
+        """running|finished|interrupted|failed, pid, host, time."""
+        return self.path / "status.json"
+
+    @property
+    def trials_csv(self) -> Path:
+        return self.path / "trials.csv"
+
+    @property
+    def history_csv(self) -> Path:
+        return self.path / "history.csv"
+
+    @property
+    def test_json(self) -> Path:
+        """The selected trial, evaluated once on test."""
+        return self.path / "test.json"
+
+    @property
+    def classes_json(self) -> Path:
+        """Class names by class id."""
+        return self.path / "classes.json"
+
+    @property
+    def length_accuracy_csv(self) -> Path:
+        return self.path / "length_accuracy.csv"
+
+    @property
+    def tuner(self) -> Path:
+        """KerasTuner's project folder."""
+        return self.path / TUNER_PROJECT
+
+    @property
+    def oracle_json(self) -> Path:
+        return self.tuner / "oracle.json"
+
+    @property
+    def cache(self) -> Path:
+        return self.path / "cache"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    def plot(self, name: str) -> Path:
+        """A plot's file: 'best_curves' -> RUN/best_curves.png."""
+        return self.path / f"{name}.png"
+
+    def worker_log(self, worker_id: str) -> Path:
+        return self.logs / f"{worker_id}.log"
+
+    def tuner_state(self, tuner_id: str) -> Path:
+        """KerasTuner's per-tuner state file (`tuner/<tuner_id>.json`)."""
+        return self.tuner / f"{tuner_id}.json"
+
+    # Per trial, inside KerasTuner's trial folders
+    def trial_dir(self, trial_id: str) -> Path:
+        return self.tuner / f"trial_{trial_id}"
+
+    def trial_dirs(self) -> list[Path]:
+        return sorted(p for p in self.tuner.glob("trial_*") if p.is_dir())
+
+    @staticmethod
+    def trial_id_of(trial_dir: Path) -> str:
+        return trial_dir.name.removeprefix("trial_")
+
+    @staticmethod
+    def trial_json(trial_dir: Path) -> Path:
+        return trial_dir / "trial.json"
+
+    @staticmethod
+    def epochs_csv(trial_dir: Path) -> Path:
+        """This project's per-epoch record (KerasTuner keeps only the best epoch)."""
+        return trial_dir / "epochs.csv"
+
+    @staticmethod
+    def trial_record(trial_dir: Path) -> Path:
+        """This project's timings, memory and worker of one trial."""
+        return trial_dir / "sweep.json"
+
+    # Cache files, keyed by what they depend on
+    def tokens_cache(self, fingerprint: str, vocab_size: int, max_length: int) -> Path:
+        return self.cache / f"tokens-{fingerprint}-v{vocab_size}-l{max_length}.npz"
+
+    def vectors_cache(self, fingerprint: str, vocab_size: int, max_length: int, dim: int) -> Path:
+        return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
+
+
+def as_run(run: RunDir | str | Path) -> RunDir:
+    """A RunDir for a path (or the RunDir itself)."""
+    return run if isinstance(run, RunDir) else RunDir(run)
+
+
+# --- Writing ------------------------------------------------------------------------
+
+
+def save_atomic(path: Path, save: Callable[[Path], Any]) -> None:
+    """`save(tmp)` writes a temporary file, which is synced and renamed to `path`.
+
+    A reader (or a resume after a kill or a power cut) sees the old file or the new one,
+    never half of one. The temporary name is unique per host and process, since workers
+    that share a run folder may write the same file at once.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{socket.gethostname()}-{os.getpid()}.tmp{path.suffix}")
+    try:
+        save(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes `text` (UTF-8) to `path` atomically (see `save_atomic`)."""
+    save_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2))
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is durable only once the folder's entry is on disk.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_json(path: Path) -> Any:
+    """The parsed file, or None when it is missing or not JSON (caught mid-copy, damaged)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# --- Status -------------------------------------------------------------------------
+
+
+def write_status(run: RunDir, state: str, **extra: Any) -> None:
+    """Records whether the sweep is running, finished, interrupted or failed.
+
+    Written whole, so a resumed run does not carry the last run's failure reason. The
+    host tells a report on a copied folder not to trust the pid.
+    """
+    write_json(run.status, dict(state=state, pid=os.getpid(), host=socket.gethostname(),
+                                time=time.time(), **extra))
+
+
+def run_state(run: RunDir) -> str:
+    """'running', 'finished', 'interrupted' or 'failed' (a dead 'running' one is interrupted).
+
+    Whether a 'running' sweep is alive is checked by its pid on the host that wrote
+    status.json; in a folder copied from another host the recorded state is trusted.
+    """
+    status = read_json(run.status)
+    if not isinstance(status, dict):
+        return "interrupted"
+    state = status.get("state", "interrupted")
+    here = status.get("host") in (None, socket.gethostname())
+    if state == "running" and here and not pid_alive(status.get("pid")):
+        return "interrupted"
+    return state
+
+
+def pid_alive(pid: Any) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True  # it exists, under another user
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+# --- The saved space ----------------------------------------------------------------
+
+
+def check_is_run(run: RunDir) -> None:
+    """Raises NotARunError unless `run` is a folder holding a saved space."""
+    if not run.path.exists():
+        raise NotARunError(f"{run}: no such folder")
+    if not run.path.is_dir():
+        raise NotARunError(f"{run}: not a folder (give a run folder such as results/NAME)")
+    if not run.config.is_file():
+        raise NotARunError(f"{run}: not a run folder (no config.yaml in it)")
+
+
+def load_config(run: RunDir) -> config.SweepConfig:
+    """The run's saved space, typed; keys added to the harness since count as their defaults.
+
+    Raises:
+        NotARunError: not a run folder, or its config.yaml cannot be read as a space.
+    """
+    check_is_run(run)
+    try:
+        saved = yaml.safe_load(run.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise NotARunError(f"{run.config}: unreadable ({str(e).splitlines()[0]})") from None
+    if not isinstance(saved, dict):
+        raise NotARunError(f"{run.config}: not a saved search space")
+    try:
+        return config.from_dict(saved)
+    except ConfigError as e:
+        raise NotARunError(f"{run.config}: not a valid saved search space ({e})") from None
+
+
+def class_names(run: RunDir) -> list[str] | None:
+    """The class names by class id (`classes.json`), or None before the sweep saved them."""
+    names = read_json(run.classes_json)
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
+    """Where `cfg` differs from the space saved in `run` (none saved: no differences).
+
+    `max_trials` is left out: "run 10 more" is the same sweep.
+    """
+    if not run.config.exists():
+        return []
+    old = load_config(run).to_dict()
+    new = cfg.to_dict()
+    for d in (old, new):
+        d["tuner"].pop("max_trials")
+    return _diff(old, new)
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _diff(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
+    """Makes `run` ready and saves the resolved space; returns True when resuming.
+
+    Raises:
+        ConfigError: the folder holds a run of a different space (KerasTuner would
+            silently resume it with the old one).
+    """
+    resuming = run.oracle_json.exists() and not overwrite
+    if resuming:
+        diffs = saved_space_diffs(cfg, run)
+        if diffs:
+            raise ConfigError(
+                f"{run} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
+                "pass --overwrite to replace it or --name to run beside it"
+            )
+    if overwrite and run.path.exists():
+        shutil.rmtree(run.path)
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_atomic(run.config, cfg.to_yaml())
+    return resuming
