@@ -39,7 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sweep.data import bucket_boundaries  # noqa: E402  (numpy only; no TensorFlow)
+from sweep.pipeline import bucket_boundaries  # noqa: E402  (numpy only; no TensorFlow)
 
 MODEL = {"cell": "lstm", "bidirectional": True, "vocab_size": 1000, "embedding_dim": 64,
          "hidden_units": 64, "learning_rate": 1e-3, "num_layers": 1, "dropout": 0.0}
@@ -91,7 +91,7 @@ def main() -> None:
 
 def _train_texts(limit_train, limit_eval) -> list[str]:
     from sweep.config import DataConfig
-    from sweep.data import load_texts
+    from sweep.sources import load_texts
 
     cfg = DataConfig(source="tfds:imdb_reviews", limit_train=limit_train, limit_eval=limit_eval)
     return [str(t) for t in load_texts(cfg, SEED).train.text]

@@ -7,7 +7,7 @@ every 0.1 s: training is CPU-bound, so a sample in which the process used (almos
 is a moment when every thread waited. Prints, per setting, the epoch times, the idle
 seconds and the epochs that stalled for over a second.
 
-The harness keeps the autotuner off (`sweep.data.dataset`); "on" re-enables it on the
+The harness keeps the autotuner off (`sweep.pipeline.dataset`); "on" re-enables it on the
 same pipeline, which is what the harness did before.
 
     python bench/stalls.py [--limit-train 4000] [--epochs 8] [--repeats 2]
@@ -82,14 +82,15 @@ def _train(args, autotune: bool) -> list[dict]:
     import tensorflow as tf
 
     from sweep.config import from_dict
-    from sweep.data import SweepData
+    from sweep.pipeline import SweepData
+    from sweep.rundir import RunDir
     from sweep.hypermodel import RNNHyperModel
 
     cfg = from_dict({"name": "stalls", "hyperparameters": MODEL,
                      "data": {"source": "tfds:imdb_reviews", "max_length": 256, "batch_size": BATCH,
                               "limit_train": args.limit_train, "limit_eval": args.limit_eval}})
     keras.utils.set_random_seed(SEED)
-    data = SweepData(cfg.data, SEED, Path(os.environ["STALLS_CACHE"]))
+    data = SweepData(cfg.data, SEED, RunDir(os.environ["STALLS_CACHE"]))  # caches in its cache/
     train, val = data.dataset(MODEL["vocab_size"], "train"), data.dataset(MODEL["vocab_size"], "val")
     if autotune:
         options = tf.data.Options()

@@ -35,23 +35,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _int_at_least(low: int, words: str):
-    """An argparse type: an integer >= low, refused as 'expected a <words>'."""
+def _int_in(low: int, words: str, high: int | None = None):
+    """An argparse type: an integer in [low, high], refused as 'expected <words>'."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected a {words}, got {text!r}")
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _int_at_least(1, "positive integer")
-_seed = _int_at_least(0, "non-negative integer")
+_positive_int = _int_in(1, "a positive integer")
+_seed = _int_in(0, f"an integer from 0 to {config.MAX_SEED}", config.MAX_SEED)
 
 
 # --- run ----------------------------------------------------------------------------

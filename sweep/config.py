@@ -35,6 +35,8 @@ __all__ = ["ALGORITHMS", "HYPERPARAMETERS", "OBJECTIVES", "Choice", "ConfigError
            "from_dict", "apply_overrides"]
 
 ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which Keras uses, takes no more
+EVALUATED_SPLITS = ("train", "test", "validation")  # tfds splits a sweep trains or evaluates on
 SOURCE_SCHEMES = ("tfds", "csv", "dir")
 
 
@@ -295,6 +297,11 @@ def _validate(cfg: SweepConfig) -> None:
         raise ConfigError("data: give test_source or test_split, not both")
     if d.unlabeled_split is not None and scheme != "tfds":
         raise ConfigError(f"data.unlabeled_split: only for tfds: sources, got source {d.source!r}")
+    if d.unlabeled_split is not None and _split_name(d.unlabeled_split) in EVALUATED_SPLITS:
+        # word2vec would learn from the text that validation (carved from train) or test
+        # come from.
+        raise ConfigError(f"data.unlabeled_split: {d.unlabeled_split!r} holds text that validation or "
+                          "test are drawn from; name a split of extra text (IMDB: unsupervised)")
 
     if t.algorithm not in ALGORITHMS:
         raise ConfigError(
@@ -308,8 +315,9 @@ def _validate(cfg: SweepConfig) -> None:
         )
     for key in ("max_trials", "epochs", "early_stopping_patience", "max_consecutive_failed_trials"):
         check_positive_int(getattr(t, key), f"tuner.{key}")
-    if not is_int(t.seed) or t.seed < 0:
-        raise ConfigError(f"tuner.seed: expected a non-negative integer, got {t.seed!r}")
+    if not is_int(t.seed) or not 0 <= t.seed <= MAX_SEED:
+        raise ConfigError(f"tuner.seed: expected an integer from 0 to {MAX_SEED} (2**32 - 1), "
+                          f"got {t.seed!r}")
     if not is_int(t.hyperband_factor) or t.hyperband_factor < 2:
         raise ConfigError(f"tuner.hyperband_factor: expected an integer >= 2, got {t.hyperband_factor!r}")
     if t.algorithm == "grid":
@@ -323,3 +331,9 @@ def _validate(cfg: SweepConfig) -> None:
 
 def _valid_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
+
+
+def _split_name(split: str) -> str:
+    """A tfds split spec's name: 'train[:50%]' -> 'train', 'train+test' -> both count."""
+    names = [part.split("[", 1)[0].strip() for part in split.split("+")]
+    return next((n for n in names if n in EVALUATED_SPLITS), names[0])

@@ -4,9 +4,12 @@
     ├── UsageError      exit 2: a bad space, flag or data, a folder that is not a run or is
     │   ├── ConfigError         in use; refused before anything trains
     │   ├── DataError
-    │   └── NotARunError
+    │   ├── NotARunError
+    │   ├── RunInUse
+    │   └── DamagedRun
     ├── RunFailed       exit 1: the sweep ran and stopped on failures
-    │   └── TooManyFailures
+    │   ├── TooManyFailures
+    │   └── DiskFull
     └── Interrupted     exit 130: stopped by Ctrl-C; what is done is kept
 
 A trial that fails (NaN, OOM, an exception) is not among them: KerasTuner records it as
@@ -41,6 +44,14 @@ class NotARunError(UsageError):
     """The folder given is not a sweep's run folder (or it cannot be read as one)."""
 
 
+class RunInUse(UsageError):
+    """Another live sweep holds the run folder's lock."""
+
+
+class DamagedRun(UsageError):
+    """A file of the run's tuner state cannot be read: the message names it and the way out."""
+
+
 class RunFailed(SweepError):
     """The sweep ran and stopped without finishing."""
 
@@ -56,6 +67,10 @@ class TooManyFailures(RunFailed):
             + (f"; the last one: {reason}" if reason else "")
             + " (raise tuner.max_consecutive_failed_trials to keep going)"
         )
+
+
+class DiskFull(RunFailed):
+    """The disk filled up (ENOSPC): the sweep stopped as interrupted and resumes later."""
 
 
 class Interrupted(SweepError):

@@ -55,3 +55,93 @@ def atomic_json_writes() -> None:
 
     save_json.atomic = True  # type: ignore[attr-defined]
     utils.save_json = save_json
+
+
+# --- Resume -------------------------------------------------------------------------
+#
+# KerasTuner saves a trial's own file (trial_*/trial.json) and the oracle's state
+# (oracle.json) one after the other, and on reload trusts oracle.json for what is under
+# way. A kill between the two writes, or an oracle whose state is not saved at all,
+# leaves a resume that is wrong in ways it does not notice. `repair_reloaded_oracle`
+# puts the reloaded oracle back to the state an uninterrupted sweep would be in.
+
+
+def repair_reloaded_oracle(oracle) -> list[str]:
+    """Fixes what KerasTuner's `Oracle.reload` gets wrong; returns what it did, for the log.
+
+    Call right after the tuner was built on an existing project, before the search.
+    """
+    notes = []
+    notes += _drop_orphan_trials(oracle)
+    notes += _finish_ended_trials(oracle)
+    if hasattr(oracle, "_ordered_ids"):
+        _rebuild_grid_order(oracle)
+    if notes:
+        oracle.save()
+    return notes
+
+
+def _drop_orphan_trials(oracle) -> list[str]:
+    """Trials with a trial.json that oracle.json never recorded: killed between the writes.
+
+    `create_trial` saves the new RUNNING trial.json before oracle.json. On reload the
+    orphan is loaded from its file, takes a `max_trials` slot, and is never run (only
+    oracle.json's ongoing trials are retried). oracle.json still holds the state from
+    before it was drawn (seed state, tried values, Hyperband brackets), so removing it
+    makes the next `create_trial` draw the very same trial again.
+    """
+    import shutil
+
+    notes = []
+    for trial_id in [t for t in oracle.trials if t not in oracle.start_order]:
+        trial = oracle.trials.pop(trial_id)
+        if trial.status == "RUNNING":
+            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
+            notes.append(f"trial {trial_id} was created but never started; it is drawn again")
+        else:  # never expected; keep the file, leave the trial out of the search
+            notes.append(f"trial {trial_id} is not in oracle.json; left out of the search")
+    return notes
+
+
+def _finish_ended_trials(oracle) -> list[str]:
+    """Trials that ended (trial.json says so) while oracle.json still lists them as ongoing.
+
+    `end_trial` saves trial.json before oracle.json; a kill in between would make
+    `reload` send a COMPLETED trial to be run again.
+    """
+    notes = []
+    for trial_id in list(oracle._retry_queue):
+        trial = oracle.trials[trial_id]
+        if trial.status in ("COMPLETED", "FAILED"):
+            oracle._retry_queue.remove(trial_id)
+            if trial_id not in oracle.end_order:
+                oracle.end_order.append(trial_id)
+            if hasattr(oracle, "_populate_next"):
+                oracle._populate_next.append(trial_id)
+            notes.append(f"trial {trial_id} had ended ({trial.status}); it is not run again")
+    return notes
+
+
+def _rebuild_grid_order(oracle) -> None:
+    """Rebuilds GridSearchOracle's walk through the grid, which it does not save.
+
+    Upstream keras-tuner #1055 (fix proposed in PR #1056, not released in 1.4.8):
+    `_ordered_ids` (trials sorted by their values) and `_populate_next` (trials whose
+    successor in the grid may be untried) are not part of the oracle's state, so a
+    resumed grid search crashes with a KeyError in `LinkedList.next`, or stops early as
+    if the grid were exhausted. Both follow from the trials: every trial, in grid order;
+    and every trial as a candidate, in start order (one whose successor was tried is
+    skipped, as in an uninterrupted run).
+    """
+    import functools
+
+    from keras_tuner.src.tuners.gridsearch import LinkedList
+
+    ids = [t for t in oracle.start_order if t in oracle.trials]
+    ordered = sorted(ids, key=functools.cmp_to_key(
+        lambda a, b: oracle._compare(oracle.trials[a].hyperparameters.values,
+                                     oracle.trials[b].hyperparameters.values)))
+    oracle._ordered_ids = LinkedList()
+    for trial_id in ordered:
+        oracle._ordered_ids.insert(trial_id)
+    oracle._populate_next = list(ids)

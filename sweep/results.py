@@ -42,7 +42,8 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
     rows = []
     for trial_dir in run.trial_dirs():
         trial = read_json(RunDir.trial_json(trial_dir))
-        if trial is None:
+        if not isinstance(trial, dict) or "trial_id" not in trial:
+            rows.append(_unreadable(trial_dir))
             continue
         tid = str(trial["trial_id"])
         status = trial.get("status", "")
@@ -55,7 +56,11 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         row.update(_best_epoch(history[history.trial_id == tid], objective))
         if not row.get("epochs_run"):
             row.update(_kt_metrics(trial))
-        row.update(read_json(RunDir.trial_record(trial_dir)) or {})
+        if status != "COMPLETED":
+            # Not a model: its last figures are in history.csv, none is ranked or compared.
+            row.update({m: None for m in METRIC_COLUMNS}, best_epoch=None)
+        record = read_json(RunDir.trial_record(trial_dir))
+        row.update(record if isinstance(record, dict) else {})
         if test.get("trial_id") == tid:
             row["test_accuracy"] = test.get("test_accuracy")
             row["test_loss"] = test.get("test_loss")
@@ -75,6 +80,14 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
             frame[name] = frame[name].astype(bool)
     extra = [c for c in frame.columns if c not in columns]
     return frame[columns + extra]
+
+
+def _unreadable(trial_dir: Path) -> dict:
+    """A trial whose trial.json is missing or damaged: listed as such, never dropped."""
+    path = RunDir.trial_json(trial_dir)
+    why = "missing" if not path.exists() else "empty" if path.stat().st_size == 0 else "not valid JSON"
+    return {"trial_id": RunDir.trial_id_of(trial_dir), "status": "UNREADABLE",
+            "reason": f"{path.name} is {why}"}
 
 
 def _default(name: str):
@@ -110,8 +123,8 @@ def history_dataframe(run_dir: RunDir | str | Path) -> pd.DataFrame:
     for trial_dir in as_run(run_dir).trial_dirs():
         try:
             frame = pd.read_csv(RunDir.epochs_csv(trial_dir))
-        except (pd.errors.EmptyDataError, OSError):
-            continue
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError):
+            continue  # not written yet, or damaged: the trial's row says what is known
         frame.insert(0, "trial_id", RunDir.trial_id_of(trial_dir))
         frames.append(frame)
     if not frames:
@@ -138,7 +151,10 @@ def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFra
 
 def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int = 5,
                 sort: str | None = None, hp_names: list[str] | None = None) -> pd.DataFrame:
-    """The top trials, ranked by `sort` (default: the objective, best first)."""
+    """The top trials, ranked by `sort` (default: the objective, best first).
+
+    Only COMPLETED trials get a rank; the others follow them, unranked.
+    """
     sort = sort or objective
     if sort not in trials.columns:
         raise ConfigError(f"--sort: no column {sort!r}; choose from {', '.join(trials.columns)}")
@@ -154,7 +170,8 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     cols = ["trial_id", "status"] + hp_names + [objective, "test_accuracy", "epochs_run", "seconds"]
     cols = list(dict.fromkeys(c for c in cols if c in ranked))
     board = ranked[cols].reset_index(drop=True)
-    board.insert(0, "rank", range(1, len(board) + 1))
+    completed = board.status.eq("COMPLETED") if "status" in board else pd.Series(True, board.index)
+    board.insert(0, "rank", pd.Series(range(1, len(board) + 1), dtype="Int64").where(completed))
     return board
 
 

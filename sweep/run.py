@@ -13,6 +13,7 @@ time) and raise `sweep.errors` for the CLI to map to exit codes.
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 from sweep import distributed, results, rundir
 from sweep.config import SweepConfig
 from sweep.distributed import Role
-from sweep.errors import Interrupted, RunFailed, TooManyFailures
+from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.rundir import RunDir
 
 Say = Callable[[str], None]
@@ -69,10 +70,21 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
         RunFailed: too many failed trials in a row.
         Interrupted: Ctrl-C; the same call resumes.
     """
+    run = RunDir(Path(options.results_dir) / cfg.name)
+    if options.overwrite:
+        rundir.check_overwritable(run)
+    rundir.check_not_in_use(run)  # before minutes of loading data
+    data = _prepare_data(cfg, run, options)
+    with rundir.RunLock(run) as lock, _disk_full_is_fatal(run):
+        if lock.note:
+            say(f"Note: {lock.note}.")
+        return _run_locked(cfg, run, data, options, role, say)
+
+
+def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
+                say: Say) -> Outcome:
     from sweep import plots, tuning
 
-    run = RunDir(Path(options.results_dir) / cfg.name)
-    data = _prepare_data(cfg, run, options)
     resuming = rundir.prepare(cfg, run, options.overwrite)
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
@@ -92,24 +104,49 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
                                    verbose=options.verbose)
     rundir.write_status(run, "running")
     try:
-        # Trials that ended before a resume are not printed again.
-        trials, _ = results.write_tables(run)
-        printer.mark_seen(trials[trials.status.isin(ENDED)])
-        # A chief's search only serves the oracle; the trials end in the workers.
-        with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
-            test = tuning.search(cfg, data, run, options_, on_trial_end=on_trial_end)
+        with rundir.Heartbeat(run):
+            # Trials that ended before a resume are not printed again.
+            trials, _ = results.write_tables(run)
+            printer.mark_seen(trials[trials.status.isin(ENDED)])
+            # A chief's search only serves the oracle; the trials end in the workers.
+            with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
+                test = tuning.search(cfg, data, run, options_, on_trial_end=on_trial_end, say=say)
+            trials, _ = results.write_tables(run)
+            written = plots.plot_run(run)
     except KeyboardInterrupt:
-        rundir.write_status(run, "interrupted")
-        results.write_tables(run)
+        _stopped(run, "interrupted")
         raise Interrupted(f"Interrupted. Completed trials are kept in {run}; resume with the same "
                           "command (without --overwrite).") from None
     except TooManyFailures as e:
-        rundir.write_status(run, "failed", reason=str(e))
-        results.write_tables(run)
+        _stopped(run, "failed", reason=str(e))
         raise RunFailed(f"{e}; see the reason column of {run.trials_csv}") from None
+    except BaseException:
+        _stopped(run, "interrupted")
+        raise
+    # Finished only once the test result and the plots are written: a sweep cut short
+    # before that resumes and finishes them.
     rundir.write_status(run, "finished")
-    trials, _ = results.write_tables(run)
-    return Outcome(run, trials, test, plots.plot_run(run))
+    return Outcome(run, trials, test, written)
+
+
+def _stopped(run: RunDir, state: str, **extra) -> None:
+    """Records why the sweep stopped, as far as the disk allows (it may be full)."""
+    with contextlib.suppress(OSError):
+        rundir.write_status(run, state, **extra)
+    with contextlib.suppress(Exception):
+        results.write_tables(run)
+
+
+@contextlib.contextmanager
+def _disk_full_is_fatal(run: RunDir):
+    """A full disk (ENOSPC) anywhere in the run becomes one line: DiskFull, exit 1."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise DiskFull(f"the disk holding {run} is full ({e.strerror}: {e.filename or 'a write'}); "
+                       "free some space and run the same command again to resume") from None
 
 
 def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = print) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from sweep import config
-from sweep.errors import ConfigError, NotARunError
+from sweep.errors import ConfigError, DamagedRun, NotARunError, RunInUse, UsageError
 
 TUNER_PROJECT = "tuner"  # KerasTuner's project_name inside the run folder
 STATES = ("running", "finished", "interrupted", "failed")
@@ -191,6 +191,17 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flushes every file below `folder`, and the folders themselves, to the disk."""
+    for path in sorted(Path(folder).rglob("*"), reverse=True):
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError), open(path, "rb") as f:
+                os.fsync(f.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
+    _fsync_dir(Path(folder))
+
+
 def read_json(path: Path) -> Any:
     """The parsed file, or None when it is missing or not JSON (caught mid-copy, damaged)."""
     try:
@@ -208,22 +219,27 @@ def write_status(run: RunDir, state: str, **extra: Any) -> None:
     Written whole, so a resumed run does not carry the last run's failure reason. The
     host tells a report on a copied folder not to trust the pid.
     """
+    now = time.time()
     write_json(run.status, dict(state=state, pid=os.getpid(), host=socket.gethostname(),
-                                time=time.time(), **extra))
+                                time=now, heartbeat=now, **extra))
 
 
 def run_state(run: RunDir) -> str:
     """'running', 'finished', 'interrupted' or 'failed' (a dead 'running' one is interrupted).
 
-    Whether a 'running' sweep is alive is checked by its pid on the host that wrote
-    status.json; in a folder copied from another host the recorded state is trusted.
+    A 'running' sweep is dead when its pid is gone (on the host that wrote status.json) or,
+    on any host, when its heartbeat is older than STALE_AFTER.
     """
     status = read_json(run.status)
     if not isinstance(status, dict):
         return "interrupted"
     state = status.get("state", "interrupted")
+    if state != "running":
+        return state
     here = status.get("host") in (None, socket.gethostname())
-    if state == "running" and here and not pid_alive(status.get("pid")):
+    beat = status.get("heartbeat")
+    stale = isinstance(beat, (int, float)) and time.time() - beat > STALE_AFTER
+    if stale or (here and not pid_alive(status.get("pid"))):
         return "interrupted"
     return state
 
@@ -280,15 +296,20 @@ def class_names(run: RunDir) -> list[str] | None:
 def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
     """Where `cfg` differs from the space saved in `run` (none saved: no differences).
 
-    `max_trials` is left out: "run 10 more" is the same sweep.
+    Settings that do not change what a trial means may change on resume ("run 10
+    more", "allow more failures in a row"): they are left out.
     """
     if not run.config.exists():
         return []
     old = load_config(run).to_dict()
     new = cfg.to_dict()
     for d in (old, new):
-        d["tuner"].pop("max_trials")
+        for key in RESUMABLE_CHANGES:
+            d["tuner"].pop(key)
     return _diff(old, new)
+
+
+RESUMABLE_CHANGES = ("max_trials", "max_consecutive_failed_trials")
 
 
 def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -309,6 +330,7 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
     """
     resuming = run.oracle_json.exists() and not overwrite
     if resuming:
+        check_tuner_state(run)
         diffs = saved_space_diffs(cfg, run)
         if diffs:
             raise ConfigError(
@@ -316,7 +338,165 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
                 "pass --overwrite to replace it or --name to run beside it"
             )
     if overwrite and run.path.exists():
-        shutil.rmtree(run.path)
+        for entry in run.path.iterdir():
+            if entry.name == lock_path(run).name:
+                continue  # held by this sweep
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     run.path.mkdir(parents=True, exist_ok=True)
     write_atomic(run.config, cfg.to_yaml())
     return resuming
+
+
+def check_tuner_state(run: RunDir) -> None:
+    """Raises DamagedRun, naming the file, when KerasTuner's saved state cannot be read.
+
+    KerasTuner would stop with a traceback on the first one it reads.
+    """
+    files = [run.oracle_json, *sorted(run.tuner.glob("*.json"))]
+    files += [RunDir.trial_json(d) for d in run.trial_dirs() if RunDir.trial_json(d).exists()]
+    for path in dict.fromkeys(files):
+        if path.exists() and not isinstance(read_json(path), dict):
+            what = "a trial's record" if path.name == "trial.json" else "KerasTuner's saved state"
+            raise DamagedRun(f"{path}: damaged (not a JSON object: {what}); restore it from a backup, "
+                             "or pass --overwrite to start the sweep afresh (its trials are lost)")
+
+
+# --- One sweep per folder -------------------------------------------------------------
+
+LOCK_TOKEN_ENV = "SWEEP_RUN_LOCK_TOKEN"  # a launcher's children share its lock
+HEARTBEAT_SECONDS = 30.0
+STALE_AFTER = 4 * HEARTBEAT_SECONDS  # no heartbeat for this long: the sweep is dead
+
+
+def lock_path(run: RunDir) -> Path:
+    return run.path / "lock"
+
+
+def describe_holder(holder: dict) -> str:
+    started = holder.get("started")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
+    return f"process {holder.get('pid')} on {holder.get('host')} (since {when})"
+
+
+def check_not_in_use(run: RunDir) -> None:
+    """Raises RunInUse when a live sweep holds `run` (a quick check before loading data)."""
+    if lock_path(run).exists():
+        RunLock(run).acquire(take=False)
+
+
+def check_overwritable(run: RunDir) -> None:
+    """--overwrite deletes run folders only: not a folder of anything else."""
+    if not run.path.exists():
+        return
+    if not run.path.is_dir():
+        raise UsageError(f"--overwrite: {run} is not a folder")
+    others = [p for p in run.path.iterdir() if p.name != lock_path(run).name]
+    if others and not run.config.exists() and not run.tuner.exists():
+        raise UsageError(f"--overwrite: {run} is not a run folder (no config.yaml or tuner/ in it); "
+                         "refusing to delete it")
+
+
+class RunLock:
+    """One sweep owns a run folder: an exclusive `flock` on RUN/lock, held for the whole run.
+
+    The file says who holds it (host, pid, start time). The kernel drops the lock when
+    its process dies, however it dies, so a lock left by a dead process is taken over
+    (with a note). A lock file of another host whose sweep still beats its heartbeat is
+    respected even where the shared filesystem does not carry flocks across hosts.
+    The `--workers` launcher holds the lock for its chief and workers, which find its
+    token in their environment.
+    """
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.fd: int | None = None
+        self.token: str | None = None  # handed to a launcher's children
+        self.note: str | None = None  # set when a dead process's lock was taken over
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self, take: bool = True) -> None:
+        """Takes the lock (making the folder); raises RunInUse when a live sweep has it.
+
+        With `take=False` only checks that it could be taken, and leaves it as it was.
+        """
+        import fcntl
+
+        self.run.path.mkdir(parents=True, exist_ok=True)
+        path = lock_path(self.run)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        holder = read_json(path) or {}
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if holder.get("token") and holder.get("token") == os.environ.get(LOCK_TOKEN_ENV):
+                return  # our launcher holds it for us
+            raise RunInUse(f"{self.run} is in use by the sweep of {describe_holder(holder)}; "
+                           "wait for it to finish or stop it (or use --name to run beside it)") from None
+        if holder.get("host") not in (None, socket.gethostname()) and _beating(self.run):
+            os.close(fd)
+            raise RunInUse(f"{self.run} is in use by the sweep of {describe_holder(holder)} "
+                           "(its heartbeat is fresh); wait for it to finish or stop it")
+        if not take:
+            os.close(fd)
+            return
+        if holder.get("pid") and holder.get("pid") != os.getpid():
+            self.note = f"took over the lock of {describe_holder(holder)}, which is no longer running"
+        self.fd = fd
+        self.token = f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
+        text = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
+                           "token": self.token})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text.encode(), 0)
+        os.fsync(fd)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+def _beating(run: RunDir) -> bool:
+    status = read_json(run.status)
+    beat = status.get("heartbeat") if isinstance(status, dict) else None
+    return isinstance(beat, (int, float)) and time.time() - beat < STALE_AFTER
+
+
+class Heartbeat:
+    """Refreshes status.json's `heartbeat` every HEARTBEAT_SECONDS while a sweep runs.
+
+    A report on any host shows a 'running' sweep whose heartbeat is older than
+    STALE_AFTER as interrupted (the pid check works only on the sweep's own host).
+    """
+
+    def __init__(self, run: RunDir, every: float = HEARTBEAT_SECONDS):
+        import threading
+
+        self.run = run
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="sweep-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            status = read_json(self.run.status)
+            if isinstance(status, dict) and status.get("state") == "running":
+                with contextlib.suppress(OSError):
+                    write_json(self.run.status, {**status, "heartbeat": time.time()})

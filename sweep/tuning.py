@@ -12,6 +12,7 @@ and `length_accuracy.csv` (the best model of each cell, by input length).
 
 from __future__ import annotations
 
+import errno
 import math
 import signal
 import threading
@@ -19,15 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sweep import ktcompat
-from sweep.config import SweepConfig
+from sweep.config import MAX_SEED, SweepConfig
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.pipeline import SweepData
-from sweep.rundir import TUNER_PROJECT, RunDir, write_atomic, write_json
+from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, read_json, write_atomic, write_json
 
 
 @dataclass
@@ -150,6 +152,8 @@ def _hypermodel_class():
 
 def _tuner_class(base):
     """Adds per-epoch records, timings and memory to one of KerasTuner's tuners."""
+    import keras_tuner as kt
+
     ktcompat.atomic_json_writes()
 
     class SweepTuner(base):
@@ -170,7 +174,7 @@ def _tuner_class(base):
             self.hypermodel.params = None
             peak_rss_reset()
             # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
-            keras.utils.set_random_seed(self.sweep_seed + _trial_number(trial.trial_id))
+            keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
             ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
             write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
 
@@ -189,7 +193,20 @@ def _tuner_class(base):
             write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
                          pd.DataFrame(self._epochs).to_csv(index=False))
 
+        def run_trial(self, trial, *args, **kwargs):
+            try:
+                return super().run_trial(trial, *args, **kwargs)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                # Not the trial's fault: KerasTuner must not record it FAILED. A fatal
+                # error leaves it ongoing, so the resumed sweep runs it again.
+                raise kt.errors.FatalError(f"disk full: {e}") from e
+
         def on_trial_end(self, trial):
+            # The checkpoint must be on disk before trial.json says COMPLETED (Keras
+            # writes it in place; a cut-short write only happens to a trial still running).
+            fsync_tree(self._trial_dir(trial))
             seconds = time.perf_counter() - self._trial_start
             fit = self.hypermodel.fit_seconds
             record = {
@@ -219,8 +236,10 @@ def _tuner_class(base):
     return SweepTuner
 
 
-def _trial_number(trial_id: str) -> int:
-    return int(trial_id) if str(trial_id).isdigit() else 0
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed of one trial: the sweep's seed + the trial's number, within NumPy's range."""
+    number = int(trial_id) if str(trial_id).isdigit() else 0
+    return (seed + number) % (MAX_SEED + 1)
 
 
 def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
@@ -255,7 +274,8 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
 
 
 def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions,
-           on_trial_end: Callable[[], None] | None = None) -> dict | None:
+           on_trial_end: Callable[[], None] | None = None,
+           say: Callable[[str], None] = lambda line: None) -> dict | None:
     """Runs (or resumes) the search, then evaluates the best trial once on test.
 
     Call `configure_runtime` first, before any TensorFlow work.
@@ -266,20 +286,26 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
         run: the run folder (see `rundir.prepare`).
         options: how to run.
         on_trial_end: called after every trial, once KerasTuner has saved it.
+        say: where notes go (what a resume repaired).
 
     Returns:
         The test evaluation of the best trial, or None when no trial completed.
 
     Raises:
         TooManyFailures: `max_consecutive_failed_trials` trials failed in a row.
+        OSError: ENOSPC (disk full); the trial under way is left to be run again.
         KeyboardInterrupt: Ctrl-C.
     """
     import keras
+    import keras_tuner as kt
 
     ktcompat.show_trial_tracebacks(options.verbose)
     write_json(run.classes_json, data.class_names)
     hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
+    if isinstance(tuner.oracle, kt.Oracle) and run.oracle_json.exists() and not options.overwrite:
+        for note in ktcompat.repair_reloaded_oracle(tuner.oracle):
+            say(f"Resume: {note}.")
 
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -297,6 +323,10 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     try:
         tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
         _CtrlC.check()
+    except kt.errors.FatalError as e:
+        if isinstance(e.__cause__, OSError):
+            raise e.__cause__ from None  # disk full inside a trial (see run_trial)
+        raise
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
@@ -322,14 +352,32 @@ def _stop_on_nan(verbose: bool):
     return StopOnNaN()
 
 
+def completed_trials(oracle) -> list:
+    """The oracle's COMPLETED trials, best first: the only ones ranked, scored or analysed.
+
+    KerasTuner's `get_best_trials(n)` fills up with FAILED and RUNNING trials when fewer
+    than n completed; those are not models.
+    """
+    return [t for t in oracle.get_best_trials(len(oracle.trials)) if t.status == "COMPLETED"]
+
+
 def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
-    """Evaluates the best trial on the test split (once) and the best of each cell by length."""
+    """Evaluates the best completed trial once on the test split, and the best of each
+    cell by length; None when no trial completed.
+
+    A run resumed after its evaluation was cut short (Ctrl-C) evaluates again; one whose
+    test.json already names the best trial keeps it (and its length analysis).
+    """
     import keras
 
-    best = tuner.oracle.get_best_trials(1)
+    best = completed_trials(tuner.oracle)
     if not best:
         return None
     trial = best[0]
+    done = read_json(run.test_json)
+    if isinstance(done, dict) and done.get("trial_id") == trial.trial_id \
+            and run.length_accuracy_csv.exists():
+        return done
     model = tuner.load_model(trial)
     # One pass over test serves both the score and the length analysis below.
     logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
@@ -370,9 +418,8 @@ def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, bucke
     already made, by trial id.
     """
 
-    trials = tuner.oracle.get_best_trials(len(tuner.oracle.trials))
-    best_per_cell = {}
-    for t in trials:
+    best_per_cell: dict[tuple[str, bool], Any] = {}
+    for t in completed_trials(tuner.oracle):
         hp = t.hyperparameters
         key = (hp.get("cell"), bool(hp.get("bidirectional")))
         best_per_cell.setdefault(key, t)
