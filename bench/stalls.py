@@ -82,9 +82,9 @@ def _train(args, autotune: bool) -> list[dict]:
     import tensorflow as tf
 
     from sweep.config import from_dict
+    from sweep.hypermodel import RNNHyperModel
     from sweep.pipeline import SweepData
     from sweep.rundir import RunDir
-    from sweep.hypermodel import RNNHyperModel
 
     cfg = from_dict({"name": "stalls", "hyperparameters": MODEL,
                      "data": {"source": "tfds:imdb_reviews", "max_length": 256, "batch_size": BATCH,
