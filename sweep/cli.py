@@ -108,7 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers:
         from sweep import launcher
 
-        return launcher.launch_local(args.argv, args.workers, RunDir(options.results_dir / cfg.name))
+        return launcher.launch_local(args.argv, args.workers, RunDir(options.results_dir / cfg.name),
+                                     overwrite=args.overwrite)
     if role:
         distributed.apply_role(role)  # a chief checks its port here
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -177,13 +178,16 @@ def _add_report(sub) -> None:
     p.add_argument("run_dir", help="a run folder (results/NAME)")
     p.add_argument("--top", type=_positive_int, default=10, metavar="K")
     p.add_argument("--sort", metavar="COLUMN", help="a trials.csv column (default: the objective)")
+    p.add_argument("--out", metavar="DIR",
+                   help="write trials.csv and history.csv here (default: the run folder, if writable)")
     p.set_defaults(handler=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     cfg = rundir.load_config(run_dir)
-    trials, history = results.write_tables(run_dir)
+    trials, history = results.read_tables(run_dir)
+    _write_or_say(lambda out: results.write_tables(run_dir, out), args.out, "trials.csv and history.csv")
     objective = cfg.tuner.objective
     state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
@@ -204,18 +208,36 @@ def _add_plot(sub) -> None:
     p.add_argument("run_dir", help="a run folder (results/NAME)")
     p.add_argument("--top", type=_positive_int, default=3, metavar="K",
                    help="trials in best_curves.png (default 3)")
+    p.add_argument("--out", metavar="DIR", help="write the PNGs here (default: the run folder)")
     p.set_defaults(handler=cmd_plot)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from sweep import plots
 
-    written = plots.plot_run(args.run_dir, top=args.top)
+    rundir.load_config(RunDir(args.run_dir))  # not a run folder: one line, exit 2
+    written = _write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
+                            "the plots", required=True) or []
     for p in written:
         print(p)
     if not written:
         print(f"{args.run_dir}: no completed trials to plot yet", file=sys.stderr)
     return EXIT_OK
+
+
+def _write_or_say(write: Callable, out: str | None, what: str, required: bool = False):
+    """Runs `write(out)`; a folder that cannot be written (read-only, a colleague's share)
+    is said in one line: a note when the output is optional, else an error (exit 2)."""
+    try:
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        return write(out)
+    except OSError as e:
+        message = f"cannot write {what} to {out or 'the run folder'} ({e.strerror}); pass --out DIR"
+        if required:
+            raise UsageError(message) from None
+        print(f"sweep: note: {message}", file=sys.stderr)
+        return None
 
 
 COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot]

@@ -20,11 +20,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sweep import rundir
 from sweep.config import SweepConfig
@@ -221,3 +224,48 @@ def gpu_note() -> str:
     """', CUDA_VISIBLE_DEVICES=...' when the launcher gave this process a GPU, else ''."""
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     return f", CUDA_VISIBLE_DEVICES={gpus}" if gpus is not None else ""
+
+
+# --- The shared secret ----------------------------------------------------------------
+
+SECRET_ENV = "SWEEP_ORACLE_SECRET"
+
+
+def secure_chief(run: RunDir) -> None:
+    """Makes the chief's oracle answer only callers with the sweep's secret.
+
+    The secret is $SWEEP_ORACLE_SECRET, else RUN/oracle.secret, made (mode 0600) when
+    missing: workers that share the results folder read it there.
+    """
+    from sweep import ktcompat
+
+    secret = os.environ.get(SECRET_ENV)
+    if not secret:
+        if not run.oracle_secret.exists():
+            made = secrets.token_hex(32)
+            rundir.save_atomic(run.oracle_secret, lambda tmp: _write_private(tmp, made))
+        secret = run.oracle_secret.read_text().strip()
+    ktcompat.require_oracle_secret(secret)
+
+
+def secure_worker(run: RunDir, wait: float = 3600.0, poll: float = 5.0) -> None:
+    """Makes this worker send the sweep's secret; waits for the chief to write it."""
+    from sweep import ktcompat
+
+    secret = os.environ.get(SECRET_ENV)
+    deadline = time.monotonic() + wait
+    while not secret:
+        if run.oracle_secret.exists():
+            secret = run.oracle_secret.read_text().strip()
+        elif time.monotonic() > deadline:
+            raise ConfigError(f"no oracle secret: {run.oracle_secret} was not written by a chief "
+                              f"within {wait:.0f} s; start the chief, or set {SECRET_ENV} on every process")
+        else:
+            time.sleep(poll)
+    ktcompat.send_oracle_secret(secret)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

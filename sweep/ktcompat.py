@@ -7,8 +7,11 @@ pyproject.toml pins keras-tuner below the next minor version.
 
 from __future__ import annotations
 
+import collections
 import json
 from pathlib import Path
+
+import grpc
 
 from sweep.rundir import write_atomic
 
@@ -145,3 +148,109 @@ def _rebuild_grid_order(oracle) -> None:
     for trial_id in ordered:
         oracle._ordered_ids.insert(trial_id)
     oracle._populate_next = list(ids)
+
+
+# --- The distributed oracle's shared secret -----------------------------------------
+#
+# KerasTuner's chief serves its oracle over gRPC with no authentication: anyone who
+# reaches the port could report made-up metrics (which selection and test.json follow)
+# or take trials. The chief checks a shared secret on every call; workers send it.
+
+SECRET_METADATA = "x-sweep-oracle-secret"
+
+
+def require_oracle_secret(secret: str) -> None:
+    """Chief: serve the oracle only to callers that send `secret`.
+
+    Replaces `keras_tuner.src.distribute.oracle_chief.start_server` (which BaseTuner
+    calls on the chief) with the same server plus a checking interceptor.
+    """
+    import time
+    from concurrent import futures
+
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    def start_server(oracle):  # KerasTuner 1.4.8's start_server, with the interceptor
+        import os
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1),
+                             interceptors=[_SecretCheck(secret)])
+        servicer = oracle_chief.OracleServicer(oracle)
+        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+        server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:"
+                                 f"{os.environ['KERASTUNER_ORACLE_PORT']}")
+        server.start()
+        while True:
+            time.sleep(1)
+            if servicer.stop_triggered:
+                while not oracle_chief.exit_chief(oracle):
+                    time.sleep(20)
+                break
+
+    oracle_chief.start_server = start_server
+
+
+def send_oracle_secret(secret: str) -> None:
+    """Worker: send `secret` with every call to the chief.
+
+    Wraps `keras_tuner.src.distribute.oracle_client.OracleClient.__init__` so that its
+    stub talks through a channel that adds the secret to each call's metadata.
+    """
+    import os
+
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_client
+
+    original = getattr(oracle_client.OracleClient.__init__, "original",
+                       oracle_client.OracleClient.__init__)
+
+    def __init__(self, oracle):
+        original(self, oracle)
+        channel = grpc.insecure_channel(f"{os.environ['KERASTUNER_ORACLE_IP']}:"
+                                        f"{os.environ['KERASTUNER_ORACLE_PORT']}")
+        channel = grpc.intercept_channel(channel, _SecretSender(secret))
+        self.stub = protos.get_service_grpc().OracleStub(channel)
+
+    __init__.original = original  # type: ignore[attr-defined]
+    oracle_client.OracleClient.__init__ = __init__
+
+
+class _SecretCheck(grpc.ServerInterceptor):
+    """Refuses (UNAUTHENTICATED) a call whose metadata lacks the secret."""
+
+    def __init__(self, secret: str):
+        self.secret = secret.encode()
+
+        def deny(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong sweep oracle secret")
+
+        self.denied = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(self, continuation, handler_call_details):
+        import hmac
+
+        given = dict(handler_call_details.invocation_metadata or ()).get(SECRET_METADATA, "")
+        if hmac.compare_digest(str(given).encode(), self.secret):
+            return continuation(handler_call_details)
+        return self.denied
+
+
+class _CallDetails(
+    collections.namedtuple("_CallDetails", ("method", "timeout", "metadata", "credentials",
+                                            "wait_for_ready", "compression")),
+    grpc.ClientCallDetails,
+):
+    pass
+
+
+class _SecretSender(grpc.UnaryUnaryClientInterceptor):
+    """Adds the secret to each call's metadata."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        metadata = [*(client_call_details.metadata or ()), (SECRET_METADATA, self.secret)]
+        details = _CallDetails(*(getattr(client_call_details, f, None) for f in _CallDetails._fields))
+        return continuation(details._replace(metadata=metadata), request)

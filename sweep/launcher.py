@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sweep import rundir
 from sweep.distributed import CHIEF_ID
 from sweep.rundir import RunDir
 
@@ -133,8 +134,8 @@ def _tail(path: Path | None, lines: int = 5) -> str:
     return "".join(f"\n    {line}" for line in text)
 
 
-def launch_local(argv: list[str], workers: int, run: RunDir, *, max_restarts: int = 2,
-                 grace: float = 30.0, python: str = sys.executable) -> int:
+def launch_local(argv: list[str], workers: int, run: RunDir, *, overwrite: bool = False,
+                 max_restarts: int = 2, grace: float = 30.0, python: str = sys.executable) -> int:
     """Runs a chief and `workers` workers on loopback for one sweep; returns the exit status.
 
     The chief is started first and the workers once it listens (so a chief given
@@ -145,7 +146,9 @@ def launch_local(argv: list[str], workers: int, run: RunDir, *, max_restarts: in
     Args:
         argv: the `sweep` arguments (`run SPACE ...`), `--workers N` left out or not.
         workers: how many workers.
-        run: the run folder (for the workers' logs).
+        run: the run folder: its lock is held for the chief and workers, its logs/ gets
+            the workers' logs.
+        overwrite: whether the chief was asked to replace the run (checked here first).
         max_restarts: restarts allowed per worker id.
         grace: seconds children get to stop after a Ctrl-C before they are killed.
         python: the interpreter for the children.
@@ -154,6 +157,17 @@ def launch_local(argv: list[str], workers: int, run: RunDir, *, max_restarts: in
         0 when the chief finished the sweep and every worker exited 0; the chief's status
         when it failed; 1 when a worker failed for good; 130 when interrupted.
     """
+    if overwrite:
+        rundir.check_overwritable(run)
+    with rundir.RunLock(run) as lock:
+        if lock.note:
+            print(f"Note: {lock.note}.", flush=True)
+        os.environ[rundir.LOCK_TOKEN_ENV] = lock.token or ""
+        return _launch(argv, workers, run, max_restarts, grace, python)
+
+
+def _launch(argv: list[str], workers: int, run: RunDir, max_restarts: int, grace: float,
+            python: str) -> int:
     base = [python, "-m", "sweep", *child_argv(argv)]
     port = free_port()
     address = f"127.0.0.1:{port}"

@@ -67,8 +67,9 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
     The unlabeled text, when there is one, is encoded too (for word2vec).
     """
     if cache is not None and cache.exists():
-        with np.load(cache) as f:
-            return Encoded(vocab_size, max_length, dict(f))
+        cached = _read_cache(cache, splits)
+        if cached is not None:
+            return Encoded(vocab_size, max_length, cached)
 
     import keras
     import tensorflow as tf
@@ -98,6 +99,25 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
     if cache is not None:
         save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))
     return Encoded(vocab_size, max_length, arrays)
+
+
+def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
+    """The cached arrays, verified against the splits; None (and the file removed) when
+    it is damaged, so that it is made again."""
+    names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
+    try:
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        for name in names:
+            lengths = arrays[f"{name}_lengths"]
+            split = getattr(splits, name)
+            if len(lengths) != len(split) or len(arrays[f"{name}_ids"]) != lengths.sum() \
+                    or not np.array_equal(arrays[f"{name}_labels"], split.labels):
+                raise ValueError(f"{name} does not match the data")
+    except Exception:  # truncated zip, missing array, wrong sizes: make it again
+        path.unlink(missing_ok=True)
+        return None
+    return arrays
 
 
 def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
@@ -193,8 +213,8 @@ class SweepData:
 
     def encoded(self, vocab_size: int) -> Encoded:
         if vocab_size not in self._encoded:
-            cache = self.run and self.run.tokens_cache(self.splits.fingerprint, vocab_size,
-                                                       self.cfg.max_length)
+            cache = None if self.run is None else self.run.tokens_cache(
+                self.splits.fingerprint, vocab_size, self.cfg.max_length)
             self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, cache)
         return self._encoded[vocab_size]
 
@@ -212,11 +232,10 @@ class SweepData:
             return self._vectors[key]
         from sweep.embeddings import word2vec
 
-        path = self.run and self.run.vectors_cache(self.splits.fingerprint, vocab_size,
-                                                   self.cfg.max_length, dim)
-        if path is not None and path.exists():
-            matrix = np.load(path)
-        else:
+        path = None if self.run is None else self.run.vectors_cache(
+            self.splits.fingerprint, vocab_size, self.cfg.max_length, dim)
+        matrix = _read_vectors(path, (vocab_size, dim)) if path is not None else None
+        if matrix is None:
             enc = self.encoded(vocab_size)
             parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
             matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
@@ -224,3 +243,17 @@ class SweepData:
                 save_atomic(path, lambda tmp: np.save(tmp, matrix))
         self._vectors[key] = matrix
         return matrix
+
+
+def _read_vectors(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """A cached word-vector matrix of `shape`; None (and the file removed) when damaged."""
+    if not path.exists():
+        return None
+    try:
+        matrix = np.load(path)
+        if matrix.shape != shape or not np.isfinite(matrix).all():
+            raise ValueError("wrong shape or values")
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
+    return matrix

@@ -213,20 +213,28 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
     return _save(fig, path)
 
 
-def plot_run(run_dir: RunDir | str | Path, top: int = 3) -> list[Path]:
-    """Writes every plot the run folder has data for; returns the files written."""
+def plot_run(run_dir: RunDir | str | Path, top: int = 3,
+             out: RunDir | str | Path | None = None) -> list[Path]:
+    """Writes every plot the run folder has data for; returns the files written.
+
+    Args:
+        run_dir: the run folder read.
+        top: trials in best_curves.png.
+        out: the folder written (default: the run folder).
+    """
     run = as_run(run_dir)
+    target = as_run(out if out is not None else run)
     cfg = rundir.load_config(run)
     objective = cfg.tuner.objective
     varying = cfg.varying()
     history = results.history_dataframe(run)
     trials = results.trials_dataframe(run, history)
     written = [
-        best_curves(trials, history, run.plot("best_curves"), objective, top, varying or None),
-        hparams(trials, run.plot("hparams"), varying, objective),
-        cells(trials, run.plot("cells"), objective),
+        best_curves(trials, history, target.plot("best_curves"), objective, top, varying or None),
+        hparams(trials, target.plot("hparams"), varying, objective),
+        cells(trials, target.plot("cells"), objective),
     ]
     if run.length_accuracy_csv.exists():
         by_length = pd.read_csv(run.length_accuracy_csv)
-        written.append(length_accuracy(by_length, run.plot("length_accuracy"), cfg.data.max_length))
+        written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]

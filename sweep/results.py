@@ -139,12 +139,24 @@ def history_dataframe(run_dir: RunDir | str | Path) -> pd.DataFrame:
     return frame[HISTORY_COLUMNS + extra].reset_index(drop=True)
 
 
-def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(Re)writes trials.csv and history.csv atomically; returns both frames."""
+def read_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, history) as `trials_dataframe` and `history_dataframe` build them."""
     run = as_run(run_dir)
     history = history_dataframe(run)
-    trials = trials_dataframe(run, history)
-    for frame, path in ((trials, run.trials_csv), (history, run.history_csv)):
+    return trials_dataframe(run, history), history
+
+
+def write_tables(run_dir: RunDir | str | Path,
+                 out: RunDir | str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(Re)writes trials.csv and history.csv atomically; returns both frames.
+
+    Args:
+        run_dir: the run folder read.
+        out: the folder written (default: the run folder).
+    """
+    trials, history = read_tables(run_dir)
+    target = as_run(out if out is not None else run_dir)
+    for frame, path in ((trials, target.trials_csv), (history, target.history_csv)):
         rundir.save_atomic(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
     return trials, history
 

@@ -88,6 +88,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     resuming = rundir.prepare(cfg, run, options.overwrite)
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
+    if role:
+        distributed.secure_chief(run)
     say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
         f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
         f"data {cfg.data.source}, {describe_classes(data.class_names)}")
@@ -156,17 +158,26 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
     history.csv, test evaluation, plots) to the chief. Returns the trials it ran.
 
     Raises:
-        UsageError: bad data, or the chief's saved space differs from this one.
+        UsageError: bad data, the chief's saved space differs from this one, or a live
+            worker has this id.
         RunFailed: the oracle failed (the chief is gone, or raised).
         Interrupted: Ctrl-C.
     """
-    from sweep import tuning
-
     run = RunDir(Path(options.results_dir) / cfg.name)
+    worker_lock = rundir.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
+    worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
     data = _prepare_data(cfg, run, options)
     distributed.check_worker_run_dir(cfg, run)
-    say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
-        + distributed.gpu_note())
+    with worker_lock, _disk_full_is_fatal(run):
+        distributed.secure_worker(run)
+        say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
+            + distributed.gpu_note())
+        return _work(cfg, run, data, options, role, say)
+
+
+def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, say: Say) -> int:
+    from sweep import tuning
+
     printer = TrialPrinter(cfg, say)
 
     def mine() -> pd.DataFrame:

@@ -87,6 +87,20 @@ class RunDir:
         return self.tuner / "oracle.json"
 
     @property
+    def lock(self) -> Path:
+        """Who runs the sweep (see `RunLock`)."""
+        return self.path / "lock"
+
+    @property
+    def oracle_secret(self) -> Path:
+        """The distributed oracle's shared secret (0600)."""
+        return self.path / "oracle.secret"
+
+    def worker_lock(self, worker_id: str) -> Path:
+        """Held by the live worker of that id."""
+        return self.logs / f"{worker_id}.lock"
+
+    @property
     def cache(self) -> Path:
         return self.path / "cache"
 
@@ -339,7 +353,7 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
             )
     if overwrite and run.path.exists():
         for entry in run.path.iterdir():
-            if entry.name == lock_path(run).name:
+            if entry.name == run.lock.name:
                 continue  # held by this sweep
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -371,10 +385,6 @@ HEARTBEAT_SECONDS = 30.0
 STALE_AFTER = 4 * HEARTBEAT_SECONDS  # no heartbeat for this long: the sweep is dead
 
 
-def lock_path(run: RunDir) -> Path:
-    return run.path / "lock"
-
-
 def describe_holder(holder: dict) -> str:
     started = holder.get("started")
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
@@ -383,7 +393,7 @@ def describe_holder(holder: dict) -> str:
 
 def check_not_in_use(run: RunDir) -> None:
     """Raises RunInUse when a live sweep holds `run` (a quick check before loading data)."""
-    if lock_path(run).exists():
+    if run.lock.exists():
         RunLock(run).acquire(take=False)
 
 
@@ -393,7 +403,7 @@ def check_overwritable(run: RunDir) -> None:
         return
     if not run.path.is_dir():
         raise UsageError(f"--overwrite: {run} is not a folder")
-    others = [p for p in run.path.iterdir() if p.name != lock_path(run).name]
+    others = [p for p in run.path.iterdir() if p.name != run.lock.name]
     if others and not run.config.exists() and not run.tuner.exists():
         raise UsageError(f"--overwrite: {run} is not a run folder (no config.yaml or tuner/ in it); "
                          "refusing to delete it")
@@ -410,8 +420,10 @@ class RunLock:
     token in their environment.
     """
 
-    def __init__(self, run: RunDir):
+    def __init__(self, run: RunDir, path: Path | None = None, what: str | None = None):
         self.run = run
+        self.path = path or run.lock
+        self.what = what or str(run)  # what is in use, for the message
         self.fd: int | None = None
         self.token: str | None = None  # handed to a launcher's children
         self.note: str | None = None  # set when a dead process's lock was taken over
@@ -430,8 +442,8 @@ class RunLock:
         """
         import fcntl
 
-        self.run.path.mkdir(parents=True, exist_ok=True)
-        path = lock_path(self.run)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.path
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         holder = read_json(path) or {}
         try:
@@ -440,12 +452,13 @@ class RunLock:
             os.close(fd)
             if holder.get("token") and holder.get("token") == os.environ.get(LOCK_TOKEN_ENV):
                 return  # our launcher holds it for us
-            raise RunInUse(f"{self.run} is in use by the sweep of {describe_holder(holder)}; "
-                           "wait for it to finish or stop it (or use --name to run beside it)") from None
-        if holder.get("host") not in (None, socket.gethostname()) and _beating(self.run):
+            raise RunInUse(f"{self.what} is in use by {describe_holder(holder)}; wait for it to "
+                           "finish or stop it") from None
+        elsewhere = holder.get("host") not in (None, socket.gethostname())
+        if elsewhere and self.path == self.run.lock and _beating(self.run):
             os.close(fd)
-            raise RunInUse(f"{self.run} is in use by the sweep of {describe_holder(holder)} "
-                           "(its heartbeat is fresh); wait for it to finish or stop it")
+            raise RunInUse(f"{self.what} is in use by {describe_holder(holder)} (its heartbeat is "
+                           "fresh); wait for it to finish or stop it")
         if not take:
             os.close(fd)
             return
