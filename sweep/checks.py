@@ -21,7 +21,7 @@ def check_keys(raw: dict, known, where: str) -> None:
             place = f"{where}.{key}" if where else str(key)
             raise ConfigError(
                 f"{place}: unknown key{did_you_mean(str(key), known)}; "
-                f"expected one of {known(known)}"
+                f"expected one of {one_of(known)}"
             )
 
 
@@ -52,9 +52,9 @@ def did_you_mean(word: str, options) -> str:
     return f" (did you mean {by_norm[close[0]]!r}?)" if close else ""
 
 
-def known(options) -> str:
+def one_of(options) -> str:
     return ", ".join(str(o) for o in options)
 
 
-def kind(value: Any) -> str:
+def describe_value(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]

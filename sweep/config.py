@@ -21,10 +21,10 @@ from sweep.checks import (
     check_keys,
     check_positive_int,
     check_type,
+    describe_value,
     did_you_mean,
     is_int,
-    kind,
-    known,
+    one_of,
 )
 from sweep.errors import ConfigError
 from sweep.hyperparameters import HYPERPARAMETERS, Choice, Fixed, HPRule, HyperParameter, Range
@@ -155,7 +155,7 @@ def load(path: str | Path, **overrides: Any) -> SweepConfig:
         raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"{path}: expected a mapping with keys {known(_TOP)}, got {kind(raw)}"
+            f"{path}: expected a mapping with keys {one_of(_TOP)}, got {describe_value(raw)}"
         )
     if "name" not in raw:
         if not _valid_name(path.stem):
@@ -204,7 +204,7 @@ def from_dict(raw: dict) -> SweepConfig:
     check_keys(raw, _TOP, "")
     if "hyperparameters" not in raw:
         raise ConfigError(
-            "hyperparameters: missing; name at least one of " + known(HYPERPARAMETERS)
+            "hyperparameters: missing; name at least one of " + one_of(HYPERPARAMETERS)
         )
     name = raw.get("name")
     if not isinstance(name, str) or not _valid_name(name):
@@ -260,7 +260,7 @@ def _section(cls: type, raw: Any, where: str):
     if not isinstance(raw, dict):
         hint = f" (write it as `{where}:` then `  source: {raw}` below)" if (
             where == "data" and isinstance(raw, str) and ":" in raw) else ""
-        raise ConfigError(f"{where}: expected a mapping of keys, got {kind(raw)}{hint}")
+        raise ConfigError(f"{where}: expected a mapping of keys, got {describe_value(raw)}{hint}")
     names = [f.name for f in dataclasses.fields(cls)]
     check_keys(raw, names, where)
     return cls(**raw)
@@ -274,7 +274,7 @@ def _validate(cfg: SweepConfig) -> None:
         hint = did_you_mean(scheme, SOURCE_SCHEMES) if sep else ""
         raise ConfigError(
             f"data.source: expected SCHEME:LOCATION with SCHEME one of "
-            f"{known(SOURCE_SCHEMES)} (e.g. tfds:imdb_reviews, csv:reviews.csv, dir:aclImdb), "
+            f"{one_of(SOURCE_SCHEMES)} (e.g. tfds:imdb_reviews, csv:reviews.csv, dir:aclImdb), "
             f"got {d.source!r}{hint}"
         )
     check_fraction(d.validation_split, "data.validation_split")
@@ -306,12 +306,12 @@ def _validate(cfg: SweepConfig) -> None:
     if t.algorithm not in ALGORITHMS:
         raise ConfigError(
             f"tuner.algorithm: unknown value {t.algorithm!r}"
-            f"{did_you_mean(str(t.algorithm), ALGORITHMS)}; expected one of {known(ALGORITHMS)}"
+            f"{did_you_mean(str(t.algorithm), ALGORITHMS)}; expected one of {one_of(ALGORITHMS)}"
         )
     if t.objective not in OBJECTIVES:
         raise ConfigError(
             f"tuner.objective: unknown value {t.objective!r}"
-            f"{did_you_mean(str(t.objective), OBJECTIVES)}; expected one of {known(OBJECTIVES)}"
+            f"{did_you_mean(str(t.objective), OBJECTIVES)}; expected one of {one_of(OBJECTIVES)}"
         )
     for key in ("max_trials", "epochs", "early_stopping_patience", "max_consecutive_failed_trials"):
         check_positive_int(getattr(t, key), f"tuner.{key}")

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sweep.checks import check_keys, did_you_mean, is_int, kind, known
+from sweep.checks import check_keys, describe_value, did_you_mean, is_int, one_of
 from sweep.errors import ConfigError
 
 CELLS = ("simple_rnn", "lstm", "gru")
@@ -98,7 +98,7 @@ def parse(raw: Any) -> dict[str, HyperParameter]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(
             "hyperparameters: expected a non-empty mapping of "
-            f"{known(HYPERPARAMETERS)}, got {kind(raw)}"
+            f"{one_of(HYPERPARAMETERS)}, got {describe_value(raw)}"
         )
     check_keys(raw, HYPERPARAMETERS, "hyperparameters")
     specs: dict[str, HyperParameter] = {}
@@ -164,7 +164,7 @@ def _range(raw: dict, rule: HPRule, key: str) -> Range:
     if sampling not in SAMPLINGS:
         raise ConfigError(
             f"{key}.sampling: unknown value {sampling!r}{did_you_mean(sampling, SAMPLINGS)}; "
-            f"expected one of {known(SAMPLINGS)}"
+            f"expected one of {one_of(SAMPLINGS)}"
         )
     if sampling != "linear" and lo <= 0:
         raise ConfigError(f"{key}: {sampling} sampling needs min > 0, got {lo}")
@@ -189,7 +189,7 @@ def _in_bounds(v: float, rule: HPRule) -> bool:
 
 def _expected(rule: HPRule) -> str:
     if rule.options:
-        return "one of " + known(rule.options)
+        return "one of " + one_of(rule.options)
     words = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
     text = words[rule.kind]
     if rule.low is not None:

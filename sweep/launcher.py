@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sweep import rundir
+from sweep import rundir, runlock
 from sweep.distributed import CHIEF_ID
 from sweep.rundir import RunDir
 
@@ -159,10 +159,10 @@ def launch_local(argv: list[str], workers: int, run: RunDir, *, overwrite: bool 
     """
     if overwrite:
         rundir.check_overwritable(run)
-    with rundir.RunLock(run) as lock:
+    with runlock.RunLock(run) as lock:
         if lock.note:
             print(f"Note: {lock.note}.", flush=True)
-        os.environ[rundir.LOCK_TOKEN_ENV] = lock.token or ""
+        os.environ[runlock.LOCK_TOKEN_ENV] = lock.token or ""
         return _launch(argv, workers, run, max_restarts, grace, python)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import distributed, results, rundir
+from sweep import distributed, results, rundir, runlock
 from sweep.config import SweepConfig
 from sweep.distributed import Role
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
@@ -73,9 +73,9 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     run = RunDir(Path(options.results_dir) / cfg.name)
     if options.overwrite:
         rundir.check_overwritable(run)
-    rundir.check_not_in_use(run)  # before minutes of loading data
+    runlock.check_not_in_use(run)  # before minutes of loading data
     data = _prepare_data(cfg, run, options)
-    with rundir.RunLock(run) as lock, _disk_full_is_fatal(run):
+    with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
             say(f"Note: {lock.note}.")
         return _run_locked(cfg, run, data, options, role, say)
@@ -102,17 +102,17 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         trials, _ = results.write_tables(run)
         printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
 
-    options_ = tuning.SweepOptions(overwrite=options.overwrite, tensorboard=options.tensorboard,
+    search_options = tuning.SweepOptions(overwrite=options.overwrite, tensorboard=options.tensorboard,
                                    verbose=options.verbose)
     rundir.write_status(run, "running")
     try:
-        with rundir.Heartbeat(run):
+        with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
             printer.mark_seen(trials[trials.status.isin(ENDED)])
             # A chief's search only serves the oracle; the trials end in the workers.
             with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
-                test = tuning.search(cfg, data, run, options_, on_trial_end=on_trial_end, say=say)
+                test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end, say=say)
             trials, _ = results.write_tables(run)
             written = plots.plot_run(run)
     except KeyboardInterrupt:
@@ -164,7 +164,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
         Interrupted: Ctrl-C.
     """
     run = RunDir(Path(options.results_dir) / cfg.name)
-    worker_lock = rundir.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
+    worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
     worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
     data = _prepare_data(cfg, run, options)
     distributed.check_worker_run_dir(cfg, run)
@@ -180,15 +180,15 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     printer = TrialPrinter(cfg, say)
 
-    def mine() -> pd.DataFrame:
+    def ended_here() -> pd.DataFrame:
         trials = results.trials_dataframe(run)
         return trials[(trials.worker == role.tuner_id) & trials.status.isin(ENDED)]
 
-    printer.mark_seen(mine())  # from before a restart
-    options_ = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
+    printer.mark_seen(ended_here())  # from before a restart
+    search_options = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
                                    evaluate=False)
     try:
-        tuning.search(cfg, data, run, options_, on_trial_end=lambda: printer.print_new(mine()))
+        tuning.search(cfg, data, run, search_options, on_trial_end=lambda: printer.print_new(ended_here()))
     except KeyboardInterrupt:
         raise Interrupted(f"Worker {role.tuner_id} interrupted; its unfinished trial is re-run when a "
                           "worker with the same --worker-id starts, or when the chief's sweep is "

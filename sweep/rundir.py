@@ -27,9 +27,11 @@ from typing import Any
 import yaml
 
 from sweep import config
-from sweep.errors import ConfigError, DamagedRun, NotARunError, RunInUse, UsageError
+from sweep.errors import ConfigError, DamagedRun, NotARunError, UsageError
 
 TUNER_PROJECT = "tuner"  # KerasTuner's project_name inside the run folder
+HEARTBEAT_SECONDS = 30.0  # a running sweep refreshes status.json this often
+STALE_AFTER = 4 * HEARTBEAT_SECONDS  # no heartbeat for this long: the sweep is dead
 STATES = ("running", "finished", "interrupted", "failed")
 
 
@@ -378,25 +380,6 @@ def check_tuner_state(run: RunDir) -> None:
                              "or pass --overwrite to start the sweep afresh (its trials are lost)")
 
 
-# --- One sweep per folder -------------------------------------------------------------
-
-LOCK_TOKEN_ENV = "SWEEP_RUN_LOCK_TOKEN"  # a launcher's children share its lock
-HEARTBEAT_SECONDS = 30.0
-STALE_AFTER = 4 * HEARTBEAT_SECONDS  # no heartbeat for this long: the sweep is dead
-
-
-def describe_holder(holder: dict) -> str:
-    started = holder.get("started")
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
-    return f"process {holder.get('pid')} on {holder.get('host')} (since {when})"
-
-
-def check_not_in_use(run: RunDir) -> None:
-    """Raises RunInUse when a live sweep holds `run` (a quick check before loading data)."""
-    if run.lock.exists():
-        RunLock(run).acquire(take=False)
-
-
 def check_overwritable(run: RunDir) -> None:
     """--overwrite deletes run folders only: not a folder of anything else."""
     if not run.path.exists():
@@ -407,109 +390,3 @@ def check_overwritable(run: RunDir) -> None:
     if others and not run.config.exists() and not run.tuner.exists():
         raise UsageError(f"--overwrite: {run} is not a run folder (no config.yaml or tuner/ in it); "
                          "refusing to delete it")
-
-
-class RunLock:
-    """One sweep owns a run folder: an exclusive `flock` on RUN/lock, held for the whole run.
-
-    The file says who holds it (host, pid, start time). The kernel drops the lock when
-    its process dies, however it dies, so a lock left by a dead process is taken over
-    (with a note). A lock file of another host whose sweep still beats its heartbeat is
-    respected even where the shared filesystem does not carry flocks across hosts.
-    The `--workers` launcher holds the lock for its chief and workers, which find its
-    token in their environment.
-    """
-
-    def __init__(self, run: RunDir, path: Path | None = None, what: str | None = None):
-        self.run = run
-        self.path = path or run.lock
-        self.what = what or str(run)  # what is in use, for the message
-        self.fd: int | None = None
-        self.token: str | None = None  # handed to a launcher's children
-        self.note: str | None = None  # set when a dead process's lock was taken over
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def acquire(self, take: bool = True) -> None:
-        """Takes the lock (making the folder); raises RunInUse when a live sweep has it.
-
-        With `take=False` only checks that it could be taken, and leaves it as it was.
-        """
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        path = self.path
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        holder = read_json(path) or {}
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            if holder.get("token") and holder.get("token") == os.environ.get(LOCK_TOKEN_ENV):
-                return  # our launcher holds it for us
-            raise RunInUse(f"{self.what} is in use by {describe_holder(holder)}; wait for it to "
-                           "finish or stop it") from None
-        elsewhere = holder.get("host") not in (None, socket.gethostname())
-        if elsewhere and self.path == self.run.lock and _beating(self.run):
-            os.close(fd)
-            raise RunInUse(f"{self.what} is in use by {describe_holder(holder)} (its heartbeat is "
-                           "fresh); wait for it to finish or stop it")
-        if not take:
-            os.close(fd)
-            return
-        if holder.get("pid") and holder.get("pid") != os.getpid():
-            self.note = f"took over the lock of {describe_holder(holder)}, which is no longer running"
-        self.fd = fd
-        self.token = f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
-        text = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
-                           "token": self.token})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode(), 0)
-        os.fsync(fd)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = None
-
-
-def _beating(run: RunDir) -> bool:
-    status = read_json(run.status)
-    beat = status.get("heartbeat") if isinstance(status, dict) else None
-    return isinstance(beat, (int, float)) and time.time() - beat < STALE_AFTER
-
-
-class Heartbeat:
-    """Refreshes status.json's `heartbeat` every HEARTBEAT_SECONDS while a sweep runs.
-
-    A report on any host shows a 'running' sweep whose heartbeat is older than
-    STALE_AFTER as interrupted (the pid check works only on the sweep's own host).
-    """
-
-    def __init__(self, run: RunDir, every: float = HEARTBEAT_SECONDS):
-        import threading
-
-        self.run = run
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="sweep-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.every):
-            status = read_json(self.run.status)
-            if isinstance(status, dict) and status.get("state") == "running":
-                with contextlib.suppress(OSError):
-                    write_json(self.run.status, {**status, "heartbeat": time.time()})

@@ -57,12 +57,12 @@ class TextSplits:
 @dataclass
 class Corpus:
     """What a reader gives: the labelled text, a test split if the source has one, the
-    class names (index = class id) and a stamp that changes when the files do."""
+    class names (index = class id) and a file_versions that changes when the files do."""
 
     pool: Split  # train and validation are carved from it
     test: Split | None
     class_names: list[str]
-    stamp: list
+    file_versions: list
 
 
 # --- Splitting ----------------------------------------------------------------------
@@ -97,7 +97,7 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     unlabeled = _load_unlabeled(cfg) if cfg.unlabeled_split else None
     if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
         unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
-    identity = json.dumps([asdict(cfg), seed, corpus.stamp, class_names], sort_keys=True, default=str)
+    identity = json.dumps([asdict(cfg), seed, corpus.file_versions, class_names], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
 
@@ -210,16 +210,16 @@ LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", 
 def _load_csv(cfg: DataConfig) -> Corpus:
     path = _local(cfg.location)
     pool, names = _read_csv(path, cfg, "data.source")
-    test, stamp = None, [_file_stamp(path)]
+    test, file_versions = None, [_file_version(path)]
     if cfg.test_source:
         if not cfg.test_source.startswith("csv:"):
             raise DataError("data.test_source: expected csv:PATH alongside a csv: source")
         test_path = _local(cfg.test_source[4:])
         test, test_names = _read_csv(test_path, cfg, "data.test_source")
         _check_test_classes(names, test_names, test_path)
-        stamp.append(_file_stamp(test_path))
+        file_versions.append(_file_version(test_path))
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
-    return Corpus(pool, test, class_names, stamp)
+    return Corpus(pool, test, class_names, file_versions)
 
 
 def _read_csv(path: Path, cfg: DataConfig, key: str):
@@ -316,34 +316,34 @@ def _load_dir(cfg: DataConfig) -> Corpus:
         raise DataError(f"data.source: no such folder {str(root)!r}")
     test = None
     if (root / "train").is_dir():  # the aclImdb layout
-        pool, names, stamp = _read_class_folders(root / "train")
+        pool, names, file_versions = _read_class_folders(root / "train")
         if (root / "test").is_dir() and cfg.test_split is None and not cfg.test_source:
-            test, test_names, test_stamp = _read_class_folders(root / "test")
+            test, test_names, test_versions = _read_class_folders(root / "test")
             _check_test_classes(names, test_names, root / "test", "data.source")
-            stamp += test_stamp
+            file_versions += test_versions
     else:
-        pool, names, stamp = _read_class_folders(root)
+        pool, names, file_versions = _read_class_folders(root)
     if cfg.test_source:
         if not cfg.test_source.startswith("dir:"):
             raise DataError("data.test_source: expected dir:PATH alongside a dir: source")
         test_root = _local(cfg.test_source[4:])
         if not test_root.is_dir():
             raise DataError(f"data.test_source: no such folder {str(test_root)!r}")
-        test, test_names, test_stamp = _read_class_folders(test_root)
+        test, test_names, test_versions = _read_class_folders(test_root)
         _check_test_classes(names, test_names, test_root)
-        stamp += test_stamp
+        file_versions += test_versions
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
-    return Corpus(pool, test, class_names, stamp)
+    return Corpus(pool, test, class_names, file_versions)
 
 
 def _read_class_folders(folder: Path):
-    """Reads FOLDER/<class>/*.txt; returns ((texts, labels), class names, a stamp)."""
+    """Reads FOLDER/<class>/*.txt; returns ((texts, labels), class names, a file_versions)."""
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     # aclImdb's train/unsup holds unlabelled reviews.
     classes = [c for c in classes if c != "unsup"]
     if not classes:
         raise DataError(f"data.source: {folder} has no class sub-folders (one folder per class)")
-    text, labels, stamp = [], [], []
+    text, labels, file_versions = [], [], []
     for name in classes:
         files = sorted((folder / name).glob("*.txt"))
         if not files:
@@ -355,9 +355,9 @@ def _read_class_folders(folder: Path):
                 raise DataError(f"data.source: {f} is not UTF-8 text ({_first_bad_byte(f)})") from None
             labels.append(name)
             st = f.stat()
-            stamp.append((f"{name}/{f.name}", st.st_size, st.st_mtime_ns))
-    # Any file added, removed or edited changes the stamp (the folder's own mtime would not).
-    digest = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
+            file_versions.append((f"{name}/{f.name}", st.st_size, st.st_mtime_ns))
+    # Any file added, removed or edited changes the file_versions (the folder's own mtime would not).
+    digest = hashlib.sha256(json.dumps(file_versions).encode()).hexdigest()
     return (text, labels), classes, [str(folder.resolve()), digest]
 
 
@@ -365,6 +365,6 @@ def _local(location: str) -> Path:
     return Path(location).expanduser()
 
 
-def _file_stamp(path: Path) -> list:
+def _file_version(path: Path) -> list:
     st = path.stat()
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]

@@ -1,0 +1,109 @@
+"""`python faulty.py FAULT sweep-args...`: runs `sweep` with a fault injected at a chosen point.
+
+Faults (T: a trial id, such as 1; B: a batch number):
+    batch:T:B          SIGKILL at batch B of trial T (mid-epoch)
+    after-trial:T      SIGKILL once trial T has ended and KerasTuner has saved it
+    create-trial:T     SIGKILL after KerasTuner wrote trial T's new trial.json, before oracle.json
+    end-trial:T        SIGKILL after trial T's finished trial.json, before oracle.json
+    enospc:NAME[:N]    the N-th (default 1st) atomic write of a file named NAME fails with ENOSPC
+    sigint-at:NAME     SIGINT (Ctrl-C) when a file named NAME is about to be written
+
+Only tests use this: the faults are patched into KerasTuner and the harness here, so the
+code under test is the code users run.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+
+
+def _kill() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(fault: str) -> None:
+    kind, _, arg = fault.partition(":")
+    if kind in ("batch", "after-trial", "create-trial", "end-trial"):
+        _kerastuner_fault(kind, arg)
+    elif kind in ("enospc", "sigint-at"):
+        _write_fault(kind, arg)
+    else:
+        raise SystemExit(f"unknown fault {fault!r}")
+
+
+def _kerastuner_fault(kind: str, arg: str) -> None:
+    from keras_tuner.src.engine import base_tuner, oracle, tuner
+
+    trial_id, _, batch = arg.partition(":")
+
+    def matches(tid) -> bool:
+        return str(tid).lstrip("0") == trial_id.lstrip("0")
+
+    if kind == "batch":
+        original_batch = tuner.Tuner.on_batch_end
+
+        def on_batch_end(self, trial, model, b, logs=None):
+            original_batch(self, trial, model, b, logs)
+            if matches(trial.trial_id) and b == int(batch):
+                _kill()
+
+        tuner.Tuner.on_batch_end = on_batch_end
+    elif kind == "after-trial":
+        original_end = base_tuner.BaseTuner.on_trial_end
+
+        def on_trial_end(self, trial):
+            original_end(self, trial)
+            if matches(trial.trial_id):
+                _kill()
+
+        base_tuner.BaseTuner.on_trial_end = on_trial_end
+    else:
+        original_save = oracle.Oracle._save_trial
+        wanted = "RUNNING" if kind == "create-trial" else "COMPLETED"
+
+        def _save_trial(self, trial):
+            original_save(self, trial)
+            if matches(trial.trial_id) and trial.status == wanted and not trial.metrics.metrics:
+                _kill()  # create: a new trial has no metrics yet
+            if kind == "end-trial" and matches(trial.trial_id) and trial.status == wanted:
+                _kill()
+
+        oracle.Oracle._save_trial = _save_trial
+
+
+def _write_fault(kind: str, arg: str) -> None:
+    from sweep import rundir
+
+    name, _, nth = arg.partition(":")
+    count = {"n": 0}
+    original = rundir.save_atomic
+
+    def save_atomic(path, save):
+        if os.path.basename(str(path)) == name:
+            count["n"] += 1
+            if kind == "sigint-at":
+                os.kill(os.getpid(), signal.SIGINT)
+            elif count["n"] == int(nth or 1):
+                def full(tmp):
+                    save(tmp)  # the temporary file is written, then the disk is "full"
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+                return original(path, full)
+        return original(path, save)
+
+    rundir.save_atomic = save_atomic
+    from sweep import pipeline
+
+    pipeline.save_atomic = save_atomic  # imported by name there
+
+
+if __name__ == "__main__":
+    install(sys.argv[1])
+    from sweep.cli import main
+
+    sys.exit(main(sys.argv[2:]))
