@@ -192,7 +192,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
     print(f"{run_dir}: sweep {state}; {len(trials)} trials "
-          f"({', '.join(f'{v} {k.lower()}' for k, v in counts.items()) or 'none yet'}), "
+          f"({', '.join(f'{v} {str(k).lower()}' for k, v in counts.items()) or 'none yet'}), "
           f"{len(history)} epochs recorded")
     names = rundir.class_names(run_dir)
     if names:

@@ -115,7 +115,7 @@ class _Child:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig: int) -> None:
-        if self.running:
+        if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(sig)
 
@@ -196,7 +196,7 @@ def _launch(argv: list[str], workers: int, run: RunDir, max_restarts: int, grace
         while chief.running and not interrupts and not _listening(port):
             time.sleep(0.3)
         if not chief.running:  # its own error is on the console already
-            return chief.proc.returncode if chief.proc.returncode >= 0 else 1
+            return _exit_status(chief)
         if not interrupts:
             for w in worker_procs:
                 w.start()
@@ -264,5 +264,10 @@ def _supervise(chief: _Child, worker_procs: list[_Child], max_restarts: int, gra
         return 130
     if gave_up or any(w.rc for w in worker_procs):
         return 1
-    rc = chief.proc.returncode
-    return rc if rc >= 0 else 1  # killed by a signal
+    return _exit_status(chief)
+
+
+def _exit_status(child: _Child) -> int:
+    """A finished child's exit status; 1 when it was killed by a signal."""
+    rc = child.proc.returncode if child.proc is not None else 1
+    return rc if rc >= 0 else 1

@@ -97,7 +97,7 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
         arrays[f"{name}_labels"] = split.labels
     if cache is not None:
-        save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))
+        save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))  # type: ignore[arg-type]
     return Encoded(vocab_size, max_length, arrays)
 
 
@@ -174,7 +174,7 @@ def dataset(
     ids, lengths = encoded.ids(split)
     flat = tf.constant(ids)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    parts = (starts, lengths, encoded.labels(split))
+    parts: tuple[np.ndarray, ...] = (starts, lengths, encoded.labels(split))
     if with_raw_lengths:
         parts += (encoded.raw_lengths(split),)
     ds = tf.data.Dataset.from_tensor_slices(parts)

@@ -52,7 +52,7 @@ def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
     for n in hp_names:
         v = row.get(n)
         if n == "cell":
-            parts.append(CELL_LABELS.get(v, str(v)))
+            parts.append(CELL_LABELS.get(str(v), str(v)))
         elif n == "bidirectional":
             parts.append("bidirectional" if v else "one-way")
         elif isinstance(v, float):
@@ -86,9 +86,9 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
     style_handles = [Line2D([], [], color="0.3", ls="--", label="train"),
                      Line2D([], [], color="0.3", ls="-", label="validation")]
     for ax, name in zip(axes, ("loss", "accuracy"), strict=True):
-        metric = metrics.METRICS[name]
-        better = "higher" if metric.direction == "max" else "lower"
-        ax.set(title=f"{name.capitalize()} ({better} is better)", xlabel="epoch", ylabel=metric.label)
+        shown = metrics.METRICS[name]
+        better = "higher" if shown.direction == "max" else "lower"
+        ax.set(title=f"{name.capitalize()} ({better} is better)", xlabel="epoch", ylabel=shown.label)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0].legend(handles=style_handles, fontsize=8, loc="best")
@@ -201,7 +201,7 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
     for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
         g = g.sort_values("bucket")
         ax.plot(g.bucket, g.accuracy, marker="o", color=_cell_color(cell), ls="--" if b else "-",
-                label=f"{CELL_LABELS.get(cell, cell)} {'bidirectional' if b else 'one-way'} "
+                label=f"{CELL_LABELS.get(str(cell), cell)} {'bidirectional' if b else 'one-way'} "
                       f"(trial {g.trial_id.iloc[0]})")
     ax.set_xticks(buckets.bucket, ticks, fontsize=8)
     cut = f"; models read the first {max_length} tokens" if max_length else ""

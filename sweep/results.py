@@ -8,8 +8,10 @@ copied from another machine. It never runs a search and needs no TensorFlow.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sweep import metrics, rundir
@@ -98,9 +100,10 @@ def _default(name: str):
 def _best_epoch(epochs: pd.DataFrame, objective: str) -> dict:
     if epochs.empty or objective not in epochs or epochs[objective].isna().all():
         return {"epochs_run": len(epochs)} if len(epochs) else {}
-    best = epochs[objective].idxmax() if metrics.maximize(objective) else epochs[objective].idxmin()
-    row = {m: epochs.at[best, m] for m in METRIC_COLUMNS if m in epochs}
-    row.update(epochs_run=len(epochs), best_epoch=int(epochs.at[best, "epoch"]))
+    values = epochs[objective].to_numpy(dtype=float)
+    best = epochs.iloc[int(np.nanargmax(values) if metrics.maximize(objective) else np.nanargmin(values))]
+    row = {m: best[m] for m in METRIC_COLUMNS if m in epochs}
+    row.update(epochs_run=len(epochs), best_epoch=int(best["epoch"]))
     return row
 
 
@@ -157,8 +160,12 @@ def write_tables(run_dir: RunDir | str | Path,
     trials, history = read_tables(run_dir)
     target = as_run(out if out is not None else run_dir)
     for frame, path in ((trials, target.trials_csv), (history, target.history_csv)):
-        rundir.save_atomic(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
+        rundir.save_atomic(path, functools.partial(_to_csv, frame))
     return trials, history
+
+
+def _to_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False)
 
 
 def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int = 5,

@@ -140,7 +140,7 @@ def _load_tfds(cfg: DataConfig) -> Corpus:
 def _load_unlabeled(cfg: DataConfig) -> Split:
     """The texts of `data.unlabeled_split` (their labels, if any, are never read)."""
     builder, keys = _tfds_builder(cfg)
-    split = cfg.unlabeled_split
+    split = cfg.unlabeled_split or ""
     if split not in builder.info.splits:
         raise DataError(f"data.unlabeled_split: tfds dataset {cfg.location!r} has no split "
                         f"{split!r} (it has {', '.join(sorted(builder.info.splits))})")
@@ -292,7 +292,7 @@ def _encode_labels(names: list[str], *parts, source: str):
     if all(re.fullmatch(r"[-+]?\d+", n) for n in names):
         names = sorted(names, key=int)  # "9" before "10"
     index = {n: i for i, n in enumerate(names)}
-    out = []
+    out: list[Split | None] = []
     for part in parts:
         if part is None:
             out.append(None)
