@@ -78,7 +78,7 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
         max_tokens=vocab_size, standardize=standardize, ragged=True
     )
     # Lists of str, not `.astype(str)`: NumPy's fixed-width unicode would pad every review
-    # to the longest (4 bytes a character; 1.1 GB for IMDB's training part).
+    # to the longest, at 4 bytes a character.
     layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
     arrays: dict[str, np.ndarray] = {}
     names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
@@ -189,8 +189,8 @@ def dataset(
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )
     # tf.data's autotuner (its model and optimization thread, not the AUTOTUNE values)
-    # left training steps idle for 1-10 s at a time on a 2-core CPU, in most epochs
-    # (bench/stalls.py); this pipeline is a slice per example, with nothing to tune.
+    # left training steps idle for seconds at a time on a 2-core CPU (bench/stalls.py,
+    # docs/benchmarks.md); this pipeline is a slice per example, with nothing to tune.
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)

@@ -179,9 +179,9 @@ def _decoded(text: list[bytes]) -> np.ndarray:
 def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
     """All (text, label) pairs of one prepared tfds split, in file order.
 
-    tfds parses its records one at a time (about 2.6 s for IMDB's 25k reviews on 2 cores);
-    where both features are plain scalars in TFRecord files, as for IMDB, the records are
-    parsed here in batches of 4096 instead (0.5 s). Anything else goes through tfds.
+    tfds parses its records one at a time, most of the time it takes to read IMDB; where
+    both features are plain scalars in TFRecord files, as for IMDB, the records are parsed
+    here in batches of 4096 instead. Anything else goes through tfds.
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
