@@ -1,24 +1,50 @@
 # rnn-sweep: `make sweep` runs the default sweep, `make test` the test suite.
-# Both create .venv and install on first use.
+# Both create .venv and install on first use, from the lock of exact versions (LOCK);
+# `make lock` regenerates the lock from the ranges in pyproject.toml.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 SPACE  ?= search_spaces/imdb_rnn.yaml
 ARGS   ?=
+# Exact versions (with hashes) of the runtime dependencies plus the dev extra, for Python 3.11
+# on Linux x86_64. pyproject.toml keeps the ranges for installs into an environment of your own.
+LOCK   ?= requirements/lock.txt
+# The tool that writes LOCK; installed into $(VENV) by `make lock` when missing.
+UV_VERSION ?= 0.13.9
+# Extra `uv pip compile` options for `make lock`, e.g. LOCK_ARGS=--upgrade (all to the newest
+# allowed) or LOCK_ARGS="--upgrade-package keras"; without them the pins already in LOCK are kept.
+LOCK_ARGS  ?=
 # The offline IMDB beside the checkout, unless TFDS_DATA_DIR already points elsewhere.
 export TFDS_DATA_DIR ?= $(abspath ../shared/tensorflow_datasets)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install sweep test lint bench clean
+.PHONY: install lock sweep test lint bench clean
 
-$(BIN)/sweep: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# A fresh .venv whenever the lock or pyproject.toml changes, so that it holds exactly the lock.
+$(BIN)/sweep: pyproject.toml $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(BIN)/sweep
+
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m uv --version 2>/dev/null | grep -qx 'uv $(UV_VERSION)' \
+		|| $(BIN)/pip install --quiet 'uv==$(UV_VERSION)'
+	@mkdir -p $(dir $(LOCK))
+	@# Through a copy (uv keeps the pins it finds in its output file), replacing LOCK only when
+	@# it changes: a new LOCK rebuilds .venv on the next install.
+	@if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK).tmp; else rm -f $(LOCK).tmp; fi
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--generate-hashes --custom-compile-command 'make lock' \
+		--quiet $(LOCK_ARGS) -o $(LOCK).tmp
+	@if cmp -s $(LOCK).tmp $(LOCK); then rm $(LOCK).tmp; echo "$(LOCK): unchanged"; \
+	else mv $(LOCK).tmp $(LOCK); echo "$(LOCK): written"; fi
 
 sweep: install
 	$(BIN)/sweep run $(SPACE) $(ARGS)
@@ -28,9 +54,10 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy sweep
 
 bench: install
 	$(BIN)/python bench/pipeline.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

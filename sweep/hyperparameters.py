@@ -71,13 +71,14 @@ class HPRule:
 
 
 HYPERPARAMETERS: dict[str, HPRule] = {
-    "cell": HPRule(str, "lstm", "recurrent cell", options=CELLS),
+    "cell": HPRule(str, "lstm", "recurrent cell: simple_rnn, lstm or gru", options=CELLS),
     "bidirectional": HPRule(bool, False, "wrap each recurrent layer in Bidirectional"),
-    "vocab_size": HPRule(int, 10000, "TextVectorization max_tokens (incl. padding and OOV)", low=3),
+    "vocab_size": HPRule(int, 10000, "vocabulary size: TextVectorization's max_tokens, counting the "
+                         "padding and out-of-vocabulary ids", low=3),
     "embedding_dim": HPRule(int, 64, "embedding width", low=1),
     "hidden_units": HPRule(int, 64, "units per recurrent layer (per direction)", low=1),
     "learning_rate": HPRule(float, 1e-3, "Adam learning rate", low=0, low_open=True),
-    "lr_decay": HPRule(float, 1.0, "learning rate multiplier per epoch (1: constant)",
+    "lr_decay": HPRule(float, 1.0, "the learning rate is multiplied by this after each epoch (1: constant)",
                        low=0, low_open=True, high=1),
     "num_layers": HPRule(int, 1, "stacked recurrent layers", low=1),
     "dropout": HPRule(float, 0.0, "dropout before the output layer", low=0, high=1, high_open=True),
@@ -85,9 +86,9 @@ HYPERPARAMETERS: dict[str, HPRule] = {
                              "the training (and unlabeled) text", options=EMBEDDING_INITS),
     "embedding_dropout": HPRule(float, 0.0, "spatial dropout on the embeddings (whole channels)",
                                 low=0, high=1, high_open=True),
-    "clipnorm": HPRule(float, 0.0, "gradient norm clipping; 0 turns it off", low=0),
-    "pooling": HPRule(str, "last", "last layer's final state, or masked max/mean (or both) over its outputs",
-                      options=POOLINGS),
+    "clipnorm": HPRule(float, 0.0, "Adam's gradient-norm clipping (clipnorm); 0 turns it off", low=0),
+    "pooling": HPRule(str, "last", "what reaches the head: the last recurrent layer's final state, or "
+                      "masked max/mean (or both) over its outputs", options=POOLINGS),
 }
 
 
