@@ -35,8 +35,33 @@ STALE_AFTER = 4 * HEARTBEAT_SECONDS  # no heartbeat for this long: the sweep is 
 STATES = ("running", "finished", "interrupted", "failed")
 
 
+class _Inside:
+    """A fixed path inside the run folder, read as an attribute: `run.config` is RUN/config.yaml."""
+
+    def __init__(self, *parts: str):
+        self.parts = parts
+
+    def __get__(self, run: RunDir, owner: type | None = None) -> Path:
+        return run.path.joinpath(*self.parts)
+
+
 class RunDir:
     """Paths inside one run folder (nothing is read or made by building one)."""
+
+    config = _Inside("config.yaml")  # the resolved space, as saved
+    status = _Inside("status.json")  # running|finished|interrupted|failed, pid, host, heartbeat
+    trials_csv = _Inside("trials.csv")
+    history_csv = _Inside("history.csv")
+    test_json = _Inside("test.json")  # the selected trial, evaluated once on test
+    classes_json = _Inside("classes.json")  # class names by class id
+    length_accuracy_csv = _Inside("length_accuracy.csv")
+    lock = _Inside("lock")  # who runs the sweep (sweep.runlock)
+    oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
+    tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
+    oracle_json = _Inside(TUNER_PROJECT, "oracle.json")
+    cache = _Inside("cache")
+    logs = _Inside("logs")
+    tensorboard = _Inside("tensorboard")
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -47,72 +72,9 @@ class RunDir:
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
-    @property
-    def config(self) -> Path:
-        """The resolved space, as saved."""
-        return self.path / "config.yaml"
-
-    @property
-    def status(self) -> Path:
-        """running|finished|interrupted|failed, pid, host, time."""
-        return self.path / "status.json"
-
-    @property
-    def trials_csv(self) -> Path:
-        return self.path / "trials.csv"
-
-    @property
-    def history_csv(self) -> Path:
-        return self.path / "history.csv"
-
-    @property
-    def test_json(self) -> Path:
-        """The selected trial, evaluated once on test."""
-        return self.path / "test.json"
-
-    @property
-    def classes_json(self) -> Path:
-        """Class names by class id."""
-        return self.path / "classes.json"
-
-    @property
-    def length_accuracy_csv(self) -> Path:
-        return self.path / "length_accuracy.csv"
-
-    @property
-    def tuner(self) -> Path:
-        """KerasTuner's project folder."""
-        return self.path / TUNER_PROJECT
-
-    @property
-    def oracle_json(self) -> Path:
-        return self.tuner / "oracle.json"
-
-    @property
-    def lock(self) -> Path:
-        """Who runs the sweep (see `RunLock`)."""
-        return self.path / "lock"
-
-    @property
-    def oracle_secret(self) -> Path:
-        """The distributed oracle's shared secret (0600)."""
-        return self.path / "oracle.secret"
-
     def worker_lock(self, worker_id: str) -> Path:
         """Held by the live worker of that id."""
         return self.logs / f"{worker_id}.lock"
-
-    @property
-    def cache(self) -> Path:
-        return self.path / "cache"
-
-    @property
-    def logs(self) -> Path:
-        return self.path / "logs"
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.path / "tensorboard"
 
     def plot(self, name: str) -> Path:
         """A plot's file: 'best_curves' -> RUN/best_curves.png."""
