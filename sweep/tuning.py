@@ -150,90 +150,95 @@ def _hypermodel_class():
     return SweepHyperModel
 
 
+class _SweepTunerMixin:
+    """Adds per-epoch records, timings, memory, seeds and Ctrl-C checks to a KerasTuner tuner.
+
+    Mixed in before one of KerasTuner's tuners (`_tuner_class`); every method calls the
+    tuner's own.
+    """
+
+    def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
+                 **kwargs):
+        self.sweep_seed = seed
+        self.trial_end_hook = on_trial_end
+        super().__init__(*args, **kwargs)
+
+    def on_trial_begin(self, trial):
+        _CtrlC.check()
+        super().on_trial_begin(trial)
+        import keras
+
+        self._trial_start = time.perf_counter()
+        self._epochs: list[dict] = []
+        self.hypermodel.fit_seconds = 0.0
+        self.hypermodel.params = None
+        peak_rss_reset()
+        # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
+        keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
+        ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
+        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
+
+    def on_batch_end(self, trial, model, batch, logs=None):
+        super().on_batch_end(trial, model, batch, logs)
+        _CtrlC.check()
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs)
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+               "seconds": round(time.perf_counter() - self._epoch_start, 3)}
+        self._epochs.append(row)
+        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
+                     pd.DataFrame(self._epochs).to_csv(index=False))
+
+    def run_trial(self, trial, *args, **kwargs):
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+            import keras_tuner as kt
+
+            # Not the trial's fault: KerasTuner must not record it FAILED. A fatal
+            # error leaves it ongoing, so the resumed sweep runs it again.
+            raise kt.errors.FatalError(f"disk full: {e}") from e
+
+    def on_trial_end(self, trial):
+        # The checkpoint must be on disk before trial.json says COMPLETED (Keras
+        # writes it in place; a cut-short write only happens to a trial still running).
+        fsync_tree(self._trial_dir(trial))
+        seconds = time.perf_counter() - self._trial_start
+        fit = self.hypermodel.fit_seconds
+        record = {
+            "seconds": round(seconds, 3),
+            "fit_seconds": round(fit, 3),
+            "overhead_seconds": round(seconds - fit, 3),
+            "params": self.hypermodel.params,
+            "peak_rss_mb": peak_rss_mb(),
+            "worker": self.tuner_id,
+        }
+        write_json(RunDir.trial_record(self._trial_dir(trial)), record)
+        try:
+            super().on_trial_end(trial)
+        except RuntimeError:
+            # The oracle's only error here: too many failures in a row. It raises
+            # before saving this trial, which would otherwise stay RUNNING on disk.
+            trial.save(str(RunDir.trial_json(self._trial_dir(trial))))
+            raise TooManyFailures(self.oracle.max_consecutive_failed_trials,
+                                  failure_reason(trial.message or "")) from None
+        if self.trial_end_hook:
+            self.trial_end_hook()
+
+    def _trial_dir(self, trial) -> Path:
+        return Path(self.get_trial_dir(trial.trial_id))  # type: ignore[attr-defined]  # the tuner's
+
+
 def _tuner_class(base):
-    """Adds per-epoch records, timings and memory to one of KerasTuner's tuners."""
-    import keras_tuner as kt
-
+    """One of KerasTuner's tuners, with `_SweepTunerMixin` in front."""
     ktcompat.atomic_json_writes()
-
-    class SweepTuner(base):
-        def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
-                     **kwargs):
-            self.sweep_seed = seed
-            self.trial_end_hook = on_trial_end
-            super().__init__(*args, **kwargs)
-
-        def on_trial_begin(self, trial):
-            _CtrlC.check()
-            super().on_trial_begin(trial)
-            import keras
-
-            self._trial_start = time.perf_counter()
-            self._epochs: list[dict] = []
-            self.hypermodel.fit_seconds = 0.0
-            self.hypermodel.params = None
-            peak_rss_reset()
-            # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
-            keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
-            ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
-            write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
-
-        def on_batch_end(self, trial, model, batch, logs=None):
-            super().on_batch_end(trial, model, batch, logs)
-            _CtrlC.check()
-
-        def on_epoch_begin(self, trial, model, epoch, logs=None):
-            self._epoch_start = time.perf_counter()
-
-        def on_epoch_end(self, trial, model, epoch, logs=None):
-            super().on_epoch_end(trial, model, epoch, logs)
-            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                   "seconds": round(time.perf_counter() - self._epoch_start, 3)}
-            self._epochs.append(row)
-            write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
-                         pd.DataFrame(self._epochs).to_csv(index=False))
-
-        def run_trial(self, trial, *args, **kwargs):
-            try:
-                return super().run_trial(trial, *args, **kwargs)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                # Not the trial's fault: KerasTuner must not record it FAILED. A fatal
-                # error leaves it ongoing, so the resumed sweep runs it again.
-                raise kt.errors.FatalError(f"disk full: {e}") from e
-
-        def on_trial_end(self, trial):
-            # The checkpoint must be on disk before trial.json says COMPLETED (Keras
-            # writes it in place; a cut-short write only happens to a trial still running).
-            fsync_tree(self._trial_dir(trial))
-            seconds = time.perf_counter() - self._trial_start
-            fit = self.hypermodel.fit_seconds
-            record = {
-                "seconds": round(seconds, 3),
-                "fit_seconds": round(fit, 3),
-                "overhead_seconds": round(seconds - fit, 3),
-                "params": self.hypermodel.params,
-                "peak_rss_mb": peak_rss_mb(),
-                "worker": self.tuner_id,
-            }
-            write_json(RunDir.trial_record(self._trial_dir(trial)), record)
-            try:
-                super().on_trial_end(trial)
-            except RuntimeError:
-                # The oracle's only error here: too many failures in a row. It raises
-                # before saving this trial, which would otherwise stay RUNNING on disk.
-                trial.save(str(RunDir.trial_json(self._trial_dir(trial))))
-                raise TooManyFailures(self.oracle.max_consecutive_failed_trials,
-                                      failure_reason(trial.message or "")) from None
-            if self.trial_end_hook:
-                self.trial_end_hook()
-
-        def _trial_dir(self, trial) -> Path:
-            return Path(self.get_trial_dir(trial.trial_id))
-
-    SweepTuner.__name__ = f"Sweep{base.__name__}"
-    return SweepTuner
+    return type(f"Sweep{base.__name__}", (_SweepTunerMixin, base), {})
 
 
 def trial_seed(seed: int, trial_id: str) -> int:
