@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as e:
         print(f"\n{e}", file=sys.stderr)
         return e.exit_code
+    except KeyboardInterrupt:  # before the sweep started: nothing to keep
+        print("\nInterrupted before the sweep started; run the same command again.", file=sys.stderr)
+        return Interrupted.exit_code
     except SweepError as e:
         print(f"sweep: {e}", file=sys.stderr)
         return e.exit_code

@@ -104,8 +104,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, tensorboard=options.tensorboard,
                                    verbose=options.verbose)
-    rundir.write_status(run, "running")
     try:
+        rundir.write_status(run, "running")
         with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)

@@ -335,11 +335,18 @@ def check_tuner_state(run: RunDir) -> None:
     """
     files = [run.oracle_json, *sorted(run.tuner.glob("*.json"))]
     files += [RunDir.trial_json(d) for d in run.trial_dirs() if RunDir.trial_json(d).exists()]
+    way_out = "restore it from a backup, or pass --overwrite to start the sweep afresh (its trials are lost)"
     for path in dict.fromkeys(files):
         if path.exists() and not isinstance(read_json(path), dict):
             what = "a trial's record" if path.name == "trial.json" else "KerasTuner's saved state"
-            raise DamagedRun(f"{path}: damaged (not a JSON object: {what}); restore it from a backup, "
-                             "or pass --overwrite to start the sweep afresh (its trials are lost)")
+            raise DamagedRun(f"{path}: damaged (not a JSON object: {what}); {way_out}")
+    oracle = read_json(run.oracle_json) or {}
+    known = [*oracle.get("start_order", []), *oracle.get("end_order", []),
+             *(oracle.get("ongoing_trials") or {}).values()]
+    for trial_id in dict.fromkeys(str(t) for t in known):
+        path = RunDir.trial_json(run.trial_dir(trial_id))
+        if not path.exists():
+            raise DamagedRun(f"{path}: missing (oracle.json lists trial {trial_id}); {way_out}")
 
 
 def check_overwritable(run: RunDir) -> None:
@@ -349,6 +356,17 @@ def check_overwritable(run: RunDir) -> None:
     if not run.path.is_dir():
         raise UsageError(f"--overwrite: {run} is not a folder")
     others = [p for p in run.path.iterdir() if p.name != run.lock.name]
-    if others and not run.config.exists() and not run.tuner.exists():
-        raise UsageError(f"--overwrite: {run} is not a run folder (no config.yaml or tuner/ in it); "
-                         "refusing to delete it")
+    if others and not _is_sweep_folder(run):
+        raise UsageError(f"--overwrite: {run} is not a run folder (no saved space, status.json or "
+                         "tuner/oracle.json in it); refusing to delete it")
+
+
+def _is_sweep_folder(run: RunDir) -> bool:
+    """Whether `run` holds a sweep's files (not merely a file that happens to share a name)."""
+    if run.oracle_json.exists() or isinstance(read_json(run.status), dict):
+        return True
+    try:
+        load_config(run)
+    except NotARunError:
+        return False
+    return True

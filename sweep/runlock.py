@@ -96,6 +96,9 @@ class RunLock:
 
     def release(self) -> None:
         if self.fd is not None:
+            # Emptied first: a holder named in the file is one that died holding it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
             os.close(self.fd)  # closing drops the flock
             self.fd = None
 
