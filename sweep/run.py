@@ -73,7 +73,9 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     run = RunDir(Path(options.results_dir) / cfg.name)
     if options.overwrite:
         rundir.check_overwritable(run)
-    runlock.check_not_in_use(run)  # before minutes of loading data
+    # Refused before minutes of loading data, and before the lock file is made.
+    rundir.check_resumable(cfg, run, options.overwrite)
+    runlock.check_not_in_use(run)
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:

@@ -306,15 +306,7 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
         ConfigError: the folder holds a run of a different space (KerasTuner would
             silently resume it with the old one).
     """
-    resuming = run.oracle_json.exists() and not overwrite
-    if resuming:
-        check_tuner_state(run)
-        diffs = saved_space_diffs(cfg, run)
-        if diffs:
-            raise ConfigError(
-                f"{run} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
-                "pass --overwrite to replace it or --name to run beside it"
-            )
+    resuming = check_resumable(cfg, run, overwrite)
     if overwrite and run.path.exists():
         for entry in run.path.iterdir():
             if entry.name == run.lock.name:
@@ -325,6 +317,26 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
                 entry.unlink()
     run.path.mkdir(parents=True, exist_ok=True)
     write_atomic(run.config, cfg.to_yaml())
+    return resuming
+
+
+def check_resumable(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
+    """Whether `cfg` resumes the sweep in `run`; raises when it cannot.
+
+    Raises:
+        ConfigError: the folder holds a run of a different space (KerasTuner would
+            silently resume it with the old one).
+        DamagedRun: KerasTuner's saved state cannot be read.
+    """
+    resuming = run.oracle_json.exists() and not overwrite
+    if resuming:
+        check_tuner_state(run)
+        diffs = saved_space_diffs(cfg, run)
+        if diffs:
+            raise ConfigError(
+                f"{run} holds a sweep of a different space (differs in {', '.join(diffs[:4])}); "
+                "pass --overwrite to replace it or --name to run beside it"
+            )
     return resuming
 
 

@@ -1,7 +1,9 @@
-"""Distributed sweeps on KerasTuner's chief/worker oracle, on loopback.
+"""Distributed sweeps on KerasTuner's chief/worker oracle, on loopback, as real processes.
 
 The end-to-end tests start real processes (a chief and two workers) on a tiny synthetic
 sweep; every wait has a deadline, so a stalled chief fails the test instead of hanging.
+The roles, addresses and supervisor on their own are in unit/test_distributed.py and
+unit/test_launcher.py.
 """
 
 from __future__ import annotations
@@ -17,18 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import ROOT, run_cli, write_space
-
-from sweep import config, distributed, tuning
-from sweep.config import ConfigError
+from helpers import ROOT, run_cli, write_space
 
 DEADLINE = 600  # seconds for one whole sweep; a hang fails the test after this
 HPS = {"cell": ["gru", "lstm"], "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
        "learning_rate": {"min": 0.003, "max": 0.03, "sampling": "log"}}
 
 
-# --- Flags and helpers (no TensorFlow) ----------------------------------------------
+# --- Flags refused by `sweep run` ---------------------------------------------------
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -50,102 +48,17 @@ def test_bad_distribution_flags_exit_2(space_file: Path, tmp_path: Path, flags, 
     assert not (tmp_path / "r").exists()
 
 
-def test_role_env_and_addresses():
-    role = distributed.role_from_flags(None, "worker", "[::1]:8000", "w1")
-    assert role.env() == {"KERASTUNER_TUNER_ID": "w1", "KERASTUNER_ORACLE_IP": "[::1]",
-                          "KERASTUNER_ORACLE_PORT": "8000"}
-    assert distributed.role_from_flags(None, "chief", "0.0.0.0:9", None).tuner_id == "chief"
-    assert distributed.role_from_flags(None, None, None, None) is None
-    with pytest.raises(ConfigError, match="brackets"):
-        distributed.parse_address("::1:8000")
-
-
-def test_child_argv_drops_workers_only():
-    argv = ["run", "s.yaml", "--workers", "3", "--epochs", "2", "--workers=4", "--overwrite"]
-    assert distributed.child_argv(argv) == ["run", "s.yaml", "--epochs", "2", "--overwrite"]
-
-
-def test_device_env_shares_gpus_round_robin():
-    assert distributed.device_env(0, [], 2) == {}
-    assert distributed.device_env(3, ["0", "1"], 4)["CUDA_VISIBLE_DEVICES"] == "1"
-    assert "TF_FORCE_GPU_ALLOW_GROWTH" not in distributed.device_env(1, ["0", "1"], 2)
-    assert distributed.device_env(None, ["2", "3"], 2) == {
-        "CUDA_VISIBLE_DEVICES": "2", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
-
-
-def test_adopt_tuner_state_keeps_the_oracle(tmp_path: Path):
-    (tmp_path / "oracle.json").write_text("{}")
-    (tmp_path / "tuner0.json").write_text('{"x": 1}')
-    distributed.adopt_tuner_state(tmp_path, "chief")
-    assert (tmp_path / "chief.json").read_text() == '{"x": 1}'
-    distributed.adopt_tuner_state(tmp_path / "none", "chief")  # no run there: nothing to do
-
-
 def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(ConfigError, match="cannot listen there"):
-            distributed.check_port_free("127.0.0.1", port)
         result = run_cli("run", str(space_file), "--results-dir", str(tmp_path / "r"),
                          "--role", "chief", "--oracle", f"127.0.0.1:{port}", timeout=60)
     assert result.returncode == 2
     assert "Address already in use" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
-
-
-def test_a_worker_checks_the_chiefs_saved_space(space_file: Path, tmp_path: Path):
-    cfg = config.load(space_file)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    distributed.check_worker_run_dir(cfg, run_dir)  # nothing saved yet: the chief decides
-    saved = cfg.to_dict()
-    saved["tuner"]["max_trials"] += 7  # the chief's count is the one that counts
-    del saved["hyperparameters"]["embedding_dropout"]  # saved before the key existed
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
-    distributed.check_worker_run_dir(cfg, run_dir)
-    saved["hyperparameters"]["hidden_units"] = 3
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
-    with pytest.raises(ConfigError, match="than this worker's.*hyperparameters.hidden_units"):
-        distributed.check_worker_run_dir(cfg, run_dir)
-
-
-def test_status_is_written_whole(tmp_path: Path):
-    tuning.write_status(tmp_path, "failed", reason="out of memory")
-    tuning.write_status(tmp_path, "running")
-    status = json.loads((tmp_path / tuning.STATUS_FILE).read_text())
-    assert status["state"] == "running" and "reason" not in status
-
-
-def _sh(name: str, script: str, tmp_path: Path) -> distributed._Child:
-    return distributed._Child(name, ["sh", "-c", script], {}, log=tmp_path / f"{name}.log")
-
-
-def test_supervisor_restarts_a_killed_worker_under_its_id(tmp_path: Path):
-    # worker1 kills itself the first time only; the chief ends once both workers are done.
-    chief = _sh("chief", f"while [ ! -e {tmp_path}/w0 ] || [ ! -e {tmp_path}/w1 ]; do sleep 0.1; done",
-                tmp_path)
-    crew = [_sh("worker0", f"touch {tmp_path}/w0", tmp_path),
-            _sh("worker1", f"[ -e {tmp_path}/once ] && touch {tmp_path}/w1 && exit 0; "
-                           f"touch {tmp_path}/once; kill -9 $$", tmp_path)]
-    for child in (chief, *crew):
-        child.start()
-    assert distributed._supervise(chief, crew, max_restarts=1, grace=10, interrupted=lambda: 0) == 0
-    assert crew[1].restarts == 1
-
-
-def test_supervisor_stops_a_chief_stalled_by_a_dead_worker(tmp_path: Path, capsys):
-    # KerasTuner's chief waits for ever for a dead worker's trial: with no restarts left,
-    # the launcher stops it (SIGINT, as Ctrl-C) and fails.
-    chief = _sh("chief", "exec sleep 120", tmp_path)
-    crew = [_sh("worker0", "exit 0", tmp_path), _sh("worker1", "kill -9 $$", tmp_path)]
-    for child in (chief, *crew):
-        child.start()
-    assert distributed._supervise(chief, crew, max_restarts=0, grace=60, interrupted=lambda: 0) == 1
-    assert chief.proc.returncode == -signal.SIGINT  # stopped, not waited out nor killed
-    assert "worker1 was killed by SIGKILL" in capsys.readouterr().err
 
 
 # --- End to end: a chief and two workers --------------------------------------------

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_space
+from helpers import write_space
 
-from sweep import cli, tuning
+from sweep import cli
 
 
 @pytest.fixture
@@ -73,18 +72,3 @@ def test_trials_record_time_outside_fit_and_peak_memory(tmp_path, synthetic_csv)
     assert (trials.set_index("trial_id").fit_seconds.sort_index() >= epochs.sort_index() - 0.01).all()
     assert (trials.seconds > trials.fit_seconds).all()
     assert (trials.peak_rss_mb > 50).all()
-
-
-def test_peak_rss_reset_lowers_the_high_water_mark():
-    if tuning.peak_rss_mb() is None:
-        pytest.skip("no /proc/self/status here")
-    before = tuning.peak_rss_mb()
-    block = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
-    assert tuning.peak_rss_mb() >= before + 200
-    del block
-    gc.collect()
-    tuning.peak_rss_reset()
-    after = tuning.peak_rss_mb()
-    if after >= before + 200:
-        pytest.skip("this kernel does not reset VmHWM via /proc/self/clear_refs")
-    assert after < before + 100

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, make_examples, write_csv, write_space
+from helpers import ROOT, make_examples, write_csv, write_space
 
-from sweep import results
+from sweep import rundir
 from sweep.cli import main
+from sweep.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
@@ -224,7 +225,7 @@ def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
     observations = record["metrics"]["metrics"]["val_accuracy"]["observations"]
     assert [len(o["value"]) for o in observations] == [1] * len(observations)
     assert_same_sweep(run_dir, reference)
-    assert results.run_state(run_dir) == "finished"
+    assert rundir.run_state(RunDir(run_dir)) == "finished"
     assert (run_dir / "test.json").exists()
 
 
@@ -276,4 +277,4 @@ def test_too_many_failures_stop_the_sweep(tmp_path, capsys):
     trials, _ = tables(run_dir)
     assert list(trials.status) == ["FAILED", "FAILED"]
     assert trials.reason.str.contains("loss became").all()
-    assert results.run_state(run_dir) == "failed"
+    assert rundir.run_state(RunDir(run_dir)) == "failed"

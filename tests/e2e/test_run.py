@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT, requires_imdb, run_cli, write_space
+from helpers import ROOT, requires_imdb, run_cli, write_space
 
 from sweep import cli
 
@@ -20,7 +20,7 @@ HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_acc
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     """One small sweep on a learnable synthetic CSV, shared by the checks below."""
-    from conftest import make_examples, write_csv
+    from helpers import make_examples, write_csv
 
     tmp = tmp_path_factory.mktemp("run")
     data = write_csv(tmp / "data.csv", make_examples(800, seed=3))

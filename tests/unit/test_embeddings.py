@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from test_data import _numbered_csv
+from helpers import numbered_csv
 
-from sweep import data, embeddings
+from sweep import embeddings, pipeline
 from sweep.config import DataConfig
 from sweep.embeddings import SCALE, word2vec
+from sweep.rundir import RunDir
 
 
 def _corpus(n: int = 3000, seed: int = 0):
@@ -45,16 +46,17 @@ def test_same_seed_same_vectors():
 
 
 def test_sweepdata_trains_once_and_caches_on_disk(tmp_path, monkeypatch):
-    cfg = DataConfig(source=f"csv:{_numbered_csv(tmp_path / 'd.csv', 60)}", max_length=16)
+    cfg = DataConfig(source=f"csv:{numbered_csv(tmp_path / 'd.csv', 60)}", max_length=16)
     calls = []
     real = embeddings.word2vec
     monkeypatch.setattr(embeddings, "word2vec", lambda rows, *a: calls.append(len(rows)) or real(rows, *a))
-    sd = data.SweepData(cfg, seed=0, cache_dir=tmp_path / "cache")
+    run = RunDir(tmp_path)
+    sd = pipeline.SweepData(cfg, seed=0, run=run)
     first = sd.word_vectors(40, 8)
     assert sd.word_vectors(40, 8) is first and calls == [1]  # the training part only
-    assert [p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.npy")] == ["word2vec"]
+    assert [p.name.split("-")[0] for p in run.cache.glob("*.npy")] == ["word2vec"]
     # A resumed run (a new process) reads it back.
-    again = data.SweepData(cfg, seed=0, cache_dir=tmp_path / "cache").word_vectors(40, 8)
+    again = pipeline.SweepData(cfg, seed=0, run=run).word_vectors(40, 8)
     assert calls == [1] and np.array_equal(again, first)
     sd.word_vectors(40, 16)
-    assert calls == [1, 1] and len(list((tmp_path / "cache").glob("*.npy"))) == 2
+    assert calls == [1, 1] and len(list(run.cache.glob("*.npy"))) == 2

@@ -1,4 +1,4 @@
-"""The HyperModel builds every cell x direction, and predicts once per example."""
+"""The HyperModel builds every cell x direction and pooling, and predicts once per example."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from sweep.config import Choice, Fixed, Range
 from sweep.hypermodel import RNNHyperModel
+from sweep.hyperparameters import HYPERPARAMETERS, Choice, Fixed, Range
 
 
 def space(**values):
@@ -120,3 +120,34 @@ def test_word2vec_init_starts_from_the_given_vectors():
     random.build(kt.HyperParameters())
     with pytest.raises(ValueError, match="word_vectors"):
         RNNHyperModel(space(embedding_init="word2vec")).build(kt.HyperParameters())
+
+
+# --- pooling ---------------------------------------------------------------------------
+
+
+def _model(pooling: str, cell: str = "gru", layers: int = 1):
+    space = {n: Fixed(r.default) for n, r in HYPERPARAMETERS.items()}
+    space.update(cell=Fixed(cell), bidirectional=Fixed(True), vocab_size=Fixed(50),
+                 embedding_dim=Fixed(8), hidden_units=Fixed(4), num_layers=Fixed(layers),
+                 pooling=Fixed(pooling))
+    return RNNHyperModel(space).build(kt.HyperParameters())
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "max_mean"])
+@pytest.mark.parametrize("cell", ["lstm", "simple_rnn"])
+def test_padding_does_not_change_the_prediction(pooling, cell):
+    model = _model(pooling, cell, layers=2)
+    tokens = np.array([[3, 4, 5, 6]], dtype="int32")
+    padded = np.pad(tokens, [(0, 0), (0, 9)])
+    # A second, longer review makes the batch padded for the first one.
+    batch = np.concatenate([padded, np.arange(1, 14, dtype="int32")[None] % 50])
+    alone = model(tokens).numpy()
+    assert model(padded).numpy() == pytest.approx(alone, abs=1e-5)
+    assert model(batch).numpy()[:1] == pytest.approx(alone, abs=1e-5)
+    assert model(batch).shape == (2, 1)
+
+
+def test_max_mean_hands_both_poolings_to_the_head():
+    widths = {p: _model(p).get_layer(index=-1).kernel.shape[0] for p in ("max", "mean", "max_mean")}
+    # Bidirectional GRU-4: 8 features per pooling.
+    assert widths == {"max": 8, "mean": 8, "max_mean": 16}

@@ -1,44 +1,20 @@
-"""`sweep report`: rebuilds the CSVs from a run folder and prints a leaderboard.
+"""sweep.results and `sweep report`: rebuilds the CSVs from a run folder and prints a leaderboard.
 
-Uses one real tiny finished run (`finished_run`, 3 trials) and copies of it; one test
-kills a real sweep mid-way.
+Uses one real tiny finished run (`finished_run`, 3 trials) and copies of it (`run_copy`);
+a report on a sweep killed mid-way is in e2e/test_report.py.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, make_examples, write_csv, write_space
+from helpers import board, dead_pid, report
 
 from sweep import cli, results
-
-
-def report(capsys, *args: str) -> tuple[int, str, str]:
-    code = cli.main(["report", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def board(out: str) -> pd.DataFrame:
-    """The printed leaderboard, read back by column position (blank cells stay blank)."""
-    lines = out.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
-    return pd.read_fwf(io.StringIO("\n".join(lines[start:])), dtype=str)
-
-
-@pytest.fixture
-def run_copy(finished_run: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(finished_run, tmp_path / "copy" / "synthetic"))
 
 
 def test_report_rebuilds_deleted_tables_and_prints_leaderboard(run_copy, capsys):
@@ -105,19 +81,13 @@ def test_plot_on_something_not_a_run_is_one_line_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
 def test_report_marks_a_dead_running_sweep_interrupted(run_copy, capsys):
     trial_json = run_copy / "tuner" / "trial_2" / "trial.json"
     trial = json.loads(trial_json.read_text())
     trial["status"] = "RUNNING"
     trial_json.write_text(json.dumps(trial))
     status = json.loads((run_copy / "status.json").read_text())
-    status.update(state="running", pid=_dead_pid())
+    status.update(state="running", pid=dead_pid())
     (run_copy / "status.json").write_text(json.dumps(status))
 
     code, out, _ = report(capsys, run_copy)
@@ -139,13 +109,6 @@ def test_a_trial_saved_before_a_hyperparameter_existed_shows_its_default(run_cop
     assert trials.at["0", "cell"] == "simple_rnn"
 
 
-def test_a_running_sweep_of_another_host_is_trusted_not_pid_checked(run_copy):
-    status = json.loads((run_copy / "status.json").read_text())
-    status.update(state="running", pid=_dead_pid(), host="another-machine")
-    (run_copy / "status.json").write_text(json.dumps(status))
-    assert results.run_state(run_copy) == "running"
-
-
 def test_report_on_a_copied_folder_reports_the_same(finished_run, tmp_path, capsys):
     copy = Path(shutil.copytree(finished_run, tmp_path / "elsewhere" / "renamed"))
     (copy / "trials.csv").unlink()
@@ -155,47 +118,3 @@ def test_report_on_a_copied_folder_reports_the_same(finished_run, tmp_path, caps
     assert copied.replace(str(copy), "RUN") == original.replace(str(finished_run), "RUN")
     pd.testing.assert_frame_equal(pd.read_csv(copy / "trials.csv"),
                                   pd.read_csv(finished_run / "trials.csv"))
-
-
-@pytest.mark.slow
-def test_report_on_a_sweep_killed_mid_way(tmp_path, capsys):
-    """A real sweep: reported while it runs, then after a SIGKILL (no chance to clean up)."""
-    data = write_csv(tmp_path / "data.csv", make_examples(400, seed=5))
-    space = write_space(
-        tmp_path / "space.yaml", f"csv:{data}",
-        tuner={"algorithm": "grid", "max_trials": 3, "epochs": 8, "early_stopping_patience": 8},
-        hyperparameters={"cell": ["simple_rnn", "lstm", "gru"], "vocab_size": 100,
-                         "embedding_dim": 8, "hidden_units": 8, "learning_rate": 0.01},
-    )
-    run_dir = tmp_path / "results" / "synthetic"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sweep", "run", str(space), "--results-dir", str(run_dir.parent)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        # Wait until trial 0 is done and trial 1 has recorded an epoch.
-        second = run_dir / "tuner" / "trial_1" / "epochs.csv"
-        deadline = time.monotonic() + 300
-        while not (second.exists() and len(second.read_text().splitlines()) >= 2):
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "the sweep did not reach trial 1"
-            time.sleep(0.1)
-
-        code, out, _ = report(capsys, run_dir)
-        assert code == 0 and "sweep running" in out
-        live = pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
-        assert "RUNNING" in set(live.status) and "COMPLETED" in set(live.status)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
-
-    code, out, _ = report(capsys, run_dir)
-    assert code == 0
-    assert "sweep interrupted" in out
-    trials = pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
-    assert trials.at["0", "status"] == "COMPLETED"
-    assert "INTERRUPTED" in set(trials.status) and "RUNNING" not in set(trials.status)
-    interrupted = trials.index[trials.status == "INTERRUPTED"]
-    assert board(out).set_index("trial_id").at[interrupted[0], "status"] == "INTERRUPTED"

@@ -1,0 +1,166 @@
+"""Shared test helpers: tiny synthetic text data with a learnable signal, space files, and
+ways to run `sweep` (in-process or as a subprocess). Fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_TFDS = ROOT.parent / "shared" / "tensorflow_datasets"
+IMDB_PREPARED = (SHARED_TFDS / "imdb_reviews" / "plain_text" / "1.0.0" / "dataset_info.json").exists()
+
+requires_imdb = pytest.mark.skipif(
+    not IMDB_PREPARED, reason=f"the offline IMDB is not at {SHARED_TFDS}"
+)
+
+FILLER = [f"w{i}" for i in range(40)]
+CUES = {0: ["awful", "boring", "worst"], 1: ["great", "superb", "loved"], 2: ["okay", "fine", "average"]}
+
+
+def make_examples(n: int, num_classes: int = 2, seed: int = 0) -> list[tuple[str, int]]:
+    """Random filler words with a class cue word planted somewhere: learnable, not trivial."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        label = int(rng.integers(num_classes))
+        words = list(rng.choice(FILLER, size=int(rng.integers(5, 30))))
+        words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(CUES[label])))
+        rows.append((" ".join(words), label))
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, object]], header=("text", "label")) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def numbered_csv(path: Path, n: int = 100, sort_by_class: bool = False) -> Path:
+    """Every row's text starts with a unique word `docI`, so rows can be told apart."""
+    rows = [(f"doc{i} {text}", label) for i, (text, label) in enumerate(make_examples(n))]
+    if sort_by_class:
+        rows.sort(key=lambda r: r[1])
+    return write_csv(path, rows)
+
+
+def write_space(path: Path, source: str, **sections) -> Path:
+    """A small, fast space file; `sections` override data/tuner/hyperparameters keys."""
+    space = {
+        "name": "synthetic",
+        "data": {"source": source, "max_length": 32, "batch_size": 32, "validation_split": 0.2},
+        "tuner": {"algorithm": "random", "max_trials": 2, "epochs": 3, "seed": 1},
+        "hyperparameters": {
+            "cell": ["gru", "lstm"],
+            "vocab_size": 100,
+            "embedding_dim": 16,
+            "hidden_units": 16,
+            "learning_rate": 0.01,
+        },
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(space.get(key), dict):
+            space[key].update(value)
+        else:
+            space[key] = value
+    path.write_text(yaml.safe_dump(space, sort_keys=False))
+    return path
+
+
+def fake_run_folder(run_dir: Path, cfg) -> None:
+    """What a started sweep leaves: its resolved space (a SweepConfig) and KerasTuner's oracle."""
+    (run_dir / "tuner").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(cfg.to_yaml())
+    (run_dir / "tuner" / "oracle.json").write_text("{}")
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None):
+    """Runs `python -m sweep ARGS` in a subprocess; returns the CompletedProcess."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    if IMDB_PREPARED:
+        full_env.setdefault("TFDS_DATA_DIR", str(SHARED_TFDS))
+    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "sweep", *args], cwd=cwd, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+# --- `sweep run` in-process on one tiny source ---------------------------------------
+
+
+def tiny_sweep(tmp_path: Path, capsys, source: str | None, *flags: str, **sections):
+    """Runs one tiny sweep through `sweep.cli.main`; returns (exit code, stdout + stderr, run folder)."""
+    from sweep import cli
+
+    sections["tuner"] = {"max_trials": 1, "epochs": 2, **sections.get("tuner", {})}
+    sections.setdefault("hyperparameters", {
+        "cell": "gru", "vocab_size": 100, "embedding_dim": 16, "hidden_units": 16,
+        "learning_rate": 0.01,
+    })
+    space = write_space(tmp_path / "space.yaml", source or "csv:unused.csv", **sections)
+    results = tmp_path / "results"
+    code = cli.main(["run", str(space), "--results-dir", str(results), *flags])
+    out = capsys.readouterr()
+    return code, out.out + out.err, results / "synthetic"
+
+
+def assert_ran(code: int, out: str, run_dir: Path, classes: list[str], test_examples: int | None = None):
+    """A tiny sweep that finished: its classes, trials, test evaluation and output layer."""
+    import h5py
+    import pandas as pd
+
+    assert code == 0, out
+    assert json.loads((run_dir / "classes.json").read_text()) == classes
+    trials = pd.read_csv(run_dir / "trials.csv")
+    assert (trials.status == "COMPLETED").all() and len(trials) >= 1
+    test = json.loads((run_dir / "test.json").read_text())
+    if test_examples is not None:
+        assert test["test_examples"] == test_examples
+    assert f"{len(classes)} classes ({', '.join(classes)})" in out
+    # The output layer: one logit for two classes, else one unit per class (softmax).
+    best = run_dir / "tuner" / f"trial_{test['trial_id']}" / "checkpoint.weights.h5"
+    with h5py.File(best, "r") as f:
+        assert f["layers/dense/vars/1"].shape == (1 if len(classes) == 2 else len(classes),)
+    return trials, test
+
+
+# --- `sweep report` in-process ---------------------------------------------------------
+
+
+def report(capsys, *args: str) -> tuple[int, str, str]:
+    """`sweep report ARGS` through `sweep.cli.main` -> (exit code, stdout, stderr)."""
+    from sweep import cli
+
+    code = cli.main(["report", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def board(out: str):
+    """The printed leaderboard, read back by column position (blank cells stay blank)."""
+    import pandas as pd
+
+    lines = out.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
+    return pd.read_fwf(io.StringIO("\n".join(lines[start:])), dtype=str)
