@@ -348,7 +348,7 @@ def test_two_sweeps_on_one_folder(tmp_path):
     assert len(trials) == 3 and (trials.status == "COMPLETED").all(), trials
 
 
-@pytest.mark.slow
+@pytest.mark.battery
 def test_a_lock_left_by_a_killed_sweep_is_taken_over(tmp_path):
     space = tiny_space(tmp_path, epochs=2)
     results = tmp_path / "results"
@@ -481,7 +481,7 @@ def test_a_truncated_token_cache_is_rebuilt_on_resume(failed_grid, tmp_path):
         assert {"train_ids", "val_ids", "test_ids"} <= set(f.files)
 
 
-@pytest.mark.slow
+@pytest.mark.battery
 def test_truncated_word2vec_and_token_caches_are_rebuilt_on_resume(tmp_path):
     hps = {**HPS, "embedding_init": "word2vec"}
     space = tiny_space(tmp_path, hps, max_trials=1)
@@ -619,16 +619,15 @@ def _cache_name(space: Path) -> str:
     return RunDir("x").tokens_cache(fingerprint, 100, cfg.data.max_length).name
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fault", [
-    "status.json",      # the first write of the sweep: "running"
-    "trials.csv:2",     # rebuilt after trial 0 ended
-    "epochs.csv:2",     # inside trial 0's fit: the trial is cut short
-    "oracle.json",      # KerasTuner's own JSON, as trial 0 is created
-    "oracle.json:3",    # KerasTuner's own JSON, as trial 0 ends (trial.json already saved)
-    "CACHE",            # the vectorized data, inside trial 0's fit
-    "test.json",        # the winner's test evaluation, after the trials
-    "config.yaml",      # the saved space, before anything else
+    pytest.param("status.json", marks=pytest.mark.battery),  # the first write: "running"
+    pytest.param("trials.csv:2", marks=pytest.mark.battery),  # rebuilt after trial 0 ended
+    "epochs.csv:2",     # inside trial 0's fit: the trial is cut short (CI)
+    pytest.param("oracle.json", marks=pytest.mark.battery),  # KerasTuner's JSON, trial 0 created
+    "oracle.json:3",    # KerasTuner's own JSON, as trial 0 ends (trial.json already saved) (CI)
+    pytest.param("CACHE", marks=pytest.mark.battery),  # the vectorized data, inside trial 0's fit
+    pytest.param("test.json", marks=pytest.mark.battery),  # the winner's test evaluation
+    pytest.param("config.yaml", marks=pytest.mark.battery),  # the saved space, first of all
 ])
 def test_a_full_disk_stops_the_sweep_in_one_line_and_it_resumes(tmp_path, fault):
     space = tiny_space(tmp_path)
@@ -664,8 +663,7 @@ def test_a_full_disk_stops_the_sweep_in_one_line_and_it_resumes(tmp_path, fault)
 # --- 9. Ctrl-C after the trials -------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("at", ["test.json", "best_curves.png"])
+@pytest.mark.parametrize("at", ["test.json", pytest.param("best_curves.png", marks=pytest.mark.battery)])
 def test_ctrl_c_during_evaluation_or_plots_is_not_finished(tmp_path, at):
     space = tiny_space(tmp_path)
     results = tmp_path / "results"

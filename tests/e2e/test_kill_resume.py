@@ -15,7 +15,7 @@ hyperparameters, all COMPLETED, none lost, none run twice) with the same metrics
 subprocesses run on CPU, where training is deterministic). The trials that had ended before
 the kill keep their files as they were (they are not run again).
 
-The full matrix (4 tuners x 4 kill points) is marked slow; four representative cases run in
+The full matrix (4 tuners x 4 kill points) is marked `battery` (`make test-battery`); four representative cases run in
 CI: grid x after_trial (KerasTuner #1055, the grid walk lost on reload), random x
 create_trial (orphan), hyperband x mid_epoch, bayesian x end_trial.
 """
@@ -51,7 +51,7 @@ CI_CASES = {("grid", "after_trial"), ("random", "create_trial"), ("hyperband", "
             ("bayesian", "end_trial")}
 CASES = [
     pytest.param(algorithm, point, id=f"{algorithm}-{point}",
-                 marks=() if (algorithm, point) in CI_CASES else pytest.mark.slow)
+                 marks=() if (algorithm, point) in CI_CASES else pytest.mark.battery)
     for algorithm in ALGORITHMS for point in FAULTS
 ]
 
