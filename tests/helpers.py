@@ -164,3 +164,13 @@ def board(out: str):
     lines = out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
     return pd.read_fwf(io.StringIO("\n".join(lines[start:])), dtype=str)
+
+
+def snapshot(run_dir: Path, trial_ids) -> dict[Path, tuple[bytes, int]]:
+    """The files of ended trials (bytes, mtime), which a resumed sweep must leave as they are."""
+    files = {}
+    for tid in trial_ids:
+        for name in ("trial.json", "epochs.csv", "sweep.json"):
+            path = run_dir / "tuner" / f"trial_{tid}" / name
+            files[path] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return files

@@ -15,8 +15,8 @@ hyperparameters, all COMPLETED, none lost, none run twice) with the same metrics
 subprocesses run on CPU, where training is deterministic). The trials that had ended before
 the kill keep their files as they were (they are not run again).
 
-The full matrix (4 tuners x 4 kill points) is marked `battery` (`make test-battery`); four representative cases run in
-CI: grid x after_trial (KerasTuner #1055, the grid walk lost on reload), random x
+The full matrix (4 tuners x 4 kill points) is marked `battery` (`make test-battery`); four
+representative cases run in CI: grid x after_trial (KerasTuner #1055, the grid walk lost on reload), random x
 create_trial (orphan), hyperband x mid_epoch, bayesian x end_trial.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import IMDB_PREPARED, ROOT, SHARED_TFDS, make_examples, write_csv, write_space
+from helpers import IMDB_PREPARED, ROOT, SHARED_TFDS, make_examples, snapshot, write_csv, write_space
 
 TIMEOUT = 420  # seconds for any one process, on a busy two-core machine
 FAULTY = Path(__file__).with_name("faulty.py")
@@ -109,14 +109,6 @@ def oracle_state(run_dir: Path) -> dict:
     return json.loads((run_dir / "tuner" / "oracle.json").read_text())
 
 
-def snapshot(run_dir: Path, trial_ids) -> dict[Path, tuple[bytes, int]]:
-    """The files of ended trials, which the resumed sweep must leave as they are."""
-    files = {}
-    for tid in trial_ids:
-        for name in ("trial.json", "epochs.csv", "sweep.json"):
-            path = run_dir / "tuner" / f"trial_{tid}" / name
-            files[path] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return files
 
 
 def tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

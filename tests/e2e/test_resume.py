@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import ROOT, make_examples, write_csv, write_space
+from helpers import ROOT, make_examples, snapshot, write_csv, write_space
 
 from sweep import rundir
 from sweep.cli import main
@@ -151,13 +151,6 @@ class Sweep:
         return self.log.with_suffix(".out").read_text() + self.log.with_suffix(".err").read_text()
 
 
-def snapshot(run_dir: Path, trial_ids) -> dict:
-    files = {}
-    for tid in trial_ids:
-        for name in ("trial.json", "epochs.csv", "sweep.json"):
-            path = run_dir / "tuner" / f"trial_{tid}" / name
-            files[path] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return files
 
 
 # Signals against a live process: about one run in fifteen failed on an idle 2-core
