@@ -104,8 +104,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         trials, _ = results.write_tables(run)
         printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
 
-    search_options = tuning.SweepOptions(overwrite=options.overwrite, tensorboard=options.tensorboard,
-                                   verbose=options.verbose)
+    search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
+                                         tensorboard=options.tensorboard)
     try:
         rundir.write_status(run, "running")
         with runlock.Heartbeat(run):
@@ -188,7 +188,7 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     printer.mark_seen(ended_here())  # from before a restart
     search_options = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
-                                   evaluate=False)
+                                         evaluate=False)
     try:
         tuning.search(cfg, data, run, search_options, on_trial_end=lambda: printer.print_new(ended_here()))
     except KeyboardInterrupt:
