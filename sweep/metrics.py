@@ -17,6 +17,7 @@ class Metric:
     name: str
     direction: str  # "max" or "min"
     label: str  # what it measures, for axis labels
+    fraction: bool = False  # a value in [0, 1] (plots scale their axis to it)
 
     def keras_metric(self, binary: bool):
         """The Keras metric that computes it (the loss is the model's own)."""
@@ -30,7 +31,7 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric("accuracy", "max", "accuracy (fraction correct)"),
+    "accuracy": Metric("accuracy", "max", "accuracy (fraction correct)", fraction=True),
     "loss": Metric("loss", "min", "loss (cross-entropy, nats)"),
 }
 
@@ -77,6 +78,11 @@ def ascending(column: str) -> bool:
     if is_metric(column):
         return not maximize(column)
     return column in SMALLER_IS_BETTER
+
+
+def is_fraction(column: str) -> bool:
+    """Whether `column` is a metric whose values lie in [0, 1]."""
+    return is_metric(column) and split(column)[1].fraction
 
 
 def label(column: str) -> str:

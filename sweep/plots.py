@@ -176,7 +176,7 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
                     textcoords="offset points", fontsize=8)
     ax.set_xticks(range(len(keys)),
                   [f"{CELL_LABELS.get(c, c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
-    if "accuracy" in objective:
+    if metrics.is_fraction(objective):
         lo = float(done[objective].min())
         # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
         ax.set_ylim(max(0.0, min(0.5, lo) - 0.02), 1.08)
