@@ -85,3 +85,22 @@ def test_imdb_grid_one_trial_per_cell(tmp_path):
     assert test["test_examples"] == 1000 and test["test_accuracy"] > 0.5
     assert (run / "best_curves.png").stat().st_size > 10_000
     assert "Best trial" in proc.stdout and "rank" in proc.stdout
+
+
+def test_a_normal_run_shows_only_the_sweeps_lines(tmp_path):
+    """TensorFlow's native notices and Keras' "Invalid loss" line only with --verbose."""
+    from helpers import make_examples, write_csv
+
+    data = write_csv(tmp_path / "data.csv", make_examples(200, seed=4))
+    space = write_space(tmp_path / "space.yaml", f"csv:{data}",
+                        tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1},
+                        hyperparameters={"cell": "gru", "learning_rate": [1.0e38, 0.01],
+                                         "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8})
+    proc = run_cli("run", str(space), "--results-dir", str(tmp_path / "results"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "FAILED" in proc.stdout  # the diverging trial ran, and said so in its own line
+    for noise in ("Invalid loss", "oneDNN", "cuda", "I0000", "W0000", "Traceback"):
+        assert noise not in proc.stdout + proc.stderr, noise
+    verbose = run_cli("run", str(space), "--results-dir", str(tmp_path / "loud"), "--verbose")
+    assert verbose.returncode == 0
+    assert "invalid loss" in verbose.stdout.lower()
