@@ -6,8 +6,7 @@ a checkpoint (`tuner/trial_*/`). This module adds, beside them in each trial fol
     epochs.csv    one row per epoch (KerasTuner keeps only the best one)
     sweep.json    seconds, seconds outside fit(), peak memory, the worker that ran it
 
-and, in the run folder, `test.json` (the best trial, evaluated once on the test split)
-and `length_accuracy.csv` (the best model of each cell, by input length).
+and, once the search is over, has `sweep.evaluation` score the best completed trial on test.
 """
 
 from __future__ import annotations
@@ -20,16 +19,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from sweep import ktcompat
+from sweep import evaluation, ktcompat
 from sweep.config import MAX_SEED, SweepConfig
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.pipeline import SweepData
-from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, read_json, write_atomic, write_json
+from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
 
 
 @dataclass
@@ -339,7 +336,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     # A chief's oracle saves itself before it lets go of a trial that ended, so its
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
-    return evaluate_best(tuner, data, run) if options.evaluate else None
+    return evaluation.evaluate_best(tuner, data, run) if options.evaluate else None
 
 
 def _stop_on_nan(verbose: bool):
@@ -355,101 +352,3 @@ def _stop_on_nan(verbose: bool):
                 self.model.stop_training = True
 
     return StopOnNaN()
-
-
-def completed_trials(oracle) -> list:
-    """The oracle's COMPLETED trials, best first: the only ones ranked, scored or analysed.
-
-    KerasTuner's `get_best_trials(n)` fills up with FAILED and RUNNING trials when fewer
-    than n completed; those are not models.
-    """
-    return [t for t in oracle.get_best_trials(len(oracle.trials)) if t.status == "COMPLETED"]
-
-
-def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
-    """Evaluates the best completed trial once on the test split, and the best of each
-    cell by length; None when no trial completed.
-
-    A run resumed after its evaluation was cut short (Ctrl-C) evaluates again; one whose
-    test.json already names the best trial keeps it (and its length analysis).
-    """
-    import keras
-
-    best = completed_trials(tuner.oracle)
-    if not best:
-        return None
-    trial = best[0]
-    done = read_json(run.test_json)
-    if isinstance(done, dict) and done.get("trial_id") == trial.trial_id \
-            and run.length_accuracy_csv.exists():
-        return done
-    model = tuner.load_model(trial)
-    # One pass over test serves both the score and the length analysis below.
-    logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
-    binary = logits.shape[-1] == 1
-    loss = model.loss(labels[:, None] if binary else labels, logits)
-    result = {
-        "trial_id": trial.trial_id,
-        "test_loss": float(keras.ops.convert_to_numpy(loss)),
-        "test_accuracy": float((_predicted_class(logits) == labels).mean()),
-        "test_examples": int(len(labels)),
-    }
-    write_json(run.test_json, result)
-    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
-    return result
-
-
-def _predict_test(model, data: SweepData, vocab_size: int):
-    """The model's logits on the whole test split, with its labels and untruncated lengths."""
-    logits, labels, lengths = [], [], []
-    for x, y, raw in data.dataset(vocab_size, "test", with_raw_lengths=True):
-        logits.append(np.asarray(model.predict_on_batch(x)))  # compiled; an eager call is slow
-        labels.append(y.numpy())
-        lengths.append(raw.numpy())
-    return np.concatenate(logits), np.concatenate(labels), np.concatenate(lengths)
-
-
-def _predicted_class(logits: np.ndarray) -> np.ndarray:
-    return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
-
-
-def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, buckets: int = 5) -> None:
-    """Test accuracy by input-length bucket for the best model of each cell x direction.
-
-    This is analysis after selection (nothing is chosen by it): it answers the
-    notebook's question of where SimpleRNN falls behind LSTM and GRU. Direction is kept
-    apart because a bidirectional SimpleRNN also reads each review from its end, which
-    hides the one-way cell's trouble with long inputs. `predicted` holds test predictions
-    already made, by trial id.
-    """
-
-    best_per_cell: dict[tuple[str, bool], Any] = {}
-    for t in completed_trials(tuner.oracle):
-        hp = t.hyperparameters
-        key = (hp.get("cell"), bool(hp.get("bidirectional")))
-        best_per_cell.setdefault(key, t)
-    lengths_all = data.encoded(next(iter(best_per_cell.values())).hyperparameters.get("vocab_size"))
-    edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
-    rows = []
-    for (cell, bidirectional), t in best_per_cell.items():
-        if t.trial_id not in predicted:
-            vocab = t.hyperparameters.get("vocab_size")
-            predicted[t.trial_id] = _predict_test(tuner.load_model(t), data, vocab)
-        logits, labels, lengths = predicted[t.trial_id]
-        correct = _predicted_class(logits) == labels
-        which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
-        for b in range(len(edges) - 1):
-            sel = which == b
-            if sel.any():
-                rows.append({
-                    "cell": cell,
-                    "bidirectional": bidirectional,
-                    "trial_id": t.trial_id,
-                    "bucket": b,
-                    "min_tokens": int(lengths[sel].min()),
-                    "max_tokens": int(lengths[sel].max()),
-                    "examples": int(sel.sum()),
-                    "accuracy": float(correct[sel].mean()),
-                })
-    write_atomic(run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))
-

@@ -1,25 +1,18 @@
 """sweep.tuning without a search: `--mixed-precision` reaches Keras (and the model keeps
-float32 logits under it), peak memory, and the best trial's evaluation on test."""
+float32 logits under it), and peak memory."""
 
 from __future__ import annotations
 
 import gc
-import json
-from types import SimpleNamespace
 
 import keras
 import keras_tuner as kt
 import numpy as np
-import pandas as pd
 import pytest
-from helpers import make_examples, write_csv
 
 from sweep import cli, tuning
-from sweep.config import DataConfig
 from sweep.hypermodel import RNNHyperModel
 from sweep.hyperparameters import HYPERPARAMETERS, Fixed
-from sweep.pipeline import SweepData
-from sweep.rundir import RunDir
 
 
 class _Stop(Exception):
@@ -75,31 +68,3 @@ def test_peak_rss_reset_lowers_the_high_water_mark():
     if after >= before + 200:
         pytest.skip("this kernel does not reset VmHWM via /proc/self/clear_refs")
     assert after < before + 100
-
-
-@pytest.mark.parametrize("num_classes", [2, 3])
-def test_test_score_is_what_keras_evaluate_gives(tmp_path, num_classes):
-    """The best trial's test score comes from one prediction pass; it must equal evaluate()."""
-    path = write_csv(tmp_path / "d.csv", make_examples(300, num_classes=num_classes))
-    data = SweepData(DataConfig(source=f"csv:{path}", max_length=16, batch_size=8), 0, None)
-    space = dict(cell=Fixed("gru"), bidirectional=Fixed(True), vocab_size=Fixed(100),
-                 embedding_dim=Fixed(8), hidden_units=Fixed(4), learning_rate=Fixed(1e-2),
-                 num_layers=Fixed(1), dropout=Fixed(0.0), clipnorm=Fixed(0.0))
-    hp = kt.HyperParameters()
-    model = RNNHyperModel(space, num_classes=num_classes).build(hp)
-    model.fit(data.dataset(100, "train"), epochs=1, verbose=0)
-    trial = SimpleNamespace(trial_id="0", hyperparameters=hp, status="COMPLETED")
-    tuner = SimpleNamespace(oracle=SimpleNamespace(get_best_trials=lambda n=1: [trial],
-                                                   trials={"0": trial}),
-                            load_model=lambda t: model)
-
-    result = tuning.evaluate_best(tuner, data, RunDir(tmp_path))
-    expected = model.evaluate(data.dataset(100, "test"), verbose=0, return_dict=True)
-    assert result["test_examples"] == len(data.splits.test) == 60
-    assert result["test_accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
-    assert result["test_loss"] == pytest.approx(expected["loss"], rel=1e-4)
-    assert json.loads((tmp_path / "test.json").read_text()) == result
-    by_length = pd.read_csv(tmp_path / "length_accuracy.csv")
-    assert by_length.examples.sum() == 60
-    assert (by_length.accuracy * by_length.examples).sum() / 60 == pytest.approx(
-        result["test_accuracy"])
