@@ -187,7 +187,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     cfg = rundir.load_config(run_dir)
     trials, history = results.read_tables(run_dir)
-    _write_or_say(lambda out: results.write_tables(run_dir, out), args.out, "trials.csv and history.csv")
+    _write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
+                  "trials.csv and history.csv")
     objective = cfg.tuner.objective
     state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
@@ -215,7 +216,6 @@ def _add_plot(sub) -> None:
 def cmd_plot(args: argparse.Namespace) -> int:
     from sweep import plots
 
-    rundir.load_config(RunDir(args.run_dir))  # not a run folder: one line, exit 2
     written = _write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
                             "the plots", required=True) or []
     for p in written:

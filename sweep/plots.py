@@ -213,22 +213,22 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
     return _save(fig, path)
 
 
-def plot_run(run_dir: RunDir | str | Path, top: int = 3,
-             out: RunDir | str | Path | None = None) -> list[Path]:
+def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Path | None = None,
+             tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Path]:
     """Writes every plot the run folder has data for; returns the files written.
 
     Args:
         run_dir: the run folder read.
         top: trials in best_curves.png.
         out: the folder written (default: the run folder).
+        tables: (trials, history) as `results.read_tables` gives them, when already read.
     """
     run = as_run(run_dir)
     target = as_run(out if out is not None else run)
     cfg = rundir.load_config(run)
     objective = cfg.tuner.objective
     varying = cfg.varying()
-    history = results.history_dataframe(run)
-    trials = results.trials_dataframe(run, history)
+    trials, history = tables if tables is not None else results.read_tables(run)
     written = [
         best_curves(trials, history, target.plot("best_curves"), objective, top, varying or None),
         hparams(trials, target.plot("hparams"), varying, objective),

@@ -149,19 +149,18 @@ def read_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFram
     return trials_dataframe(run, history), history
 
 
-def write_tables(run_dir: RunDir | str | Path,
-                 out: RunDir | str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(Re)writes trials.csv and history.csv atomically; returns both frames.
-
-    Args:
-        run_dir: the run folder read.
-        out: the folder written (default: the run folder).
-    """
+def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(Re)builds trials.csv and history.csv in the run folder; returns both frames."""
     trials, history = read_tables(run_dir)
-    target = as_run(out if out is not None else run_dir)
+    save_tables(trials, history, run_dir)
+    return trials, history
+
+
+def save_tables(trials: pd.DataFrame, history: pd.DataFrame, out: RunDir | str | Path) -> None:
+    """Writes the two tables as trials.csv and history.csv in `out`, atomically."""
+    target = as_run(out)
     for frame, path in ((trials, target.trials_csv), (history, target.history_csv)):
         rundir.save_atomic(path, functools.partial(_to_csv, frame))
-    return trials, history
 
 
 def _to_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -115,8 +115,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             # A chief's search only serves the oracle; the trials end in the workers.
             with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end, say=say)
-            trials, _ = results.write_tables(run)
-            written = plots.plot_run(run)
+            trials, history = results.write_tables(run)
+            written = plots.plot_run(run, tables=(trials, history))
     except KeyboardInterrupt:
         _stopped(run, "interrupted")
         raise Interrupted(f"Interrupted. Completed trials are kept in {run}; resume with the same "
