@@ -93,6 +93,18 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
+def run_with_fault(space: Path, tmp_path: Path, fault: str, code: int):
+    """`sweep run` with `fault` (tests/e2e/faulty.py); it must exit `code` without a traceback.
+
+    Returns (the results folder, the run folder, the finished process).
+    """
+    results = tmp_path / "results"
+    proc = sweep("run", space, "--results-dir", results, fault=fault)
+    assert proc.returncode == code, proc.stdout[-2000:] + proc.stderr[-3000:]
+    no_traceback(proc)
+    return results, results / "synthetic", proc
+
+
 def no_traceback(proc: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-3000:]
 
@@ -633,11 +645,7 @@ def test_a_full_disk_stops_the_sweep_in_one_line_and_it_resumes(tmp_path, fault)
     space = tiny_space(tmp_path)
     if fault == "CACHE":
         fault = _cache_name(space)
-    results = tmp_path / "results"
-    run = results / "synthetic"
-    proc = sweep("run", space, "--results-dir", results, fault=f"enospc:{fault}")
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-3000:]
-    no_traceback(proc)
+    results, run, proc = run_with_fault(space, tmp_path, f"enospc:{fault}", 1)
     line = one_line(proc.stderr)
     assert "disk" in line and "is full" in line and "run the same command again" in line, line
     if fault not in ("status.json", "config.yaml"):  # written before status "running"
@@ -666,11 +674,7 @@ def test_a_full_disk_stops_the_sweep_in_one_line_and_it_resumes(tmp_path, fault)
 @pytest.mark.parametrize("at", ["test.json", pytest.param("best_curves.png", marks=pytest.mark.battery)])
 def test_ctrl_c_during_evaluation_or_plots_is_not_finished(tmp_path, at):
     space = tiny_space(tmp_path)
-    results = tmp_path / "results"
-    run = results / "synthetic"
-    proc = sweep("run", space, "--results-dir", results, fault=f"sigint-at:{at}")
-    assert proc.returncode == 130, proc.stdout[-2000:] + proc.stderr[-3000:]
-    no_traceback(proc)
+    results, run, proc = run_with_fault(space, tmp_path, f"sigint-at:{at}", 130)
     assert "Interrupted" in proc.stderr
     assert state(run) == "interrupted"
     assert not (run / at).exists()
@@ -688,13 +692,9 @@ def test_ctrl_c_during_evaluation_or_plots_is_not_finished(tmp_path, at):
 @pytest.mark.parametrize("at", ["config.yaml", "status.json"])
 def test_ctrl_c_before_the_first_trial_is_one_line(tmp_path, at):
     """Ctrl-C while the run folder is being prepared (the data is loaded just before)."""
-    space = tiny_space(tmp_path)
-    results = tmp_path / "results"
-    proc = sweep("run", space, "--results-dir", results, fault=f"sigint-at:{at}")
-    no_traceback(proc)
-    assert proc.returncode in (130, -signal.SIGINT), proc.stderr[-3000:]  # both 130 in a shell
+    _, run, proc = run_with_fault(tiny_space(tmp_path), tmp_path, f"sigint-at:{at}", 130)
     assert "Interrupted" in proc.stderr
-    assert rundir.run_state(RunDir(results / "synthetic")) == "interrupted"
+    assert rundir.run_state(RunDir(run)) == "interrupted"
 
 
 # --- 10. A heartbeat from another host -------------------------------------------------
