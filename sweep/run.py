@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +99,13 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     if role:
         say(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
             f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`")
-    printer = TrialPrinter(cfg, say)
+    progress = trial_progress(cfg, data, say, distributed=role is not None)
+    printer = TrialPrinter(cfg, progress.say)
 
     def on_trial_end() -> None:
         trials, _ = results.write_tables(run)
         printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
+        progress.trials_ended(trials[trials.status.isin(ENDED)])
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -112,9 +115,11 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
             printer.mark_seen(trials[trials.status.isin(ENDED)])
+            progress.trials_ended(trials[trials.status.isin(ENDED)])
             # A chief's search only serves the oracle; the trials end in the workers.
-            with distributed.polling(on_trial_end) if role else contextlib.nullcontext():
-                test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end, say=say)
+            with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
+                test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
+                                     say=progress.say, progress=progress)
             trials, history = results.write_tables(run)
             written = plots.plot_run(run, tables=(trials, history))
     except KeyboardInterrupt:
@@ -180,17 +185,25 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
 def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, say: Say) -> int:
     from sweep import tuning
 
-    printer = TrialPrinter(cfg, say)
+    progress = trial_progress(cfg, data, say, distributed=True)
+    printer = TrialPrinter(cfg, progress.say)
 
-    def ended_here() -> pd.DataFrame:
+    def on_trial_end(print_them: bool = True) -> None:
         trials = results.trials_dataframe(run)
-        return trials[(trials.worker == role.tuner_id) & trials.status.isin(ENDED)]
+        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        here = ended[ended.worker == role.tuner_id]
+        if print_them:
+            printer.print_new(here)
+        else:
+            printer.mark_seen(here)
+        progress.trials_ended(ended)
 
-    printer.mark_seen(ended_here())  # from before a restart
+    on_trial_end(print_them=False)  # those from before a restart
     search_options = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
                                          evaluate=False)
     try:
-        tuning.search(cfg, data, run, search_options, on_trial_end=lambda: printer.print_new(ended_here()))
+        with progress:
+            tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end, progress=progress)
     except KeyboardInterrupt:
         raise Interrupted(f"Worker {role.tuner_id} interrupted; its unfinished trial is re-run when a "
                           "worker with the same --worker-id starts, or when the chief's sweep is "
@@ -205,6 +218,14 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
 
 # --- Console lines --------------------------------------------------------------------
+
+
+def trial_progress(cfg: SweepConfig, data, say: Say, distributed: bool = False):
+    """The console's `sweep.progress.SweepProgress`: a live line on a terminal, else plain lines."""
+    from sweep import progress
+
+    batches = math.ceil(len(data.splits.train) / cfg.data.batch_size)  # bucketing adds a few
+    return progress.for_console(cfg, say, batches_hint=batches, distributed=distributed)
 
 
 class TrialPrinter:

@@ -26,6 +26,7 @@ from sweep import evaluation, ktcompat
 from sweep.config import MAX_SEED, SweepConfig
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.pipeline import SweepData
+from sweep.progress import TrialEvents
 from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
 
 
@@ -154,6 +155,8 @@ class _SweepTunerMixin:
     tuner's own.
     """
 
+    sweep_progress = TrialEvents()  # what the console shows (`search(progress=)`)
+
     def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
                  **kwargs):
         self.sweep_seed = seed
@@ -167,6 +170,7 @@ class _SweepTunerMixin:
 
         self._trial_start = time.perf_counter()
         self._epochs: list[dict] = []
+        self.sweep_progress.trial_begin(trial.trial_id, trial.hyperparameters.values)
         self.hypermodel.fit_seconds = 0.0
         self.hypermodel.params = None
         peak_rss_reset()
@@ -177,10 +181,12 @@ class _SweepTunerMixin:
 
     def on_batch_end(self, trial, model, batch, logs=None):
         super().on_batch_end(trial, model, batch, logs)
+        self.sweep_progress.batch_end(batch)
         _CtrlC.check()
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+        self.sweep_progress.epoch_begin(epoch)
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs)
@@ -189,6 +195,7 @@ class _SweepTunerMixin:
         self._epochs.append(row)
         write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
                      pd.DataFrame(self._epochs).to_csv(index=False))
+        self.sweep_progress.epoch_end(epoch, logs)
 
     def run_trial(self, trial, *args, **kwargs):
         try:
@@ -225,6 +232,7 @@ class _SweepTunerMixin:
             trial.save(str(RunDir.trial_json(self._trial_dir(trial))))
             raise TooManyFailures(self.oracle.max_consecutive_failed_trials,
                                   failure_reason(trial.message or "")) from None
+        self.sweep_progress.trial_end()
         if self.trial_end_hook:
             self.trial_end_hook()
 
@@ -277,7 +285,8 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
 
 def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions,
            on_trial_end: Callable[[], None] | None = None,
-           say: Callable[[str], None] = lambda line: None) -> dict | None:
+           say: Callable[[str], None] = lambda line: None,
+           progress: TrialEvents | None = None) -> dict | None:
     """Runs (or resumes) the search, then evaluates the best trial once on test.
 
     Call `configure_runtime` first, before any TensorFlow work.
@@ -289,6 +298,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
         options: how to run.
         on_trial_end: called after every trial, once KerasTuner has saved it.
         say: where notes go (what a resume repaired).
+        progress: told of each trial, epoch and batch (`sweep.progress`).
 
     Returns:
         The test evaluation of the best trial, or None when no trial completed.
@@ -305,6 +315,8 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     write_json(run.classes_json, data.class_names)
     hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
+    if progress is not None:
+        tuner.sweep_progress = progress
     if isinstance(tuner.oracle, kt.Oracle) and run.oracle_json.exists() and not options.overwrite:
         for note in ktcompat.repair_reloaded_oracle(tuner.oracle):
             say(f"Resume: {note}.")
