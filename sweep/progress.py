@@ -250,7 +250,7 @@ class LiveProgress(SweepProgress):
 
     def __init__(self, cfg: SweepConfig, say: Callable[[str], None], *, console: Console | None = None,
                  **kwargs):
-        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
         from rich.text import Text
 
         super().__init__(cfg, say, **kwargs)
@@ -265,6 +265,14 @@ class LiveProgress(SweepProgress):
                     return Text("")
                 return Text(f"{t.batch}/{state.batches() or '?'}")
 
+        class Elapsed(ProgressColumn):
+            """The running trial's time so far (rich's own column stops at a full bar)."""
+
+            def render(self, task) -> Text:
+                t = state.trial
+                shown = "" if t is None else duration(state.clock() - t.started)
+                return Text(shown, style="progress.elapsed")
+
         class Status(ProgressColumn):
             """The trial's and the sweep's time left, and the best so far, worked out as drawn."""
 
@@ -273,7 +281,7 @@ class LiveProgress(SweepProgress):
 
         # transient: the live line goes when the sweep ends; the trial lines above it stay.
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=24), Batches(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=24), Batches(), Elapsed(),
             Status(), console=console, transient=True, refresh_per_second=4,
         )
         self.task = self.progress.add_task(self.describe(), total=None)
@@ -303,7 +311,7 @@ class LiveProgress(SweepProgress):
 
     def trial_begin(self, trial_id: str, values: dict[str, Any]) -> None:
         super().trial_begin(trial_id, values)
-        self.progress.reset(self.task, total=None, description=self.describe())  # elapsed from 0
+        self.progress.reset(self.task, total=None, description=self.describe())
         self.progress.refresh()  # shown at once: vectorizing a first vocabulary can take a while
 
     def epoch_begin(self, epoch: int) -> None:

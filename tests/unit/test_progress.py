@@ -168,7 +168,7 @@ def test_live_line_on_a_terminal():
         p.progress.refresh()
     text = out.getvalue()
     last = text.split("trial 00 (1/4) epoch 2/3")[-1].splitlines()[0]
-    assert "4/10" in last  # batches of the epoch under way
+    assert "4/10 0:00:16 " in last  # batches of the epoch under way, the trial's time so far
     # 6 s of its second epoch and 10 s of the third left; the sweep's three other
     # trials like this one (16 s so far + 16 s).
     assert "trial ~0:00:16 left, sweep ~0:01:52 left, best val_accuracy 0.7500" in last
