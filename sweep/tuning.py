@@ -321,14 +321,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
         for note in ktcompat.repair_reloaded_oracle(tuner.oracle):
             say(f"Resume: {note}.")
 
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor=cfg.tuner.objective,
-            mode=cfg.tuner.direction,
-            patience=cfg.tuner.early_stopping_patience,
-        ),
-        _stop_on_nan(options.verbose),
-    ]
+    callbacks = trial_callbacks(cfg, options.verbose)
     if options.tensorboard:
         # KerasTuner gives each trial its own log folder and writes the HParams summary.
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
@@ -349,6 +342,21 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
     return evaluation.evaluate_best(tuner, data, run) if options.evaluate else None
+
+
+def trial_callbacks(cfg: SweepConfig, verbose: bool = False) -> list:
+    """What every trial trains with (`sweep confirm`'s repeats too): early stopping on the
+    objective, and a stop on a NaN loss."""
+    import keras
+
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=cfg.tuner.objective,
+            mode=cfg.tuner.direction,
+            patience=cfg.tuner.early_stopping_patience,
+        ),
+        _stop_on_nan(verbose),
+    ]
 
 
 def _stop_on_nan(verbose: bool):
