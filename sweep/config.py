@@ -38,6 +38,11 @@ ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
 MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which Keras uses, takes no more
 EVALUATED_SPLITS = ("train", "test", "validation")  # tfds splits a sweep trains or evaluates on
 SOURCE_SCHEMES = ("tfds", "csv", "dir")
+# Keras TextVectorization's own standardizations, so an exported model.keras loads without
+# this project; "sweep_0.1" is rnn-sweep 0.1's (lowercase, `<br />` tags and punctuation to
+# spaces), kept so that the runs it made resume with the same tokens.
+STANDARDIZATIONS = ("lower_and_strip_punctuation", "lower", "strip_punctuation", "sweep_0.1")
+LEGACY_STANDARDIZATION = "sweep_0.1"
 
 
 # --- Sections -----------------------------------------------------------------------
@@ -50,6 +55,7 @@ class DataConfig:
     source: str = "tfds:imdb_reviews"
     validation_split: float = 0.2
     max_length: int = 256
+    standardize: str = "lower_and_strip_punctuation"  # one of STANDARDIZATIONS
     batch_size: int = 64
     limit_train: int | None = None
     limit_eval: int | None = None
@@ -282,6 +288,10 @@ def _validate(cfg: SweepConfig) -> None:
         check_fraction(d.test_split, "data.test_split")
     for key in ("max_length", "batch_size"):
         check_positive_int(getattr(d, key), f"data.{key}")
+    if d.standardize not in STANDARDIZATIONS:
+        raise ConfigError(f"data.standardize: unknown value {d.standardize!r}"
+                          f"{did_you_mean(str(d.standardize), STANDARDIZATIONS)}; "
+                          f"expected one of {one_of(STANDARDIZATIONS)}")
     for key in ("limit_train", "limit_eval"):
         if getattr(d, key) is not None:
             check_positive_int(getattr(d, key), f"data.{key}")

@@ -63,35 +63,8 @@ class RNNHyperModel(kt.HyperModel):
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         v = self.declare(hp)
-        cell = CELL_LAYERS[v["cell"]]
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
-        embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
-        x = embedding(inputs)
-        if v.get("embedding_init", "random") == "word2vec":
-            if self.word_vectors is None:
-                raise ValueError("embedding_init 'word2vec' needs the word_vectors argument")
-            embedding.set_weights([self.word_vectors(v["vocab_size"], v["embedding_dim"])])
-        if v.get("embedding_dropout", 0.0) > 0:
-            # Drops whole embedding channels for the review (not single numbers): the
-            # embedding table holds most of the weights and is what overfits first.
-            x = keras.layers.SpatialDropout1D(v["embedding_dropout"])(x)
-        pooling = v.get("pooling", "last")
-        for i in range(v["num_layers"]):
-            last = i == v["num_layers"] - 1
-            layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
-            x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
-        # Keras' average pooling already leaves masked (padding) steps out; its max does not.
-        if pooling == "max":
-            x = MaskedGlobalMaxPooling1D()(x)
-        elif pooling == "mean":
-            x = keras.layers.GlobalAveragePooling1D()(x)
-        elif pooling == "max_mean":
-            # The strongest cue and the overall tone of the review, side by side.
-            x = keras.layers.Concatenate()(
-                [MaskedGlobalMaxPooling1D()(x), keras.layers.GlobalAveragePooling1D()(x)]
-            )
-        if v["dropout"] > 0:
-            x = keras.layers.Dropout(v["dropout"])(x)
+        x = features(v, inputs, self.word_vectors)
         binary = self.num_classes == 2
         # float32 logits even under mixed precision, so the loss stays stable.
         outputs = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")(x)
@@ -120,6 +93,50 @@ class RNNHyperModel(kt.HyperModel):
             schedule = keras.callbacks.LearningRateScheduler(lambda epoch: base * decay**epoch)
             kwargs["callbacks"] = [schedule, *(kwargs.get("callbacks") or [])]
         return model.fit(*args, **kwargs)
+
+
+def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | None = None,
+             masked_max: Callable | None = None):
+    """Token ids -> what the classifier head reads: embedding, cells, pooling, dropout.
+
+    Args:
+        v: hyperparameter values (`RNNHyperModel.declare`).
+        tokens: the (batch, time) token-id tensor, 0 for padding.
+        word_vectors: as in `RNNHyperModel`.
+        masked_max: pooled = masked_max(sequence) for `pooling: max`; default
+            `MaskedGlobalMaxPooling1D`. Export passes a built-in equivalent.
+
+    Training and export build the network with this one function, so their layers (and
+    so their weights) come in the same order.
+    """
+    masked_max = masked_max or (lambda seq: MaskedGlobalMaxPooling1D()(seq))
+    cell = CELL_LAYERS[v["cell"]]
+    embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
+    x = embedding(tokens)
+    if v.get("embedding_init", "random") == "word2vec":
+        if word_vectors is None:
+            raise ValueError("embedding_init 'word2vec' needs the word_vectors argument")
+        embedding.set_weights([word_vectors(v["vocab_size"], v["embedding_dim"])])
+    if v.get("embedding_dropout", 0.0) > 0:
+        # Drops whole embedding channels for the review (not single numbers): the
+        # embedding table holds most of the weights and is what overfits first.
+        x = keras.layers.SpatialDropout1D(v["embedding_dropout"])(x)
+    pooling = v.get("pooling", "last")
+    for i in range(v["num_layers"]):
+        last = i == v["num_layers"] - 1
+        layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
+        x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+    # Keras' average pooling already leaves masked (padding) steps out; its max does not.
+    if pooling == "max":
+        x = masked_max(x)
+    elif pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D()(x)
+    elif pooling == "max_mean":
+        # The strongest cue and the overall tone of the review, side by side.
+        x = keras.layers.Concatenate()([masked_max(x), keras.layers.GlobalAveragePooling1D()(x)])
+    if v["dropout"] > 0:
+        x = keras.layers.Dropout(v["dropout"])(x)
+    return x
 
 
 @keras.saving.register_keras_serializable(package="sweep")

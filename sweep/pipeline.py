@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sweep.config import DataConfig
-from sweep.rundir import RunDir, save_atomic
+from sweep.config import LEGACY_STANDARDIZATION, DataConfig
+from sweep.errors import DataError
+from sweep.rundir import RunDir, read_json, save_atomic, write_json
 from sweep.sources import Split, TextSplits, load_texts
 
 # --- Vectorization ------------------------------------------------------------------
@@ -32,21 +33,30 @@ class Encoded:
     arrays: dict[str, np.ndarray]  # {split}_ids, {split}_lengths, {split}_raw_lengths, {split}_labels
 
     def ids(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.arrays[f"{split}_ids"], self.arrays[f"{split}_lengths"]
+        """Flat token ids and lengths of `split` ("train", "val", "test", or e.g. "train+val")."""
+        return self._get("ids", split), self._get("lengths", split)
 
     def labels(self, split: str) -> np.ndarray:
-        return self.arrays[f"{split}_labels"]
+        return self._get("labels", split)
 
     def raw_lengths(self, split: str) -> np.ndarray:
         """Tokens per example before truncation at max_length."""
-        return self.arrays[f"{split}_raw_lengths"]
+        return self._get("raw_lengths", split)
+
+    def _get(self, what: str, split: str) -> np.ndarray:
+        # "train+val": the parts one after the other (a refit trains on both).
+        return np.concatenate([self.arrays[f"{part}_{what}"] for part in split.split("+")])
 
 
 _PUNCTUATION = re.escape(string.punctuation)
 
 
-def standardize(text):
-    """Lowercase, drop IMDB's `<br />` tags and punctuation (a TextVectorization callable)."""
+def standardize_sweep_0_1(text):
+    """rnn-sweep 0.1's standardization: lowercase, `<br />` tags and punctuation to spaces.
+
+    Kept for the runs 0.1 made (`data.standardize: sweep_0.1`); new runs use one of
+    TextVectorization's own, which a saved model.keras can load without this project.
+    """
     import tensorflow as tf
 
     text = tf.strings.lower(text)
@@ -54,7 +64,47 @@ def standardize(text):
     return tf.strings.regex_replace(text, f"[{_PUNCTUATION}]", " ")
 
 
-def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path | None = None) -> Encoded:
+def text_vectorization(standardize: str, vocabulary: list[str] | None = None,
+                       max_tokens: int | None = None, **kwargs):
+    """Keras' TextVectorization for a `data.standardize` setting, split on whitespace.
+
+    The one place the layer is configured, so training and export cut text the same way.
+    """
+    import keras
+
+    how = standardize_sweep_0_1 if standardize == LEGACY_STANDARDIZATION else standardize
+    return keras.layers.TextVectorization(
+        max_tokens=max_tokens, standardize=how, split="whitespace", vocabulary=vocabulary, **kwargs
+    )
+
+
+@dataclass
+class Vocabulary:
+    """What turned a run's text into token ids: saved beside the ids, read by export."""
+
+    tokens: list[str]  # by id: "" (padding), "[UNK]", then the most frequent training words
+    standardize: str
+    max_length: int
+    split: str = "whitespace"
+
+    @classmethod
+    def read(cls, path: Path, standardize: str, max_length: int) -> Vocabulary | None:
+        """The saved vocabulary, or None when missing, damaged or made another way."""
+        saved = read_json(path)
+        try:
+            vocab = cls(**saved)
+        except TypeError:  # not a dict, or other keys: not ours
+            return None
+        ok = (isinstance(vocab.tokens, list) and vocab.tokens[:2] == ["", "[UNK]"]
+              and vocab.standardize == standardize and vocab.max_length == max_length)
+        return vocab if ok else None
+
+    def write(self, path: Path) -> None:
+        write_json(path, asdict(self))
+
+
+def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path | None = None,
+              standardize: str = DataConfig.standardize, vocab_file: Path | None = None) -> Encoded:
     """Adapts a vocabulary on the training text and encodes all three splits.
 
     Args:
@@ -63,25 +113,32 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
         max_length: tokens kept per example.
         cache: a .npz file (`RunDir.tokens_cache`): read when it exists, else written, so
             a resumed sweep (or another trial with the same vocabulary) does not redo it.
+        standardize: `data.standardize`.
+        vocab_file: where the vocabulary is saved (`RunDir.vocabulary`). A cache made
+            before vocabularies were saved gets its vocabulary adapted again, and checked
+            against the cached ids.
 
     The unlabeled text, when there is one, is encoded too (for word2vec).
-    """
-    if cache is not None and cache.exists():
-        cached = _read_cache(cache, splits)
-        if cached is not None:
-            return Encoded(vocab_size, max_length, cached)
 
-    import keras
+    Raises:
+        DataError: the vocabulary adapted again does not give the cached ids (the data
+            changed since the run was made).
+    """
+    cached = _read_cache(cache, splits) if cache is not None and cache.exists() else None
+    have_vocab = vocab_file is None or Vocabulary.read(vocab_file, standardize, max_length)
+    if cached is not None and have_vocab:
+        return Encoded(vocab_size, max_length, cached)
+
     import tensorflow as tf
 
-    layer = keras.layers.TextVectorization(
-        max_tokens=vocab_size, standardize=standardize, ragged=True
-    )
+    layer = text_vectorization(standardize, max_tokens=vocab_size, ragged=True)
     # Lists of str, not `.astype(str)`: NumPy's fixed-width unicode would pad every review
     # to the longest, at 4 bytes a character.
     layer.adapt(tf.data.Dataset.from_tensor_slices(splits.train.text.tolist()).batch(2048))
-    arrays: dict[str, np.ndarray] = {}
     names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
+    if cached is not None:
+        names = ("train",)  # only to check the vocabulary against the cache
+    arrays: dict[str, np.ndarray] = {}
     for name in names:
         split: Split = getattr(splits, name)
         values, raw_lengths = [], []
@@ -96,8 +153,15 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
         arrays[f"{name}_lengths"] = lengths
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
         arrays[f"{name}_labels"] = split.labels
-    if cache is not None:
+    if cached is not None:
+        if not np.array_equal(arrays["train_ids"], cached["train_ids"]):
+            raise DataError("the vocabulary adapted again on the training text does not give the "
+                            f"token ids cached in {cache}: the data changed since the run was made")
+        arrays = cached
+    elif cache is not None:
         save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))  # type: ignore[arg-type]
+    if vocab_file is not None:
+        Vocabulary([str(t) for t in layer.get_vocabulary()], standardize, max_length).write(vocab_file)
     return Encoded(vocab_size, max_length, arrays)
 
 
@@ -213,10 +277,25 @@ class SweepData:
 
     def encoded(self, vocab_size: int) -> Encoded:
         if vocab_size not in self._encoded:
-            cache = None if self.run is None else self.run.tokens_cache(
-                self.splits.fingerprint, vocab_size, self.cfg.max_length)
-            self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, cache)
+            key = (self.splits.fingerprint, vocab_size, self.cfg.max_length)
+            cache = None if self.run is None else self.run.tokens_cache(*key)
+            vocab_file = None if self.run is None else self.run.vocabulary(*key)
+            self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, cache,
+                                                  self.cfg.standardize, vocab_file)
         return self._encoded[vocab_size]
+
+    def vocabulary(self, vocab_size: int) -> Vocabulary:
+        """The vocabulary of `vocab_size`, from the run folder (made when missing)."""
+        if self.run is None:
+            raise ValueError("SweepData(run=None) keeps no vocabulary")
+        path = self.run.vocabulary(self.splits.fingerprint, vocab_size, self.cfg.max_length)
+        vocab = Vocabulary.read(path, self.cfg.standardize, self.cfg.max_length)
+        if vocab is None:
+            self._encoded.pop(vocab_size, None)
+            self.encoded(vocab_size)
+            vocab = Vocabulary.read(path, self.cfg.standardize, self.cfg.max_length)
+        assert vocab is not None
+        return vocab
 
     def dataset(self, vocab_size: int, split: str, **kwargs):
         enc = self.encoded(vocab_size)

@@ -74,6 +74,8 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     run = RunDir(Path(options.results_dir) / cfg.name)
     if options.overwrite:
         rundir.check_overwritable(run)
+    else:
+        cfg = rundir.keep_saved_standardization(cfg, run)
     # Refused before minutes of loading data, and before the lock file is made.
     rundir.check_resumable(cfg, run, options.overwrite)
     runlock.check_not_in_use(run)
@@ -171,6 +173,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
         Interrupted: Ctrl-C.
     """
     run = RunDir(Path(options.results_dir) / cfg.name)
+    cfg = rundir.keep_saved_standardization(cfg, run)
     worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
     worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
     data = _prepare_data(cfg, run, options)

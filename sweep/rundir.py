@@ -4,6 +4,7 @@
       config.yaml  status.json                 the resolved space; running|finished|interrupted|failed
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
       length_accuracy.csv  classes.json  *.png
+      confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -15,6 +16,7 @@ plots work on a folder copied from elsewhere.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -36,13 +38,13 @@ STATES = ("running", "finished", "interrupted", "failed")
 
 
 class _Inside:
-    """A fixed path inside the run folder, read as an attribute: `run.config` is RUN/config.yaml."""
+    """A fixed path inside a folder, read as an attribute: `run.config` is RUN/config.yaml."""
 
     def __init__(self, *parts: str):
         self.parts = parts
 
-    def __get__(self, run: RunDir, owner: type | None = None) -> Path:
-        return run.path.joinpath(*self.parts)
+    def __get__(self, folder: RunDir | ExportDir, owner: type | None = None) -> Path:
+        return folder.path.joinpath(*self.parts)
 
 
 class RunDir:
@@ -55,6 +57,9 @@ class RunDir:
     test_json = _Inside("test.json")  # the selected trial, evaluated once on test
     classes_json = _Inside("classes.json")  # class names by class id
     length_accuracy_csv = _Inside("length_accuracy.csv")
+    confirm_csv = _Inside("confirm.csv")  # `sweep confirm`: one row per configuration x seed
+    confirm_png = _Inside("confirm.png")
+    confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.runlock)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
@@ -75,6 +80,10 @@ class RunDir:
     def worker_lock(self, worker_id: str) -> Path:
         """Held by the live worker of that id."""
         return self.logs / f"{worker_id}.lock"
+
+    def confirm_checkpoint(self, trial_id: str, seed: int, split_seed: int) -> Path:
+        """The best-epoch weights of one `sweep confirm` repeat."""
+        return self.confirm_weights / f"trial_{trial_id}-seed_{seed}-split_{split_seed}.npz"
 
     def plot(self, name: str) -> Path:
         """A plot's file: 'best_curves' -> RUN/best_curves.png."""
@@ -108,6 +117,15 @@ class RunDir:
         return trial_dir / "epochs.csv"
 
     @staticmethod
+    def checkpoint(trial_dir: Path) -> Path:
+        """KerasTuner's weights of the trial's best epoch."""
+        return trial_dir / "checkpoint.weights.h5"
+
+    def export_dir(self, trial_id: str, refit: bool = False) -> Path:
+        """Where `sweep export` writes a trial's model by default."""
+        return self.path / "export" / f"trial_{trial_id}{'_refit' if refit else ''}"
+
+    @staticmethod
     def trial_record(trial_dir: Path) -> Path:
         """This project's timings, memory and worker of one trial."""
         return trial_dir / "sweep.json"
@@ -116,8 +134,31 @@ class RunDir:
     def tokens_cache(self, fingerprint: str, vocab_size: int, max_length: int) -> Path:
         return self.cache / f"tokens-{fingerprint}-v{vocab_size}-l{max_length}.npz"
 
+    def vocabulary(self, fingerprint: str, vocab_size: int, max_length: int) -> Path:
+        """The vocabulary behind `tokens_cache` (and what cut the text), for export."""
+        return self.cache / f"vocab-{fingerprint}-v{vocab_size}-l{max_length}.json"
+
     def vectors_cache(self, fingerprint: str, vocab_size: int, max_length: int, dim: int) -> Path:
         return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
+
+
+class ExportDir:
+    """Paths inside an export folder (`sweep export`), inside a run folder or anywhere."""
+
+    model_keras = _Inside("model.keras")  # raw strings in, probabilities out; Keras built-ins only
+    saved_model = _Inside("saved_model")  # TensorFlow SavedModel, `serve` signature
+    classes_json = _Inside("classes.json")
+    card_md = _Inside("model_card.md")
+    card_json = _Inside("model_card.json")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def is_export(self) -> bool:
+        return self.card_json.is_file()
 
 
 def as_run(run: RunDir | str | Path) -> RunDir:
@@ -259,10 +300,30 @@ def load_config(run: RunDir) -> config.SweepConfig:
         raise NotARunError(f"{run.config}: unreadable ({str(e).splitlines()[0]})") from None
     if not isinstance(saved, dict):
         raise NotARunError(f"{run.config}: not a saved search space")
+    if isinstance(saved.get("data"), dict) and "standardize" not in saved["data"]:
+        # Saved before the key existed: made by 0.1, which had its own standardization.
+        saved["data"]["standardize"] = config.LEGACY_STANDARDIZATION
     try:
         return config.from_dict(saved)
     except ConfigError as e:
         raise NotARunError(f"{run.config}: not a valid saved search space ({e})") from None
+
+
+def keep_saved_standardization(cfg: config.SweepConfig, run: RunDir) -> config.SweepConfig:
+    """`cfg`, resuming a run made by 0.1, with 0.1's standardization where `cfg` has the default.
+
+    The space files of 0.1 name no standardization; without this they would resume their
+    runs with other tokens than the trials so far were trained on.
+    """
+    if not run.oracle_json.exists() or cfg.data.standardize != config.DataConfig.standardize:
+        return cfg
+    try:
+        saved = load_config(run).data.standardize
+    except NotARunError:
+        return cfg
+    if saved != config.LEGACY_STANDARDIZATION:
+        return cfg
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, standardize=saved))
 
 
 def class_names(run: RunDir) -> list[str] | None:

@@ -10,6 +10,7 @@ from helpers import numbered_csv
 
 from sweep import pipeline
 from sweep.config import DataConfig
+from sweep.errors import DataError
 from sweep.rundir import RunDir
 from sweep.sources import Split, TextSplits
 
@@ -41,13 +42,39 @@ def test_vocab_is_adapted_on_train_only():
     assert list(enc.raw_lengths("test")) == [1, 0]
 
 
-def test_lengths_are_cut_at_max_length():
+@pytest.mark.parametrize("standardize, tokens", [
+    ("lower_and_strip_punctuation", ["br", "dont", "stop"]),  # Keras' own: punctuation removed
+    ("sweep_0.1", ["don", "t", "stop"]),  # 0.1's: <br /> tags and punctuation become spaces
+])
+def test_lengths_are_cut_at_max_length(standardize, tokens, tmp_path):
     long = " ".join(f"w{i}" for i in range(50))
-    s = _splits([long, "a b c", "<br />Hello, world!"], ["a"], ["b"])
-    enc = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=None)
+    s = _splits([long, "a b c", "<br />Don't, STOP!"], ["a"], ["b"])
+    vocab_file = tmp_path / "vocab.json"
+    enc = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=None,
+                             standardize=standardize, vocab_file=vocab_file)
     ids, lengths = enc.ids("train")
-    assert list(lengths) == [8, 3, 2] and len(ids) == 13
-    assert list(enc.raw_lengths("train")) == [50, 3, 2]  # <br /> and punctuation dropped
+    assert list(lengths) == [8, 3, 3] and len(ids) == 14
+    assert list(enc.raw_lengths("train")) == [50, 3, 3]
+    vocab = pipeline.Vocabulary.read(vocab_file, standardize, 8)
+    assert vocab is not None and vocab.tokens[:2] == ["", "[UNK]"]
+    assert [vocab.tokens[i] for i in ids[-3:]] == tokens
+    assert pipeline.Vocabulary.read(vocab_file, standardize, 9) is None  # made for another length
+
+
+def test_a_cache_without_vocabulary_gets_one_checked_against_its_ids(tmp_path):
+    """Runs made before vocabularies were saved: adapted again, and refused if the text changed."""
+    s = _splits(["apple banana", "banana cherry"], ["apple"], ["cherry"])
+    cache, vocab_file = tmp_path / "tokens.npz", tmp_path / "vocab.json"
+    first = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
+    vocab_file.unlink()
+    again = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
+    assert np.array_equal(first.ids("train")[0], again.ids("train")[0]) and vocab_file.exists()
+    vocab_file.unlink()
+    changed = _splits(["apple banana", "zebra zebra cherry"], ["apple"], ["cherry"])
+    cached = np.load(cache)
+    np.savez(cache, **{k: cached[k] for k in cached.files})  # the same cache, other text
+    with pytest.raises(DataError, match="data changed"):
+        pipeline.vectorize(changed, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
 
 
 @pytest.mark.parametrize("lengths", [
