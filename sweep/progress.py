@@ -284,6 +284,7 @@ class LiveProgress(SweepProgress):
             TextColumn("{task.description}"), BarColumn(bar_width=24), Batches(), Elapsed(),
             Status(), console=console, transient=True, refresh_per_second=4,
         )
+        self.began = False  # a trial has started in this process
         self.task = self.progress.add_task(self.describe(), total=None)
 
     def __enter__(self) -> LiveProgress:
@@ -299,8 +300,8 @@ class LiveProgress(SweepProgress):
     def describe(self) -> str:
         t = self.trial
         if t is None:
-            return (f"{self.ended}/{self.planned} trials ended" if self.ended or self.distributed
-                    else "starting the first trial")
+            started = self.began or self.ended or self.distributed
+            return f"{self.ended}/{self.planned} trials ended" if started else "starting the first trial"
         where = f"trial {t.trial_id} ({t.number}/{self.planned})"
         if t.epoch is None:
             return f"{where} preparing data and model"
@@ -311,12 +312,14 @@ class LiveProgress(SweepProgress):
 
     def trial_begin(self, trial_id: str, values: dict[str, Any]) -> None:
         super().trial_begin(trial_id, values)
+        self.began = True
         self.progress.reset(self.task, total=None, description=self.describe())
         self.progress.refresh()  # shown at once: vectorizing a first vocabulary can take a while
 
     def epoch_begin(self, epoch: int) -> None:
         super().epoch_begin(epoch)
         self._update(completed=0, total=self.batches())
+        self.progress.refresh()  # once an epoch: short epochs are shown too
 
     def batch_end(self, batch: int) -> None:
         super().batch_end(batch)
@@ -332,6 +335,7 @@ class LiveProgress(SweepProgress):
 
     def epoch_said(self, t: _Trial, value: float | None) -> None:
         self._update()  # the live line says it; no line per epoch on a terminal
+        self.progress.refresh()
 
 
 def for_console(cfg: SweepConfig, say: Callable[[str], None], *, live: bool | None = None,

@@ -166,6 +166,8 @@ def test_live_line_on_a_terminal():
             p.batch_end(batch)
         p.say("[1/4] a line above the live one")
         p.progress.refresh()
+        p.trial_end()
+        assert p.describe() == "0/4 trials ended"
     text = out.getvalue()
     last = text.split("trial 00 (1/4) epoch 2/3")[-1].splitlines()[0]
     assert "4/10 0:00:16 " in last  # batches of the epoch under way, the trial's time so far
