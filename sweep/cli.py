@@ -6,6 +6,7 @@
                                     ... as one process of a sweep over several machines
     sweep report RUN_DIR        rebuild the CSVs, print a leaderboard
     sweep plot RUN_DIR          write the PNGs
+    sweep confirm RUN_DIR       retrain the top configurations with new seeds (--top K --seeds S)
 
 Only this module prints usage or exits. TensorFlow is imported after the space and the
 flags are validated, so a bad space is refused in well under a second.
@@ -240,7 +241,50 @@ def _write_or_say(write: Callable, out: str | None, what: str, required: bool = 
         return None
 
 
-COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot]
+# --- confirm ----------------------------------------------------------------------------
+
+
+def _add_confirm(sub) -> None:
+    p = sub.add_parser("confirm", help="retrain a finished run's top configurations with new seeds",
+                       description=(
+        "Retrain the top K completed configurations of a finished run with S new seeds each, "
+        "as the sweep trained them; write confirm.csv and confirm.png, print each "
+        "configuration's mean, sd and 95%% interval, and score the best mean on test "
+        "(test.json's \"confirmed\"). The same command resumes; a larger --top or --seeds "
+        "extends."))
+    p.add_argument("run_dir", help="a finished run folder (results/NAME)")
+    p.add_argument("--top", type=_positive_int, default=3, metavar="K",
+                   help="configurations, from the leaderboard's first (default 3)")
+    p.add_argument("--seeds", type=_int_in(2, "an integer of 2 or more"), default=5, metavar="S",
+                   help="new seeds per configuration (default 5)")
+    p.add_argument("--resplit", action="store_true",
+                   help="also draw a new validation split from the training data for each seed")
+    p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    p.set_defaults(handler=cmd_confirm)
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from sweep import confirm
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_hidden(not args.verbose):
+        outcome = confirm.confirm(args.run_dir, args.top, args.seeds, args.resplit,
+                                  verbose=args.verbose, say=_say)
+    print()
+    print(results.format_table(outcome.summary))
+    print(f"\n{outcome.verdict}")
+    test = outcome.confirmed
+    if test:
+        sd = test.get("test_accuracy_sd")
+        print(f"Best mean: trial {test['trial_id']}, its {len(test['by_seed'])} repeats on the test "
+              f"split ({test['test_examples']} examples): accuracy {test['test_accuracy']:.4f}"
+              + (f" ± {sd:.4f} (sd)" if sd is not None else ""))
+    made = [p.name for p in (outcome.run.confirm_csv, outcome.plot) if p is not None]
+    print(f"Results: {outcome.run}/ ({', '.join(made)}, test.json)")
+    return EXIT_OK
+
+
+COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot, _add_confirm]
 
 
 def build_parser() -> argparse.ArgumentParser:

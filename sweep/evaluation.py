@@ -14,6 +14,8 @@ import pandas as pd
 from sweep.pipeline import SweepData
 from sweep.rundir import RunDir, read_json, write_atomic, write_json
 
+CONFIRMED = "confirmed"  # test.json's key for `sweep confirm`'s configuration (sweep.confirm)
+
 
 def completed_trials(oracle) -> list:
     """The oracle's COMPLETED trials, best first: the only ones ranked, scored or analysed.
@@ -31,8 +33,6 @@ def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     A run resumed after its evaluation was cut short (Ctrl-C) evaluates again; one whose
     test.json already names the best trial keeps it (and its length analysis).
     """
-    import keras
-
     best = completed_trials(tuner.oracle)
     if not best:
         return None
@@ -44,17 +44,36 @@ def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     model = tuner.load_model(trial)
     # One pass over test serves both the score and the length analysis below.
     logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
+    result = {"trial_id": trial.trial_id, **_scores(model, logits, labels)}
+    if isinstance(done, dict) and CONFIRMED in done:
+        result[CONFIRMED] = done[CONFIRMED]  # `sweep confirm`'s record, kept apart
+    write_json(run.test_json, result)
+    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
+    return result
+
+
+def score_on_test(model, data: SweepData, vocab_size: int) -> dict:
+    """test_loss, test_accuracy and test_examples of a trained model on the whole test split."""
+    logits, labels, _ = _predict_test(model, data, vocab_size)
+    return _scores(model, logits, labels)
+
+
+def record_confirmed(run: RunDir, entry: dict) -> None:
+    """Adds `sweep confirm`'s result to test.json under CONFIRMED, keeping the rest as it is."""
+    test = read_json(run.test_json)
+    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), CONFIRMED: entry})
+
+
+def _scores(model, logits: np.ndarray, labels: np.ndarray) -> dict:
+    import keras
+
     binary = logits.shape[-1] == 1
     loss = model.loss(labels[:, None] if binary else labels, logits)
-    result = {
-        "trial_id": trial.trial_id,
+    return {
         "test_loss": float(keras.ops.convert_to_numpy(loss)),
         "test_accuracy": float((_predicted_class(logits) == labels).mean()),
         "test_examples": int(len(labels)),
     }
-    write_json(run.test_json, result)
-    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
-    return result
 
 
 def _predict_test(model, data: SweepData, vocab_size: int):

@@ -238,3 +238,52 @@ def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Pat
         by_length = pd.read_csv(run.length_accuracy_csv)
         written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]
+
+
+def confirm_seeds(rows: pd.DataFrame, summary: pd.DataFrame, path: Path,
+                  objective: str = "val_accuracy", hp_names: list[str] | None = None) -> Path | None:
+    """`sweep confirm`: each repeat a dot, each configuration its mean and interval.
+
+    Args:
+        rows: confirm.csv's rows (trial_id, seed and the objective).
+        summary: `sweep.confirm.summarize`'s table (with a `sweep` column: the trial's
+            single-seed value, drawn as a cross).
+        path: the PNG written.
+        objective: the metric shown.
+        hp_names: the hyperparameters named in each configuration's label.
+    """
+    shown = summary.dropna(subset=["mean"])
+    if shown.empty:
+        return None
+    hp_names = hp_names or []
+    fig = _figure(9, 1.9 + 0.9 * len(shown))
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)
+    for y, (_, conf) in enumerate(shown.iloc[::-1].iterrows()):  # the leader on top
+        values = pd.to_numeric(rows.loc[rows.trial_id.astype(str) == conf.trial_id, objective],
+                               errors="coerce").dropna()
+        ax.scatter(values, y + rng.uniform(-0.12, 0.12, len(values)), s=22, color="C0", alpha=0.8,
+                   zorder=3, label="each seed" if y == 0 else None)
+        if pd.notna(conf.ci_low):
+            ax.errorbar(conf["mean"], y, xerr=[[conf["mean"] - conf.ci_low], [conf.ci_high - conf["mean"]]],
+                        fmt="o", color="0.15", ms=7, capsize=5, lw=1.6, zorder=4,
+                        label="mean, 95% interval" if y == 0 else None)
+        else:
+            ax.plot(conf["mean"], y, "o", color="0.15", ms=7, zorder=4,
+                    label="mean" if y == 0 else None)
+        if pd.notna(conf.get("sweep")):
+            ax.plot(conf["sweep"], y, "x", color="C3", ms=8, mew=2, zorder=5,
+                    label="the sweep's own run" if y == 0 else None)
+    labels = [f"{_trial_label(conf, hp_names) if hp_names else f'trial {conf.trial_id}'}"
+              f"\n(rank {conf['rank']} in the sweep)"
+              for _, conf in shown.iloc[::-1].iterrows()]
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    better = "higher" if metrics.maximize(objective) else "lower"
+    seeds = int(shown.seeds.max())
+    ax.set(xlabel=f"{metrics.label(objective)} at the best epoch ({better} is better)",
+           title=f"The top {len(shown)} configurations, retrained with {seeds} new seeds each")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8,
+               frameon=False)
+    return _save(fig, path)

@@ -6,6 +6,7 @@ Faults (T: a trial id, such as 1; B: a batch number):
     create-trial:T     SIGKILL after KerasTuner wrote trial T's new trial.json, before oracle.json
     end-trial:T        SIGKILL after trial T's finished trial.json, before oracle.json
     enospc:NAME[:N]    the N-th (default 1st) atomic write of a file named NAME fails with ENOSPC
+    after-write:NAME[:N]  SIGKILL once the N-th (default 1st) atomic write of a file named NAME is done
     sigint-at:NAME     SIGINT (Ctrl-C) when a file named NAME is about to be written
 
 Only tests use this: the faults are patched into KerasTuner and the harness here, so the
@@ -30,7 +31,7 @@ def install(fault: str) -> None:
     kind, _, arg = fault.partition(":")
     if kind in ("batch", "after-trial", "create-trial", "end-trial"):
         _kerastuner_fault(kind, arg)
-    elif kind in ("enospc", "sigint-at"):
+    elif kind in ("enospc", "sigint-at", "after-write"):
         _write_fault(kind, arg)
     else:
         raise SystemExit(f"unknown fault {fault!r}")
@@ -88,6 +89,9 @@ def _write_fault(kind: str, arg: str) -> None:
             count["n"] += 1
             if kind == "sigint-at":
                 os.kill(os.getpid(), signal.SIGINT)
+            elif kind == "after-write" and count["n"] == int(nth or 1):
+                original(path, save)
+                _kill()
             elif count["n"] == int(nth or 1):
                 def full(tmp):
                     save(tmp)  # the temporary file is written, then the disk is "full"
