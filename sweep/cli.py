@@ -284,7 +284,87 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot, _add_confirm]
+# --- export and predict ---------------------------------------------------------------
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="write a completed trial as a model that reads raw text",
+                       description=(
+        "Write model.keras (raw strings in, one probability per class out; Keras built-ins only), "
+        "saved_model/ (TensorFlow SavedModel, signature `serve`), classes.json and a model card."))
+    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p.add_argument("--trial", metavar="ID", help="a completed trial (default: the best)")
+    p.add_argument("--refit", action="store_true",
+                   help="retrain its hyperparameters on train + validation for its best number "
+                        "of epochs, and export that model")
+    p.add_argument("--out", metavar="DIR", help="the export folder (default RUN/export/trial_ID[_refit])")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own lines")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sweep import export
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_hidden(not args.verbose):
+        done = export.export(RunDir(args.run_dir), args.trial, args.refit,
+                             Path(args.out) if args.out else None, say=_say)
+    for note in done.notes:
+        print(f"sweep: note: {note}", file=sys.stderr)
+    card = done.card
+    test = card["checkpoint"]["test"]
+    line = f"Trial {card['trial_id']}: checkpoint test accuracy {test['test_accuracy']:.4f}"
+    if card["refit"]:
+        line += f", refit {card['refit']['test_accuracy']:.4f} ({card['refit']['seconds']} s)"
+    print(line)
+    print(f"Exported: {done.folder}/ ({', '.join(card['files'])})")
+    return EXIT_OK
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="class probabilities for new text from an export or a run",
+                       description=(
+        "MODEL is an export folder or a run folder (its best trial's export, made if missing). "
+        "Writes CSV: row, predicted, prob_<class> per class, in input order."))
+    p.add_argument("model", help="an export folder, or a run folder")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify ('-' reads standard input)")
+    p.add_argument("--input", metavar="FILE",
+                   help="a .csv (text column found by name, or --text-column) or a file of one text per line")
+    p.add_argument("--text-column", metavar="C", help="the CSV's text column(s), comma-separated")
+    p.add_argument("--output", metavar="FILE", help="write the CSV here (default: standard output)")
+    p.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
+                   help="texts per network call (default 256)")
+    p.set_defaults(handler=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from sweep import predict
+
+    source = args.input
+    if args.texts == ["-"] and source is None:
+        source = "-"
+    elif args.texts and source is not None:
+        raise UsageError("predict: give texts or --input, not both")
+    elif not args.texts and source is None:
+        raise UsageError("predict: give texts, --input FILE, or - for standard input")
+    texts = predict.read_texts([] if source else args.texts, source, args.text_column)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_hidden(True):
+        folder = predict.resolve_model(Path(args.model), _say_stderr)
+        table = predict.predict_table(folder, texts, args.batch_size, show_progress=sys.stderr.isatty())
+    if args.output:
+        _write_or_say(lambda _: rundir.write_atomic(Path(args.output), table.to_csv(index=False)),
+                      None, args.output, required=True)
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
+def _say_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot, _add_confirm, _add_export, _add_predict]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,7 +148,7 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
             raw_lengths.append(tokens.row_lengths().numpy())
         raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
         flat = np.concatenate(values) if values else np.zeros(0, np.int64)
-        ids, lengths = _truncate(flat, raw, max_length)
+        ids, lengths = truncate(flat, raw, max_length)
         arrays[f"{name}_ids"] = ids.astype(np.int32)
         arrays[f"{name}_lengths"] = lengths
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
@@ -184,8 +184,11 @@ def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
     return arrays
 
 
-def _truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
-    """Keeps the first max_length tokens per row; an empty row becomes one OOV token."""
+def truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
+    """Flat ids and row lengths -> the same, cut at max_length (the first tokens kept).
+
+    An empty row becomes one out-of-vocabulary token (exports do the same).
+    """
     starts = np.concatenate([[0], np.cumsum(raw)[:-1]]).astype(np.int64)
     lengths = np.minimum(raw, max_length)
     keep = np.repeat(starts, lengths) + _ranges(lengths)

@@ -224,6 +224,30 @@ def _load_csv(cfg: DataConfig) -> Corpus:
 
 def _read_csv(path: Path, cfg: DataConfig, key: str):
     """Returns ((text, raw label) arrays, sorted label names) from one CSV file."""
+    frame = read_csv_frame(path, key)
+    columns = list(frame.columns)
+    text = csv_text(frame, cfg.text_column, path, "data.text_column")
+    label_col = cfg.label_column or _find_column(columns, LABEL_COLUMNS, "label", path)
+    if label_col not in columns:
+        raise DataError(f"data.label_column: no column {label_col!r} in {path}; it has {', '.join(columns)}")
+    labels = frame[label_col].str.strip()
+    missing = np.flatnonzero((labels == "").to_numpy())
+    if len(missing):
+        rows = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            f"data.label_column: {len(missing)} of {len(labels)} rows of {path} have no "
+            f"{label_col!r} (data rows {rows})"
+        )
+    return (text, labels.to_numpy(dtype=object)), sorted(set(labels))
+
+
+def read_csv_frame(path: Path, key: str):
+    """A CSV file as a DataFrame of strings (UTF-8, quoted fields, empty cells as "").
+
+    Raises:
+        DataError: missing, not UTF-8, empty, unparsable or without rows; `key` names
+            the setting or flag that gave the path.
+    """
     import pandas as pd
 
     if not path.is_file():
@@ -238,25 +262,25 @@ def _read_csv(path: Path, cfg: DataConfig, key: str):
         raise DataError(f"{key}: {path} is not a readable CSV ({str(e).splitlines()[0]})") from None
     if frame.empty:
         raise DataError(f"{key}: {path} has a header but no rows")
+    return frame
+
+
+def csv_text(frame, text_column: str | list[str] | None, path: Path, key: str) -> np.ndarray:
+    """The text of each row: the named column(s), joined by a space, or the one found by name.
+
+    Raises:
+        DataError: a named column is missing, or no column looks like text.
+    """
     columns = list(frame.columns)
-    text_cols = cfg.text_column or _find_column(columns, TEXT_COLUMNS, "text", path)
+    text_cols = text_column or _find_column(columns, TEXT_COLUMNS, "text", path, key)
     text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
-    label_col = cfg.label_column or _find_column(columns, LABEL_COLUMNS, "label", path)
-    for col, what in [(c, "text_column") for c in text_cols] + [(label_col, "label_column")]:
+    for col in text_cols:
         if col not in columns:
-            raise DataError(f"data.{what}: no column {col!r} in {path}; it has {', '.join(columns)}")
-    labels = frame[label_col].str.strip()
-    missing = np.flatnonzero((labels == "").to_numpy())
-    if len(missing):
-        rows = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise DataError(
-            f"data.label_column: {len(missing)} of {len(labels)} rows of {path} have no "
-            f"{label_col!r} (data rows {rows})"
-        )
+            raise DataError(f"{key}: no column {col!r} in {path}; it has {', '.join(columns)}")
     text = frame[text_cols[0]]
     for col in text_cols[1:]:
         text = text + " " + frame[col]
-    return (text.to_numpy(dtype=object), labels.to_numpy(dtype=object)), sorted(set(labels))
+    return text.to_numpy(dtype=object)
 
 
 def _first_bad_byte(path: Path) -> str:
@@ -270,14 +294,16 @@ def _first_bad_byte(path: Path) -> str:
     return "undecodable bytes"
 
 
-def _find_column(columns: list[str], candidates: tuple, what: str, path: Path) -> str:
+def _find_column(columns: list[str], candidates: tuple, what: str, path: Path,
+                 key: str | None = None) -> str:
+    key = key or f"data.{what}_column"
     lowered = {c.lower().strip(): c for c in columns}
     for name in candidates:
         if name in lowered:
             return lowered[name]
     raise DataError(
-        f"data.{what}_column: no {what} column found in {path} (looked for "
-        f"{', '.join(candidates)}); it has {', '.join(columns)}; name one with data.{what}_column"
+        f"{key}: no {what} column found in {path} (looked for "
+        f"{', '.join(candidates)}); it has {', '.join(columns)}; name one with {key}"
     )
 
 

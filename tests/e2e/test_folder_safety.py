@@ -736,3 +736,22 @@ def test_a_sweep_beating_on_another_host_keeps_its_folder(failed_grid, tmp_path)
     line = one_line(proc.stderr)
     assert "in use by process 1 on another-host" in line and "heartbeat is fresh" in line
     assert tree(run) == before
+
+
+def test_export_takes_the_best_completed_trial_never_a_failed_one(failed_grid, tmp_path):
+    """Even when KerasTuner's own record of the failed trial looks best."""
+    run = copy_of(failed_grid, tmp_path)
+    trials = trials_csv(run)
+    failed = trials[trials.status == "FAILED"].trial_id.iloc[0]
+    record = run / "tuner" / f"trial_{failed}" / "trial.json"
+    trial = json.loads(record.read_text())
+    trial["score"] = 1.0
+    record.write_text(json.dumps(trial))
+    proc = sweep("export", run, "--trial", failed)
+    assert proc.returncode == 2 and f"trial {failed} is FAILED" in proc.stderr, proc.stderr
+    proc = sweep("export", run)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    best = trials[trials.status == "COMPLETED"].sort_values("val_accuracy", kind="stable").trial_id.iloc[-1]
+    card = json.loads((run / "export" / f"trial_{best}" / "model_card.json").read_text())
+    assert card["trial_id"] == best != failed
+    assert not (run / "export" / f"trial_{failed}").exists()
