@@ -270,8 +270,13 @@ def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: 
     return Outcome(run, objective, summary, verdict, confirmed, len(todo), plot)
 
 
+def _number(value) -> float | None:
+    """A float for JSON; NaN (no sd or interval: under two repeats) as null."""
+    return None if pd.isna(value) else float(value)
+
+
 def _ordered(rows: pd.DataFrame, hp_names: list[str]) -> pd.DataFrame:
-    others = [c for c in rows if metrics.is_metric(c) and c not in METRIC_COLUMNS]  # the objective's
+    others = [c for c in rows if metrics.is_metric(str(c)) and c not in METRIC_COLUMNS]  # the objective's
     columns = [*ROW_COLUMNS, *METRIC_COLUMNS, *others, *TAIL_COLUMNS, *hp_names]
     for c in columns:
         if c not in rows:
@@ -290,9 +295,9 @@ def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.Da
         "objective": objective,
         "seeds": [int(s) for s in mine.seed],
         "resplit": resplit,
-        "mean": float(lead["mean"]),
-        "sd": float(lead.sd),
-        f"ci{round(LEVEL * 100)}": [float(lead.ci_low), float(lead.ci_high)],
+        "mean": _number(lead["mean"]),
+        "sd": _number(lead.sd),
+        f"ci{round(LEVEL * 100)}": [_number(lead.ci_low), _number(lead.ci_high)],
     }
     test = read_json(run.test_json)
     previous = test.get(evaluation.CONFIRMED) if isinstance(test, dict) else None
@@ -308,7 +313,7 @@ def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.Da
     scores = pd.DataFrame(by_seed)
     entry.update({
         "test_accuracy": float(scores.test_accuracy.mean()),
-        "test_accuracy_sd": float(scores.test_accuracy.std(ddof=1)) if len(scores) > 1 else None,
+        "test_accuracy_sd": _number(scores.test_accuracy.std(ddof=1)),
         "test_loss": float(scores.test_loss.mean()),
         "test_examples": int(scores.test_examples.iloc[0]),
         "by_seed": by_seed,
@@ -377,7 +382,7 @@ class _Trainer:
         if reason is None and best.epoch is not None:
             # The metrics of the epoch whose weights were kept: the sweep's best epoch.
             at_best = epochs.iloc[best.epoch]
-            out.update({m: float(at_best[m]) for m in epochs if metrics.is_metric(m)})
+            out.update({str(m): float(at_best[m]) for m in epochs if metrics.is_metric(str(m))})
             out.update(epochs_run=len(epochs), best_epoch=best.epoch + 1)
             checkpoint = self.run.confirm_checkpoint(repeat.trial_id, repeat.seed, repeat.split_seed)
             # Weights first, then the row: a row in confirm.csv always has its weights.
