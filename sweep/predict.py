@@ -40,7 +40,7 @@ class Predictor:
         self.classes = [str(c) for c in read_json(folder.classes_json)]
         self.card = read_json(folder.card_json)
         self.max_length = int(self.card["data"]["max_length"])
-        self._serve = None
+        self._serve: Callable | None = None
         if folder.model_keras.exists():
             model = keras.saving.load_model(folder.model_keras)
             vectorizer = model.get_layer("vectorizer")
@@ -97,6 +97,7 @@ class Predictor:
     def _predict_saved_model(self, texts: list[str], batch_size: int, progress) -> np.ndarray:
         import tensorflow as tf
 
+        assert self._serve is not None
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), len(self.classes)), "float32")
         for chunk in _chunks(order, batch_size):
