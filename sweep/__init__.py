@@ -1,3 +1,3 @@
 """rnn-sweep: KerasTuner sweeps over recurrent text classifiers, with pandas reports and plots."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
