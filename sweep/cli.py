@@ -55,6 +55,15 @@ _positive_int = _int_in(1, "a positive integer")
 _seed = _int_in(0, f"an integer from 0 to {config.MAX_SEED}", config.MAX_SEED)
 
 
+def _duration(text: str) -> str:
+    """An argparse type: a duration such as 45s, 90m or 2h (kept as typed, for the saved space)."""
+    try:
+        config.parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 # --- run ----------------------------------------------------------------------------
 
 
@@ -67,6 +76,9 @@ def _add_run(sub) -> None:
     p.add_argument("--tuner", metavar="ALG", choices=config.ALGORITHMS,
                    help="random | grid | bayesian | hyperband")
     p.add_argument("--max-trials", type=_positive_int, metavar="N")
+    p.add_argument("--max-time", type=_duration, metavar="DURATION",
+                   help="time budget of the search, e.g. 45s, 90m, 2h (counted across resumes): no "
+                        "trial starts once it is spent")
     p.add_argument("--epochs", type=_positive_int, metavar="N")
     p.add_argument("--seed", type=_seed, metavar="N")
     p.add_argument("--results-dir", default="results", metavar="DIR", help="default: results")
@@ -100,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                        args.overwrite)
     cfg = config.load(
         args.space, name=args.name, source=args.data, algorithm=args.tuner,
-        max_trials=args.max_trials, epochs=args.epochs, seed=args.seed,
+        max_trials=args.max_trials, epochs=args.epochs, seed=args.seed, max_time=args.max_time,
         limit_train=args.limit_train, limit_eval=args.limit_eval,
     )
     options = RunOptions(results_dir=Path(args.results_dir), overwrite=args.overwrite,

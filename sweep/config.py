@@ -87,11 +87,40 @@ class TunerConfig:
     seed: int = 42
     max_consecutive_failed_trials: int = 3
     hyperband_factor: int = 3
+    initial_points: int | None = None  # Bayesian random starts; None: `SweepConfig.initial_points()`
+    max_time: str | int | None = None  # a duration ('45s', '90m', '2h') or seconds; None: no limit
+    start_from: list[dict[str, Any]] = field(default_factory=list)  # configurations tried first
 
     @property
     def direction(self) -> str:
         """'max' or 'min', from the metric table."""
         return metrics.direction(self.objective)
+
+    @property
+    def max_seconds(self) -> float | None:
+        """`max_time` in seconds (None: no limit)."""
+        return None if self.max_time is None else parse_duration(self.max_time)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smh])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'45s', '90m', '2h', '1h30m' or a number of seconds -> seconds (> 0).
+
+    Raises:
+        ValueError: anything else, with what was expected.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"(?:\s*\d+(?:\.\d+)?\s*[smh])+\s*", value):
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(value))
+    else:
+        raise ValueError(f"expected a duration such as 45s, 90m or 2h, got {value!r}")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"expected a duration above zero, got {value!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,21 @@ class SweepConfig:
     def varying(self) -> list[str]:
         """Names of the hyperparameters that take more than one value."""
         return [n for n, s in self.hyperparameters.items() if not isinstance(s, Fixed)]
+
+    def initial_points(self) -> int:
+        """Random trials Bayesian optimisation runs before it fits its Gaussian process.
+
+        `tuner.initial_points`, else one more than the varying hyperparameters (the fewest
+        points that span them: a simplex), at most a third of `max_trials` so that two
+        thirds or more of the budget is the model's, and at least 2. Known starting points
+        (`start_from`) count among them.
+        """
+        t = self.tuner
+        if t.initial_points is not None:
+            chosen = t.initial_points
+        else:
+            chosen = max(2, min(len(self.varying()) + 1, t.max_trials // 3))
+        return max(chosen, len(t.start_from))
 
 # --- Loading ------------------------------------------------------------------------
 
@@ -229,7 +273,7 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
     """Returns `cfg` with the given (non-None) CLI flags applied and re-validated."""
     data_keys = {"source": "source", "limit_train": "limit_train", "limit_eval": "limit_eval"}
     tuner_keys = {"algorithm": "algorithm", "max_trials": "max_trials", "epochs": "epochs",
-                  "seed": "seed"}
+                  "seed": "seed", "max_time": "max_time"}
     unknown = set(flags) - set(data_keys) - set(tuner_keys) - {"name"}
     if unknown:
         raise TypeError(f"unknown overrides: {sorted(unknown)}")
@@ -321,7 +365,7 @@ def _validate(cfg: SweepConfig) -> None:
     if t.objective not in OBJECTIVES:
         raise ConfigError(
             f"tuner.objective: unknown value {t.objective!r}"
-            f"{did_you_mean(str(t.objective), OBJECTIVES)}; expected one of {one_of(OBJECTIVES)}"
+            f"{_objective_hint(str(t.objective))}; expected one of {one_of(OBJECTIVES)}"
         )
     for key in ("max_trials", "epochs", "early_stopping_patience", "max_consecutive_failed_trials"):
         check_positive_int(getattr(t, key), f"tuner.{key}")
@@ -337,6 +381,62 @@ def _validate(cfg: SweepConfig) -> None:
                     f"hyperparameters.{name}: grid search needs a finite grid; give a list "
                     "of values or a linear range with a step"
                 )
+    _validate_budget(cfg)
+
+
+def _objective_hint(typed: str) -> str:
+    """An abbreviation first ('val_acc' -> 'val_accuracy', not 'val_auc'), else the closest name."""
+    longer = [o for o in OBJECTIVES if o.startswith(typed) and len(typed) >= 5]
+    return f" (did you mean {longer[0]!r}?)" if len(longer) == 1 else did_you_mean(typed, OBJECTIVES)
+
+
+def _validate_budget(cfg: SweepConfig) -> None:
+    """tuner.initial_points, max_time and start_from."""
+    t = cfg.tuner
+    if t.initial_points is not None:
+        check_positive_int(t.initial_points, "tuner.initial_points")
+    if t.max_time is not None:
+        try:
+            parse_duration(t.max_time)
+        except ValueError as e:
+            raise ConfigError(f"tuner.max_time: {e}") from None
+    if not isinstance(t.start_from, list):
+        raise ConfigError(f"tuner.start_from: expected a list of configurations (mappings of "
+                          f"hyperparameter: value), got {describe_value(t.start_from)}")
+    if t.start_from and t.algorithm == "grid":
+        raise ConfigError("tuner.start_from: grid search tries every configuration anyway; "
+                          "use random, bayesian or hyperband")
+    for i, entry in enumerate(t.start_from):
+        where = f"tuner.start_from[{i}]"
+        if not isinstance(entry, dict) or not entry:
+            raise ConfigError(f"{where}: expected a mapping of hyperparameter: value, "
+                              f"got {describe_value(entry)}")
+        check_keys(entry, cfg.hyperparameters, where)
+        for name, value in entry.items():
+            _check_in_space(value, cfg.hyperparameters[name], f"{where}.{name}", name)
+
+
+def _check_in_space(value: Any, spec: HyperParameter, key: str, name: str) -> None:
+    """A start_from value must be one the space can draw."""
+    value = hyperparameters.check_value(name, value, key)
+    if isinstance(spec, Fixed):
+        allowed = [spec.value]
+    elif isinstance(spec, Choice):
+        allowed = list(spec.values)
+    else:
+        allowed = []
+    if allowed:
+        # Type-aware: True is not 1 here.
+        if not any(value == a and type(value) is type(a) for a in allowed):
+            raise ConfigError(f"{key}: {value!r} is not in the space; expected one of "
+                              f"{one_of(allowed)}")
+        return
+    assert isinstance(spec, Range)
+    if not spec.min <= value <= spec.max:
+        raise ConfigError(f"{key}: {value!r} is outside the space's range {spec.min:g} to {spec.max:g}")
+    if spec.is_int and spec.step is not None and (value - spec.min) % spec.step:
+        raise ConfigError(f"{key}: {value!r} is not on the space's grid "
+                          f"({spec.min:g} to {spec.max:g} in steps of {spec.step:g})")
 
 
 def _valid_name(name: str) -> bool:

@@ -22,7 +22,7 @@ loops there; see bench/gpu_check.py.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 import keras_tuner as kt
@@ -46,16 +46,19 @@ class RNNHyperModel(kt.HyperModel):
         num_classes: 2 gives one logit and binary cross-entropy; more give softmax.
         word_vectors: (vocab_size, embedding_dim) -> the starting embedding matrix, for
             `embedding_init: word2vec` (`SweepData.word_vectors`).
+        metrics: names in `sweep.metrics.METRICS` to compile (`metrics.compiled(objective)`).
     """
 
     def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
-                 word_vectors: Callable[[int, int], np.ndarray] | None = None, **kwargs):
+                 word_vectors: Callable[[int, int], np.ndarray] | None = None,
+                 metrics: Sequence[str] = ("accuracy",), **kwargs):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         self.space = space
         self.num_classes = num_classes
         self.word_vectors = word_vectors
+        self.metrics = tuple(metrics)
 
     def declare(self, hp: kt.HyperParameters) -> dict:
         """Registers every hyperparameter of the space on `hp`; returns their values."""
@@ -77,11 +80,11 @@ class RNNHyperModel(kt.HyperModel):
             loss = keras.losses.BinaryCrossentropy(from_logits=True)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        accuracy = METRICS["accuracy"].keras_metric(binary)
+        compiled = [METRICS[name].keras_metric(self.num_classes) for name in self.metrics]
         # No XLA: batches vary in length (bucketing), and XLA would recompile per shape
         # and keep TensorFlow off the cuDNN RNN kernels.
         jit = keras.backend.backend() == "jax"
-        model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy], jit_compile=jit)
+        model.compile(optimizer=optimizer, loss=loss, metrics=compiled, jit_compile=jit)
         return model
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):

@@ -120,6 +120,12 @@ def parse(raw: Any) -> dict[str, HyperParameter]:
     return specs
 
 
+def check_value(name: str, value: Any, key: str) -> Any:
+    """One value of the known hyperparameter `name`, checked as a scalar in a space file
+    (ints as floats where the hyperparameter is a float); raises ConfigError naming `key`."""
+    return _scalar(value, HYPERPARAMETERS[name], key)
+
+
 def _scalar(value: Any, rule: HPRule, key: str) -> Any:
     expected = _expected(rule)
     if rule.kind is bool:

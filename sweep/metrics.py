@@ -19,21 +19,32 @@ class Metric:
     label: str  # what it measures, for axis labels
     fraction: bool = False  # a value in [0, 1] (plots scale their axis to it)
 
-    def keras_metric(self, binary: bool):
-        """The Keras metric that computes it (the loss is the model's own)."""
-        import keras
+    def keras_metric(self, num_classes: int):
+        """The Keras metric that computes it, for a model with `num_classes` classes.
 
-        if self.name != "accuracy":
-            raise ValueError(f"{self.name!r} is computed by the model's loss, not a metric")
-        if binary:
-            return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)  # on logits
-        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        The model's outputs are logits (one for two classes, else one per class) and its
+        labels class ids; see `sweep.keras_metrics` for how each metric reads them.
+        """
+        if self.name == "loss":
+            raise ValueError("'loss' is computed by the model's loss, not a metric")
+        from sweep.keras_metrics import make
+
+        return make(self.name, num_classes)
 
 
 METRICS: dict[str, Metric] = {
     "accuracy": Metric("accuracy", "max", "accuracy (fraction correct)", fraction=True),
     "loss": Metric("loss", "min", "loss (cross-entropy, nats)"),
+    "auc": Metric("auc", "max", "ROC AUC (macro one-vs-rest for 3+ classes)", fraction=True),
+    "f1": Metric("f1", "max", "F1 score (macro over classes)", fraction=True),
+    "precision": Metric("precision", "max",
+                        "precision (of class 1; macro over classes for 3+)", fraction=True),
+    "recall": Metric("recall", "max",
+                     "recall (of class 1; macro over classes for 3+)", fraction=True),
 }
+
+# What every trial records, whatever its objective (the objective's metric is added).
+ALWAYS = ("accuracy", "loss")
 
 # Where a metric was measured, by the prefix of its column name.
 SPLITS = {"val_": "validation", "test_": "test", "": "training"}
@@ -41,8 +52,21 @@ SPLITS = {"val_": "validation", "test_": "test", "": "training"}
 # Every objective a space may name: each metric on training and on validation data.
 OBJECTIVES = tuple(f"{prefix}{m}" for prefix in ("val_", "") for m in METRICS)
 
-# trials.csv / history.csv columns that hold metrics, in their order there.
-METRIC_COLUMNS = list(OBJECTIVES)
+# trials.csv / history.csv columns every run has, in their order there.
+METRIC_COLUMNS = [f"{prefix}{m}" for prefix in ("val_", "") for m in ALWAYS]
+
+
+def compiled(objective: str) -> list[str]:
+    """The metrics a model compiles for `objective`: accuracy always, and the objective's own."""
+    name = split(objective)[1].name
+    return [m for m in dict.fromkeys(["accuracy", name]) if m != "loss"]
+
+
+def metric_columns(objective: str) -> list[str]:
+    """The metric columns of a run with this objective: METRIC_COLUMNS, then the objective's pair."""
+    name = split(objective)[1].name
+    extra = [f"{prefix}{name}" for prefix in ("val_", "")]
+    return list(dict.fromkeys(METRIC_COLUMNS + extra))
 
 # Columns that are better small though they are no metric (leaderboard `--sort`).
 SMALLER_IS_BETTER = ("seconds", "fit_seconds", "overhead_seconds", "peak_rss_mb", "params")

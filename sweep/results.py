@@ -17,7 +17,6 @@ import pandas as pd
 from sweep import metrics, rundir
 from sweep.config import HYPERPARAMETERS, Choice, Fixed
 from sweep.errors import ConfigError, failure_reason
-from sweep.metrics import METRIC_COLUMNS
 from sweep.rundir import RunDir, as_run, read_json
 
 TRIAL_COLUMNS = ["trial_id", "status"]
@@ -36,6 +35,7 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
     run = as_run(run_dir)
     cfg = rundir.load_config(run)
     objective = cfg.tuner.objective
+    metric_columns = metrics.metric_columns(objective)  # accuracy and loss, and the objective's
     hp_names = list(cfg.hyperparameters)
     running = rundir.run_state(run) == "running"
     test = read_json(run.test_json) or {}
@@ -55,12 +55,12 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         values = trial.get("hyperparameters", {}).get("values", {})
         # A trial saved before a hyperparameter existed ran at its default.
         row.update({n: values.get(n, _default(n)) for n in hp_names})
-        row.update(_best_epoch(history[history.trial_id == tid], objective))
+        row.update(_best_epoch(history[history.trial_id == tid], objective, metric_columns))
         if not row.get("epochs_run"):
-            row.update(_kt_metrics(trial))
+            row.update(_kt_metrics(trial, metric_columns))
         if status != "COMPLETED":
             # Not a model: its last figures are in history.csv, none is ranked or compared.
-            row.update({m: None for m in METRIC_COLUMNS}, best_epoch=None)
+            row.update({m: None for m in metric_columns}, best_epoch=None)
         record = read_json(RunDir.trial_record(trial_dir))
         row.update(record if isinstance(record, dict) else {})
         if test.get("trial_id") == tid:
@@ -69,7 +69,7 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         if trial.get("message") and status in ("FAILED", "INVALID"):
             row["reason"] = failure_reason(trial["message"])
         rows.append(row)
-    columns = TRIAL_COLUMNS + hp_names + METRIC_COLUMNS + TAIL_COLUMNS
+    columns = TRIAL_COLUMNS + hp_names + metric_columns + TAIL_COLUMNS
     frame = pd.DataFrame(rows)
     for c in columns:
         if c not in frame:
@@ -97,21 +97,21 @@ def _default(name: str):
     return rule.default if rule else None
 
 
-def _best_epoch(epochs: pd.DataFrame, objective: str) -> dict:
+def _best_epoch(epochs: pd.DataFrame, objective: str, columns: list[str]) -> dict:
     if epochs.empty or objective not in epochs or epochs[objective].isna().all():
         return {"epochs_run": len(epochs)} if len(epochs) else {}
     values = epochs[objective].to_numpy(dtype=float)
     best = epochs.iloc[int(np.nanargmax(values) if metrics.maximize(objective) else np.nanargmin(values))]
-    row = {m: best[m] for m in METRIC_COLUMNS if m in epochs}
+    row = {m: best[m] for m in columns if m in epochs}
     row.update(epochs_run=len(epochs), best_epoch=int(best["epoch"]))
     return row
 
 
-def _kt_metrics(trial: dict) -> dict:
+def _kt_metrics(trial: dict, columns: list[str]) -> dict:
     """The best-step metrics KerasTuner saved, for trials without epochs.csv."""
     out = {}
     metrics = trial.get("metrics", {}).get("metrics", {})
-    for name in METRIC_COLUMNS:
+    for name in columns:
         obs = metrics.get(name, {}).get("observations", [])
         if obs:
             out[name] = obs[-1]["value"][0]
@@ -179,7 +179,7 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     ascending = metrics.ascending(sort)
     if hp_names is None:
         hp_names = [c for c in trials.columns
-                    if c not in TRIAL_COLUMNS + METRIC_COLUMNS + TAIL_COLUMNS]
+                    if c not in TRIAL_COLUMNS + TAIL_COLUMNS and not metrics.is_metric(c)]
     # Failed or unfinished trials rank after every completed one, whatever their metrics.
     done = trials.status.eq("COMPLETED") if "status" in trials else True
     ranked = trials.assign(_done=done).sort_values(

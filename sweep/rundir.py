@@ -348,7 +348,7 @@ def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
     return _diff(old, new)
 
 
-RESUMABLE_CHANGES = ("max_trials", "max_consecutive_failed_trials")
+RESUMABLE_CHANGES = ("max_trials", "max_consecutive_failed_trials", "max_time")
 
 
 def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import evaluation, ktcompat
+from sweep import evaluation, ktcompat, metrics
 from sweep.config import MAX_SEED, SweepConfig
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.pipeline import SweepData
@@ -120,9 +120,10 @@ def _hypermodel_class():
     class SweepHyperModel(RNNHyperModel):
         """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
 
-        def __init__(self, space, data: SweepData, verbose: bool = False):
+        def __init__(self, space, data: SweepData, verbose: bool = False,
+                     objective: str = "val_accuracy"):
             super().__init__(space, num_classes=len(data.class_names),
-                             word_vectors=data.word_vectors)
+                             word_vectors=data.word_vectors, metrics=metrics.compiled(objective))
             self.data = data
             self.verbose = verbose
             self.fit_seconds = 0.0
@@ -159,9 +160,13 @@ class _SweepTunerMixin:
 
     def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
                  **kwargs):
+        import keras_tuner as kt
+
         self.sweep_seed = seed
         self.trial_end_hook = on_trial_end
-        super().__init__(*args, **kwargs)
+        # `make_tuner` makes the oracle (with `_SweepOracleMixin`); the tuner classes' own
+        # __init__ only makes theirs, so KerasTuner's base Tuner takes it from here.
+        kt.Tuner.__init__(self, *args, **kwargs)
 
     def on_trial_begin(self, trial):
         _CtrlC.check()
@@ -246,6 +251,68 @@ def _tuner_class(base):
     return type(f"Sweep{base.__name__}", (_SweepTunerMixin, base), {})
 
 
+class _SweepOracleMixin:
+    """A time budget and known starting points, in front of one of KerasTuner's oracles.
+
+    Both live in `populate_space`, the method KerasTuner's oracles override to propose a
+    trial, so they work alike for every algorithm and for a distributed chief's oracle:
+
+    - budget: once `max_seconds` of search time is spent, no trial is proposed (STOPPED);
+      the trial running goes on to its end. Search time is counted across resumes: each
+      run of the search adds its time since `start_clock` (saved with the oracle).
+    - start_from: each new configuration the oracle proposes (not a Hyperband promotion)
+      takes the next known starting point's values; what it leaves out keeps the oracle's
+      draw. How many were handed out is saved, so a resume does not hand them out again.
+    """
+
+    def __init__(self, *args, max_seconds: float | None = None,
+                 start_from: list[dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sweep_max_seconds = max_seconds
+        self.sweep_start_from = [dict(entry) for entry in start_from or []]
+        self.sweep_started = 0  # start_from entries handed out
+        self.sweep_seconds_before = 0.0  # search seconds of earlier runs of this sweep
+        self.sweep_clock: float | None = None
+        self.budget_spent = False
+
+    def start_clock(self) -> None:
+        self.sweep_clock = time.monotonic()
+
+    def seconds_used(self) -> float:
+        running = 0.0 if self.sweep_clock is None else time.monotonic() - self.sweep_clock
+        return self.sweep_seconds_before + running
+
+    def populate_space(self, trial_id):
+        if self.sweep_max_seconds is not None and self.seconds_used() >= self.sweep_max_seconds:
+            self.budget_spent = True
+            return {"status": "STOPPED"}
+        response = super().populate_space(trial_id)
+        values = response.get("values")
+        if (response.get("status") == "RUNNING" and values is not None
+                and self.sweep_started < len(self.sweep_start_from)
+                and "tuner/trial_id" not in values):
+            values.update(self.sweep_start_from[self.sweep_started])
+            self.sweep_started += 1
+        return response
+
+    def get_state(self):
+        state = super().get_state()
+        state["sweep"] = {"start_from_used": self.sweep_started,
+                          "search_seconds": round(self.seconds_used(), 3)}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        saved = state.get("sweep") or {}
+        self.sweep_started = int(saved.get("start_from_used", 0))
+        self.sweep_seconds_before = float(saved.get("search_seconds", 0.0))
+
+
+def _oracle_class(base):
+    """One of KerasTuner's oracles, with `_SweepOracleMixin` in front."""
+    return type(f"Sweep{base.__name__}", (_SweepOracleMixin, base), {})
+
+
 def trial_seed(seed: int, trial_id: str) -> int:
     """The seed of one trial: the sweep's seed + the trial's number, within NumPy's range."""
     number = int(trial_id) if str(trial_id).isdigit() else 0
@@ -261,23 +328,32 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
     # KerasTuner's oracle reads seed 0 as "no seed" (`seed or random...`).
     seed = t.seed if t.seed else 2**31 - 1
     common = dict(
-        hypermodel=hypermodel,
         objective=kt.Objective(t.objective, t.direction),
         seed=seed,
         max_consecutive_failed_trials=t.max_consecutive_failed_trials,
-        directory=str(run.path),
-        project_name=TUNER_PROJECT,
-        overwrite=overwrite,
-        on_trial_end=on_trial_end,
+        max_seconds=t.max_seconds,
+        start_from=t.start_from,
     )
     if t.algorithm == "hyperband":
-        tuner = _tuner_class(kt.Hyperband)(max_epochs=t.epochs, factor=t.hyperband_factor, **common)
-        # Hyperband sizes its own brackets; max_trials caps them all the same.
-        tuner.oracle.max_trials = t.max_trials
-        return tuner
-    base = {"random": kt.RandomSearch, "grid": kt.GridSearch,
-            "bayesian": kt.BayesianOptimization}[t.algorithm]
-    return _tuner_class(base)(max_trials=t.max_trials, **common)
+        # KerasTuner's default, one Hyperband iteration, stops after as few as 1 trial
+        # (epochs 1 or 2) or 10 (epochs 5, factor 3) whatever max_trials says; as many
+        # iterations as it takes (0: unbounded), so that max_trials decides.
+        oracle = _oracle_class(kt.oracles.HyperbandOracle)(
+            max_epochs=t.epochs, factor=t.hyperband_factor, hyperband_iterations=0, **common)
+        oracle.max_trials = t.max_trials
+    elif t.algorithm == "bayesian":
+        # KerasTuner's default is 3 x every declared hyperparameter, fixed ones included.
+        oracle = _oracle_class(kt.oracles.BayesianOptimizationOracle)(
+            max_trials=t.max_trials, num_initial_points=cfg.initial_points(), **common)
+    else:
+        base = {"random": kt.oracles.RandomSearchOracle,
+                "grid": kt.oracles.GridSearchOracle}[t.algorithm]
+        oracle = _oracle_class(base)(max_trials=t.max_trials, **common)
+    tuner_class = {"random": kt.RandomSearch, "grid": kt.GridSearch,
+                   "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[t.algorithm]
+    return _tuner_class(tuner_class)(
+        oracle=oracle, hypermodel=hypermodel, seed=seed, directory=str(run.path),
+        project_name=TUNER_PROJECT, overwrite=overwrite, on_trial_end=on_trial_end)
 
 
 # --- The sweep ----------------------------------------------------------------------
@@ -313,7 +389,8 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
 
     ktcompat.show_trial_tracebacks(options.verbose)
     write_json(run.classes_json, data.class_names)
-    hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose)
+    hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
+                                     objective=cfg.tuner.objective)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
     if progress is not None:
         tuner.sweep_progress = progress
@@ -327,6 +404,9 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _CtrlC.handler) if main_thread else None
+    oracle = tuner.oracle if isinstance(tuner.oracle, _SweepOracleMixin) else None  # not a worker's
+    if oracle is not None:
+        oracle.start_clock()
     try:
         tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
         _CtrlC.check()
@@ -341,7 +421,16 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     # A chief's oracle saves itself before it lets go of a trial that ended, so its
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
+    if oracle is not None and oracle.budget_spent:
+        say(budget_note(cfg, oracle.seconds_used(), len(tuner.oracle.trials)))
     return evaluation.evaluate_best(tuner, data, run) if options.evaluate else None
+
+
+def budget_note(cfg: SweepConfig, seconds: float, trials: int) -> str:
+    """The line that says the time budget, not max_trials, ended the search."""
+    return (f"Time budget spent: tuner.max_time {cfg.tuner.max_time} reached after "
+            f"{seconds:.0f}s of search and {trials} of up to {cfg.tuner.max_trials} trials; "
+            "no trial started after it. Raise it (--max-time) and run the same command to go on.")
 
 
 def trial_callbacks(cfg: SweepConfig, verbose: bool = False) -> list:

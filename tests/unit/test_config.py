@@ -102,3 +102,83 @@ def test_shipped_spaces_load(path):
     cfg = config.load(path)
     assert cfg.name == path.stem
     assert config.from_dict(yaml.safe_load(cfg.to_yaml())) == cfg
+
+
+# --- tuner.initial_points, max_time, start_from ----------------------------------------
+
+
+def budget_space(tmp_path, tuner: dict, hps: dict | None = None):
+    space = {"name": "s", "tuner": {"max_trials": 20, **tuner},
+             "hyperparameters": hps or {"cell": ["lstm", "gru"], "bidirectional": [False, True],
+                                        "hidden_units": {"min": 16, "max": 64, "step": 16},
+                                        "learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
+                                        "dropout": 0.2}}
+    return load_text(tmp_path, yaml.safe_dump(space))
+
+
+@pytest.mark.parametrize("max_trials, varying, expected", [
+    (20, 4, 5),    # varying + 1 spans the four varying ones
+    (12, 4, 4),    # a third of the budget at most
+    (4, 4, 2),     # at least two
+    (100, 4, 5),
+])
+def test_initial_points_count_only_what_varies(tmp_path, max_trials, varying, expected):
+    cfg = budget_space(tmp_path, {"max_trials": max_trials})
+    assert len(cfg.varying()) == varying and len(cfg.hyperparameters) > 10  # fixed ones don't count
+    assert cfg.initial_points() == expected
+
+
+def test_initial_points_given_and_raised_to_cover_start_from(tmp_path):
+    assert budget_space(tmp_path, {"initial_points": 9}).initial_points() == 9
+    starts = [{"cell": "gru"}, {"cell": "lstm"}, {"hidden_units": 32}]
+    assert budget_space(tmp_path, {"initial_points": 2, "start_from": starts}).initial_points() == 3
+
+
+@pytest.mark.parametrize("value, seconds", [("45s", 45), ("90m", 5400), ("2h", 7200),
+                                            ("1h30m", 5400), (600, 600)])
+def test_max_time_durations(tmp_path, value, seconds):
+    assert budget_space(tmp_path, {"max_time": value}).tuner.max_seconds == seconds
+
+
+@pytest.mark.parametrize("tuner, message", [
+    ({"initial_points": 0}, "tuner.initial_points: expected a positive integer"),
+    ({"max_time": "90"}, "tuner.max_time: expected a duration such as 45s, 90m or 2h, got '90'"),
+    ({"max_time": "2 days"}, "tuner.max_time: expected a duration"),
+    ({"max_time": "0s"}, "tuner.max_time: expected a duration above zero"),
+    ({"start_from": {"cell": "gru"}}, "tuner.start_from: expected a list of configurations"),
+    ({"start_from": ["gru"]}, "tuner.start_from[0]: expected a mapping of hyperparameter: value"),
+    ({"start_from": [{"cells": "gru"}]}, "tuner.start_from[0].cells: unknown key (did you mean 'cell'?)"),
+    ({"start_from": [{"cell": "simple_rnn"}]},
+     "tuner.start_from[0].cell: 'simple_rnn' is not in the space; expected one of lstm, gru"),
+    ({"start_from": [{"cell": "gru"}, {"hidden_units": 128}]},
+     "tuner.start_from[1].hidden_units: 128 is outside the space's range 16 to 64"),
+    ({"start_from": [{"hidden_units": 20}]}, "tuner.start_from[0].hidden_units: 20 is not on the space's grid"),
+    ({"start_from": [{"learning_rate": 0.5}]}, "tuner.start_from[0].learning_rate: 0.5 is outside"),
+    ({"start_from": [{"dropout": 0.3}]}, "tuner.start_from[0].dropout: 0.3 is not in the space; expected one of 0.2"),
+    ({"start_from": [{"bidirectional": 1}]}, "tuner.start_from[0].bidirectional: expected true or false"),
+    ({"start_from": [{"cell": "gru"}], "algorithm": "grid", "max_trials": 5},
+     "tuner.start_from: grid search tries every configuration anyway"),
+])
+def test_budget_keys_refused_in_one_line(tmp_path, tuner, message):
+    with pytest.raises(ConfigError) as e:
+        budget_space(tmp_path, tuner, None if tuner.get("algorithm") != "grid" else
+                     {"cell": ["lstm", "gru"]})
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_start_from_round_trips_and_max_time_overrides(tmp_path):
+    starts = [{"cell": "gru", "learning_rate": 0.003}, {"bidirectional": True}]
+    cfg = budget_space(tmp_path, {"start_from": starts, "max_time": "90m"})
+    again = config.from_dict(yaml.safe_load(cfg.to_yaml()))
+    assert again == cfg and again.tuner.start_from == starts
+    assert config.apply_overrides(cfg, max_time="2h").tuner.max_seconds == 7200
+    with pytest.raises(ConfigError, match="tuner.max_time"):
+        config.apply_overrides(cfg, max_time="soon")
+
+
+def test_standardize_is_one_of_keras_own_or_0_1s():
+    base = {"name": "s", "hyperparameters": {"cell": "gru"}}
+    assert config.from_dict(base).data.standardize == "lower_and_strip_punctuation"
+    assert config.from_dict({**base, "data": {"standardize": "sweep_0.1"}}).data.standardize == "sweep_0.1"
+    with pytest.raises(ConfigError, match=r"data.standardize: unknown value 'lowercase'.*'lower'"):
+        config.from_dict({**base, "data": {"standardize": "lowercase"}})

@@ -131,3 +131,13 @@ def test_relative_links_point_at_existing_files(path):
         elif anchor and target.suffix == ".md" and anchor not in _anchors(target):
             broken.append(f"{file}#{anchor} (no such heading)")
     assert not broken, f"{path.relative_to(ROOT)}: broken links: {broken}"
+
+
+def test_every_tuner_key_is_in_the_keys_table():
+    import dataclasses
+
+    from sweep.config import TunerConfig
+
+    text = (ROOT / "docs" / "search-space.md").read_text()
+    for f in dataclasses.fields(TunerConfig):
+        assert f"| `tuner.{f.name}` |" in text, f.name

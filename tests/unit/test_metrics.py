@@ -24,7 +24,11 @@ def test_costs_sort_small_first_and_other_columns_large_first():
 
 
 def test_objectives_and_config_agree():
-    assert config.OBJECTIVES == metrics.OBJECTIVES == ("val_accuracy", "val_loss", "accuracy", "loss")
+    assert config.OBJECTIVES == metrics.OBJECTIVES
+    assert metrics.OBJECTIVES == tuple(f"{p}{m}" for p in ("val_", "") for m in
+                                       ("accuracy", "loss", "auc", "f1", "precision", "recall"))
+    for name in ("val_auc", "f1", "val_precision", "recall"):
+        assert config.TunerConfig(objective=name).direction == "max"
     assert config.TunerConfig(objective="val_loss").direction == "min"
     assert config.TunerConfig(objective="accuracy").direction == "max"
 
@@ -34,3 +38,45 @@ def test_labels_name_the_split_and_the_unit():
     assert metrics.label("loss") == "training loss (cross-entropy, nats)"
     assert metrics.label("seconds") == "seconds"
     assert metrics.is_fraction("val_accuracy") and not metrics.is_fraction("val_loss")
+
+
+def test_only_the_objectives_metric_is_compiled_beside_accuracy():
+    assert metrics.compiled("val_accuracy") == metrics.compiled("loss") == ["accuracy"]
+    assert metrics.compiled("val_f1") == metrics.compiled("f1") == ["accuracy", "f1"]
+    assert metrics.metric_columns("val_loss") == metrics.METRIC_COLUMNS
+    assert metrics.metric_columns("recall") == [*metrics.METRIC_COLUMNS, "val_recall", "recall"]
+    assert metrics.label("val_f1") == "validation F1 score (macro over classes)"
+    assert metrics.is_fraction("val_auc")
+
+
+# Against scikit-learn's definitions: binary (one logit) and four classes (softmax logits).
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_keras_metrics_match_their_definitions(num_classes):
+    np = pytest.importorskip("numpy")
+    skm = pytest.importorskip("sklearn.metrics")
+    from sweep.keras_metrics import make
+
+    rng = np.random.default_rng(num_classes)
+    y = rng.integers(num_classes, size=300)
+    if num_classes == 2:
+        logits = (rng.normal(size=300) + 1.5 * (y - 0.5))[:, None]
+        p = 1 / (1 + np.exp(-logits[:, 0]))
+        scores, predicted, average = p, (p > 0.5).astype(int), "binary"
+    else:
+        logits = rng.normal(size=(300, num_classes)) + 1.5 * np.eye(num_classes)[y]
+        e = np.exp(logits)
+        scores = e / e.sum(1, keepdims=True)
+        predicted, average = scores.argmax(1), "macro"
+    expected = {
+        "accuracy": (predicted == y).mean(),
+        "auc": skm.roc_auc_score(y, scores, multi_class="ovr", average="macro"),
+        "f1": skm.f1_score(y, predicted, average="macro"),
+        "precision": skm.precision_score(y, predicted, average=average),
+        "recall": skm.recall_score(y, predicted, average=average),
+    }
+    for name, want in expected.items():
+        metric = make(name, num_classes)
+        for part in (slice(0, 128), slice(128, 300)):  # two batches: counts accumulate
+            metric.update_state(y[part], logits[part].astype("float32"))
+        tolerance = 5e-3 if name == "auc" else 1e-5  # Keras' AUC: 200 thresholds
+        assert float(metric.result()) == pytest.approx(want, abs=tolerance), name
