@@ -169,8 +169,10 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     examples = len(data.encoded(vocab_size).labels("train+val"))
     say(f"Refitting trial {tid} on train + validation ({examples:,} examples) for {epochs} epochs")
     start = time.perf_counter()
-    hypermodel.fit(hp, model, train, epochs=epochs, verbose=0,
-                   callbacks=[tuning.trial_callbacks(cfg, verbose=False)[-1]])
+    # The trial's callbacks but early stopping: there is no validation data left to watch.
+    callbacks = [cb for cb in tuning.trial_callbacks(cfg)
+                 if not isinstance(cb, keras.callbacks.EarlyStopping)]
+    hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
     return model, {"epochs": epochs, "seed": seed, "train_examples": examples,
                    "seconds": round(time.perf_counter() - start, 1)}
 
