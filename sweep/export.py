@@ -31,7 +31,7 @@ import pandas as pd
 import sweep
 from sweep import results, rundir
 from sweep.config import LEGACY_STANDARDIZATION, SweepConfig
-from sweep.errors import UsageError
+from sweep.errors import RunFailed, UsageError
 from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
 
 PADDING_PENALTY = 1e9  # exact in float32, and far below any RNN output (|h| <= 1)
@@ -172,7 +172,11 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     # The trial's callbacks but early stopping: there is no validation data left to watch.
     callbacks = [cb for cb in tuning.trial_callbacks(cfg)
                  if not isinstance(cb, keras.callbacks.EarlyStopping)]
-    hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    losses = history.history.get("loss", [])
+    if len(losses) < epochs or not np.isfinite(losses).all():
+        raise RunFailed(f"the refit of trial {tid} diverged (loss {losses[-1] if losses else None} "
+                        f"at epoch {len(losses)}); nothing exported")
     return model, {"epochs": epochs, "seed": seed, "train_examples": examples,
                    "seconds": round(time.perf_counter() - start, 1)}
 
