@@ -354,7 +354,8 @@ class _Trainer:
                              "damaged")
         hp = kt.HyperParameters.from_config(trial["hyperparameters"])
         data = self.data(repeat.split_seed)
-        hypermodel = tuning._hypermodel_class()(self.cfg.hyperparameters, data, verbose=self.verbose)
+        hypermodel = tuning._hypermodel_class()(self.cfg.hyperparameters, data, verbose=self.verbose,
+                                                objective=self.cfg.tuner.objective)
         return hp, hypermodel, data
 
     def train(self, repeat: _Repeat, tag: str) -> dict:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 import sweep
-from sweep import results, rundir
+from sweep import metrics, results, rundir
 from sweep.config import LEGACY_STANDARDIZATION, SweepConfig
 from sweep.errors import RunFailed, UsageError
 from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
@@ -103,7 +103,8 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
 
     data, vocab = _vocabulary(cfg, run, vocab_size)
     hypermodel = RNNHyperModel(cfg.hyperparameters, len(names),
-                               word_vectors=lambda v, d: np.zeros((v, d), "float32"))
+                               word_vectors=lambda v, d: np.zeros((v, d), "float32"),
+                               metrics=metrics.compiled(cfg.tuner.objective))
     trained = hypermodel.build(hp)
     trained.load_weights(RunDir.checkpoint(trial_dir))
 

@@ -58,7 +58,9 @@ def exported(request, tmp_path_factory):
     write_csv(folder / "data.csv", make_examples(240, num_classes=classes, seed=3))
     space = write_space(folder / "space.yaml", "csv:data.csv", hyperparameters=SPACES[classes],
                         data={"test_split": 0.25},
-                        tuner={"max_trials": 2, "epochs": 2, "algorithm": "random"})
+                        tuner={"max_trials": 2, "epochs": 2, "algorithm": "random",
+                               # a metric compiled beside accuracy, in the checkpoint too
+                               "objective": "val_accuracy" if classes == 2 else "val_f1"})
     proc = run_cli("run", str(space), "--results-dir", "results", cwd=folder)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     run = folder / "results" / "synthetic"
