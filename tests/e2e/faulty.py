@@ -107,6 +107,9 @@ def _write_fault(kind: str, arg: str) -> None:
 
 
 if __name__ == "__main__":
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: a
+    # CI script run with `&` would make every Ctrl-C fault a no-op. Ctrl-C as at a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     install(sys.argv[1])
     from sweep.cli import main
 

@@ -121,6 +121,7 @@ def test_a_confirm_killed_after_its_first_row_resumes_into_the_same_rows(confirm
     assert test == ref_test
 
 
+@pytest.mark.battery  # `make test-battery`: extending reuses the resume path tested above
 def test_more_seeds_extend_what_is_there(confirmed, tmp_path):
     reference, _ = confirmed
     run_dir = copy_of(reference, tmp_path)
@@ -135,6 +136,7 @@ def test_more_seeds_extend_what_is_there(confirmed, tmp_path):
         table.merge(rows(reference)[KEY])[SAME], rows(reference)[SAME])
 
 
+@pytest.mark.battery
 def test_resplit_draws_a_new_validation_split_per_seed(confirmed, tmp_path):
     reference, _ = confirmed
     run_dir = copy_of(reference, tmp_path)

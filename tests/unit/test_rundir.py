@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
@@ -24,7 +25,8 @@ def test_status_is_written_whole(tmp_path):
 
 def test_a_running_sweep_of_another_host_is_trusted_not_pid_checked(run_copy):
     status = json.loads((run_copy / "status.json").read_text())
-    status.update(state="running", pid=dead_pid(), host="another-machine")
+    # A fresh heartbeat: the fixture's run may have ended minutes ago in a long session.
+    status.update(state="running", pid=dead_pid(), host="another-machine", heartbeat=time.time())
     (run_copy / "status.json").write_text(json.dumps(status))
     assert rundir.run_state(RunDir(run_copy)) == "running"
 
