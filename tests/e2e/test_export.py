@@ -50,11 +50,8 @@ SPACES = {
 }
 
 
-@pytest.fixture(scope="module", params=[2, 3], ids=["2-classes", "3-classes"])
-def exported(request, tmp_path_factory):
+def _exported_run(classes: int, folder: Path):
     """A finished two-trial sweep on synthetic text, its best trial exported."""
-    classes = request.param
-    folder = tmp_path_factory.mktemp(f"export{classes}")
     write_csv(folder / "data.csv", make_examples(240, num_classes=classes, seed=3))
     space = write_space(folder / "space.yaml", "csv:data.csv", hyperparameters=SPACES[classes],
                         data={"test_split": 0.25},
@@ -68,6 +65,31 @@ def exported(request, tmp_path_factory):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     test = json.loads((run / "test.json").read_text())
     return run, run / "export" / f"trial_{test['trial_id']}", test
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    """classes -> (run, export folder, test.json), each made once for the module."""
+    made: dict[int, tuple] = {}
+
+    def get(classes: int):
+        if classes not in made:
+            made[classes] = _exported_run(classes, tmp_path_factory.mktemp(f"export{classes}"))
+        return made[classes]
+
+    return get
+
+
+@pytest.fixture(params=[2, 3], ids=["2-classes", "3-classes"])
+def exported(request, sweeps):
+    """Two classes and three: for what must hold for any number of classes."""
+    return sweeps(request.param)
+
+
+@pytest.fixture
+def exported2(sweeps):
+    """Two classes: for the rest."""
+    return sweeps(2)
 
 
 def _test_texts(run: Path) -> tuple[list[str], np.ndarray]:
@@ -100,8 +122,8 @@ def test_the_export_reads_raw_text_in_a_python_without_this_project(exported, tm
     np.testing.assert_allclose(served, probs, atol=1e-4)
 
 
-def test_the_card_says_what_the_model_is(exported):
-    run, folder, test = exported
+def test_the_card_says_what_the_model_is(exported2):
+    run, folder, test = exported2
     card = json.loads((folder / "model_card.json").read_text())
     assert card["trial_id"] == test["trial_id"] and card["exported"] == "checkpoint"
     assert card["checkpoint"]["test"]["test_accuracy"] == test["test_accuracy"]
@@ -133,8 +155,8 @@ def test_predict_on_a_csv_gives_the_exported_models_probabilities(exported, tmp_
     assert list(got.predicted.astype(str)) == [str(classes[i]) for i in expected.argmax(1)]
 
 
-def test_predict_from_the_run_folder_texts_and_stdin(exported, tmp_path):
-    run, folder, _ = exported
+def test_predict_from_the_run_folder_texts_and_stdin(exported2, tmp_path):
+    run, folder, _ = exported2
     by_args = run_cli("predict", str(run), "good film", "")
     assert by_args.returncode == 0, by_args.stderr[-2000:]
     by_stdin = subprocess.run(
@@ -151,8 +173,8 @@ def test_predict_from_the_run_folder_texts_and_stdin(exported, tmp_path):
     (["--input", "latin1.txt"], "is not UTF-8 text"),
     ([], "give texts, --input FILE"),
 ])
-def test_predict_refuses_bad_input_in_one_line(exported, tmp_path, args, message):
-    _, folder, _ = exported
+def test_predict_refuses_bad_input_in_one_line(exported2, tmp_path, args, message):
+    _, folder, _ = exported2
     (tmp_path / "in.csv").write_text("text\nfine\n")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
     proc = run_cli("predict", str(folder), *args, cwd=tmp_path)
@@ -160,17 +182,15 @@ def test_predict_refuses_bad_input_in_one_line(exported, tmp_path, args, message
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_export_refuses_unknown_and_unfinished_trials(exported):
-    run, _, _ = exported
+def test_export_refuses_unknown_and_unfinished_trials(exported2):
+    run, _, _ = exported2
     proc = run_cli("export", str(run), "--trial", "99")
     assert proc.returncode == 2 and "no trial '99'" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-def test_refit_trains_on_train_and_validation_and_shows_both_figures(exported, tmp_path):
-    run, _, test = exported
-    if len(json.loads((run / "classes.json").read_text())) != 2:
-        pytest.skip("one class count is enough for the refit")
+def test_refit_trains_on_train_and_validation_and_shows_both_figures(exported2, tmp_path):
+    run, _, test = exported2
     proc = run_cli("export", str(run), "--refit", "--out", str(tmp_path / "refit"), cwd=run.parent.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = json.loads((tmp_path / "refit" / "model_card.json").read_text())
