@@ -1,7 +1,7 @@
 """GPU checks of the hypermodel on the Keras JAX backend (for a GPU machine without TensorFlow).
 
 For every cell x bidirectional (and pooling, and mixed float16) it builds the model with
-`RNNHyperModel`, trains on vectorized IMDB (an npz written by `sweep.pipeline.vectorize`:
+`RNNHyperModel`, trains on vectorized IMDB (an npz written by `sweep.data.pipeline.vectorize`:
 `{split}_ids` flat, `{split}_lengths`, `{split}_labels`), right-padded to max_length, and
 records per-epoch seconds, validation accuracy, and whether Keras took the cuDNN kernel
 (it calls `jax.experimental.rnn.lstm` only then; counted by wrapping it). A bidirectional
@@ -30,8 +30,8 @@ import keras  # noqa: E402
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sweep.config import HYPERPARAMETERS, Fixed  # noqa: E402
-from sweep.hypermodel import RNNHyperModel  # noqa: E402
+from sweep.model.hypermodel import RNNHyperModel  # noqa: E402
+from sweep.space.config import HYPERPARAMETERS, Fixed  # noqa: E402
 
 CUDNN_CALLS = [0]
 _jax_lstm = jax_rnn.lstm

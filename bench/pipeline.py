@@ -39,7 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sweep.pipeline import bucket_boundaries  # noqa: E402  (numpy only; no TensorFlow)
+from sweep.data.pipeline import bucket_boundaries  # noqa: E402  (numpy only; no TensorFlow)
 
 MODEL = {"cell": "lstm", "bidirectional": True, "vocab_size": 1000, "embedding_dim": 64,
          "hidden_units": 64, "learning_rate": 1e-3, "num_layers": 1, "dropout": 0.0}
@@ -90,8 +90,8 @@ def main() -> None:
 
 
 def _train_texts(limit_train, limit_eval) -> list[str]:
-    from sweep.config import DataConfig
-    from sweep.sources import load_texts
+    from sweep.data.sources import load_texts
+    from sweep.space.config import DataConfig
 
     cfg = DataConfig(source="tfds:imdb_reviews", limit_train=limit_train, limit_eval=limit_eval)
     return [str(t) for t in load_texts(cfg, SEED).train.text]

@@ -6,7 +6,7 @@ EXPORT_DIR is a `sweep export` folder (docs/benchmarks.md used imdb_best's). On 
 test split (all 24,996 reviews unless --limit), side by side in one process:
 
 - sweep predict: the export's vectorizer once over all texts, then its network on
-  batches of similar length (`sweep.predict.Predictor`);
+  batches of similar length (`sweep.serve.predict.Predictor`);
 - model.keras as exported: vectorizer inside, every text padded to max_length;
 - the tutorial's way: the same vectorizer and network in one model, batches in input
   order padded to their longest text (TextVectorization without output_sequence_length,
@@ -64,8 +64,8 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from sweep.predict import Predictor
     from sweep.rundir import ExportDir
+    from sweep.serve.predict import Predictor
 
     texts = _texts(args.limit, args.seed)
     predictor = Predictor(ExportDir(args.export_dir))

@@ -2,7 +2,7 @@
 
 Each algorithm runs the same space (six varying hyperparameters: cell, direction,
 learning rate, embedding and hidden sizes, dropout) with the same `max_trials`, once per
-sweep seed; every sweep is an ordinary `sweep run` (`sweep.run.run_sweep`) in a temporary
+sweep seed; every sweep is an ordinary `sweep run` (`sweep.lifecycle.run_sweep`) in a temporary
 folder, one after the other in this process. The seed also draws the validation split, so
 the three algorithms of one seed are judged on the same data.
 
@@ -52,7 +52,7 @@ SPACE = {
 
 
 def sweep_config(algorithm: str, seed: int, args: argparse.Namespace):
-    from sweep import config
+    from sweep.space import config
 
     tuner = {"algorithm": algorithm, "max_trials": args.trials, "epochs": args.epochs,
              "seed": seed, "objective": "val_accuracy"}
@@ -69,7 +69,7 @@ def sweep_config(algorithm: str, seed: int, args: argparse.Namespace):
 
 def run_one(algorithm: str, seed: int, args: argparse.Namespace, folder: Path) -> pd.DataFrame:
     """One sweep -> one row per trial: best so far by trial index and by seconds."""
-    from sweep.run import RunOptions, run_sweep
+    from sweep.lifecycle import RunOptions, run_sweep
 
     cfg = sweep_config(algorithm, seed, args)
     log = io.StringIO()

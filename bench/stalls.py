@@ -7,7 +7,7 @@ every 0.1 s: training is CPU-bound, so a sample in which the process used (almos
 is a moment when every thread waited. Prints, per setting, the epoch times, the idle
 seconds and the epochs that stalled for over a second.
 
-The harness keeps the autotuner off (`sweep.pipeline.dataset`); "on" re-enables it on the
+The harness keeps the autotuner off (`sweep.data.pipeline.dataset`); "on" re-enables it on the
 same pipeline, which is what the harness did before.
 
     python bench/stalls.py [--limit-train 4000] [--epochs 8] [--repeats 2]
@@ -81,10 +81,10 @@ def _train(args, autotune: bool) -> list[dict]:
     import keras_tuner as kt
     import tensorflow as tf
 
-    from sweep.config import from_dict
-    from sweep.hypermodel import RNNHyperModel
-    from sweep.pipeline import SweepData
+    from sweep.data.pipeline import SweepData
+    from sweep.model.hypermodel import RNNHyperModel
     from sweep.rundir import RunDir
+    from sweep.space.config import from_dict
 
     cfg = from_dict({"name": "stalls", "hyperparameters": MODEL,
                      "data": {"source": "tfds:imdb_reviews", "max_length": 256, "batch_size": BATCH,

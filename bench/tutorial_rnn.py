@@ -6,7 +6,7 @@ padded to its longest review), no cache. Two deliberate differences, so the comp
 is about the pipeline and nothing else:
 
 - the examples are the harness's own train / validation split (same seed, same limits),
-  loaded with `sweep.sources.load_texts`, so both validate on the same reviews;
+  loaded with `sweep.data.sources.load_texts`, so both validate on the same reviews;
 - the model is the harness's (Embedding -> Bidirectional LSTM -> Dense(1 logit)), without
   the tutorial's extra Dense(64, relu), with Adam 1e-3.
 
@@ -42,8 +42,8 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from sweep.config import DataConfig
-    from sweep.sources import load_texts
+    from sweep.data.sources import load_texts
+    from sweep.space.config import DataConfig
 
     keras.utils.set_random_seed(args.seed)
     cfg = DataConfig(source="tfds:imdb_reviews", limit_train=args.limit_train,

@@ -23,11 +23,11 @@ class Metric:
         """The Keras metric that computes it, for a model with `num_classes` classes.
 
         The model's outputs are logits (one for two classes, else one per class) and its
-        labels class ids; see `sweep.keras_metrics` for how each metric reads them.
+        labels class ids; see `sweep.model.keras_metrics` for how each metric reads them.
         """
         if self.name == "loss":
             raise ValueError("'loss' is computed by the model's loss, not a metric")
-        from sweep.keras_metrics import make
+        from sweep.model.keras_metrics import make
 
         return make(self.name, num_classes)
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from sweep.config import SweepConfig
+    from sweep.space.config import SweepConfig
 
 ENV = "SWEEP_PROGRESS"  # "live" or "plain"; unset: live exactly when stdout is a terminal
 
@@ -361,7 +361,7 @@ def wants_live(setting: str | None, stream) -> bool:
 
 def planned_trials(cfg: SweepConfig) -> int:
     """max_trials, or the grid's size when a grid search has fewer points."""
-    from sweep.hyperparameters import Choice, Range
+    from sweep.space.hyperparameters import Choice, Range
 
     if cfg.tuner.algorithm != "grid":
         return cfg.tuner.max_trials

@@ -101,7 +101,7 @@ def _write_fault(kind: str, arg: str) -> None:
         return original(path, save)
 
     rundir.save_atomic = save_atomic
-    from sweep import pipeline
+    from sweep.data import pipeline
 
     pipeline.save_atomic = save_atomic  # imported by name there
 

@@ -16,7 +16,7 @@ import pytest
 from helpers import ROOT, make_examples, run_cli, write_csv, write_space
 
 from sweep import rundir
-from sweep.sources import load_texts
+from sweep.data.sources import load_texts
 
 # Loads an export in a Python where `import sweep` fails, scores the given texts with
 # model.keras and saved_model's `serve`, and prints both as JSON.

@@ -623,8 +623,8 @@ def test_unlabeled_split_that_overlaps_evaluation_is_refused(tmp_path, split):
 
 def _cache_name(space: Path) -> str:
     """The tokens cache file the sweep will write (its name holds the data's fingerprint)."""
-    from sweep import config
-    from sweep.sources import load_texts
+    from sweep.data.sources import load_texts
+    from sweep.space import config
 
     cfg = config.load(space)
     fingerprint = load_texts(cfg.data, cfg.tuner.seed).fingerprint

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, make_examples, write_csv, write_space
 
-from sweep.launcher import free_port
+from sweep.search.launcher import free_port
 
 SECRET_METADATA = "x-sweep-oracle-secret"
 START_DEADLINE = 300  # seconds for a chief to load the data, build the tuner and listen

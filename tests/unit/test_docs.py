@@ -1,7 +1,7 @@
 """The docs against the code: the hyperparameter table, the README's length, relative links
 (files and, for markdown targets, their #headings).
 
-docs/search-space.md's hyperparameter table must list `sweep.hyperparameters.HYPERPARAMETERS` in
+docs/search-space.md's hyperparameter table must list `sweep.space.hyperparameters.HYPERPARAMETERS` in
 order, with each rule's default, and a meaning that starts with the rule's `doc` string (the
 docs may explain further after it, never say something else). No TensorFlow is imported.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sweep.hyperparameters import HYPERPARAMETERS
+from sweep.space.hyperparameters import HYPERPARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -136,7 +136,7 @@ def test_relative_links_point_at_existing_files(path):
 def test_every_tuner_key_is_in_the_keys_table():
     import dataclasses
 
-    from sweep.config import TunerConfig
+    from sweep.space.config import TunerConfig
 
     text = (ROOT / "docs" / "search-space.md").read_text()
     for f in dataclasses.fields(TunerConfig):

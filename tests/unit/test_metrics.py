@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sweep import config, metrics
+from sweep import metrics
+from sweep.space import config
 
 
 @pytest.mark.parametrize("column, direction", [
@@ -54,7 +55,7 @@ def test_only_the_objectives_metric_is_compiled_beside_accuracy():
 def test_keras_metrics_match_their_definitions(num_classes):
     np = pytest.importorskip("numpy")
     skm = pytest.importorskip("sklearn.metrics")
-    from sweep.keras_metrics import make
+    from sweep.model.keras_metrics import make
 
     rng = np.random.default_rng(num_classes)
     y = rng.integers(num_classes, size=300)

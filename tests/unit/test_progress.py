@@ -7,7 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from sweep import config, progress
+from sweep import progress
+from sweep.space import config
 
 
 class Clock:

@@ -1,0 +1,132 @@
+"""The selected trial on the test split, once; and test accuracy by input length.
+
+Only COMPLETED trials are ever loaded here: a FAILED or RUNNING trial is not a model.
+Writes `test.json` and `length_accuracy.csv` in the run folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sweep.data.pipeline import SweepData
+from sweep.rundir import RunDir, read_json, write_atomic, write_json
+
+CONFIRMED = "confirmed"  # test.json's key for `sweep confirm`'s configuration (sweep.analysis.confirm)
+
+
+def completed_trials(oracle) -> list:
+    """The oracle's COMPLETED trials, best first: the only ones ranked, scored or analysed.
+
+    KerasTuner's `get_best_trials(n)` fills up with FAILED and RUNNING trials when fewer
+    than n completed; those are not models.
+    """
+    return [t for t in oracle.get_best_trials(len(oracle.trials)) if t.status == "COMPLETED"]
+
+
+def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
+    """Evaluates the best completed trial once on the test split, and the best of each
+    cell by length; None when no trial completed.
+
+    A run resumed after its evaluation was cut short (Ctrl-C) evaluates again; one whose
+    test.json already names the best trial keeps it (and its length analysis).
+    """
+    best = completed_trials(tuner.oracle)
+    if not best:
+        return None
+    trial = best[0]
+    done = read_json(run.test_json)
+    if isinstance(done, dict) and done.get("trial_id") == trial.trial_id \
+            and run.length_accuracy_csv.exists():
+        return done
+    model = tuner.load_model(trial)
+    # One pass over test serves both the score and the length analysis below.
+    logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
+    result = {"trial_id": trial.trial_id, **_scores(model, logits, labels)}
+    if isinstance(done, dict) and CONFIRMED in done:
+        result[CONFIRMED] = done[CONFIRMED]  # `sweep confirm`'s record, kept apart
+    write_json(run.test_json, result)
+    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
+    return result
+
+
+def score_on_test(model, data: SweepData, vocab_size: int) -> dict:
+    """test_loss, test_accuracy and test_examples of a trained model on the whole test split."""
+    logits, labels, _ = _predict_test(model, data, vocab_size)
+    return _scores(model, logits, labels)
+
+
+def record_confirmed(run: RunDir, entry: dict) -> None:
+    """Adds `sweep confirm`'s result to test.json under CONFIRMED, keeping the rest as it is."""
+    test = read_json(run.test_json)
+    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), CONFIRMED: entry})
+
+
+def _scores(model, logits: np.ndarray, labels: np.ndarray) -> dict:
+    import keras
+
+    binary = logits.shape[-1] == 1
+    loss = model.loss(labels[:, None] if binary else labels, logits)
+    return {
+        "test_loss": float(keras.ops.convert_to_numpy(loss)),
+        "test_accuracy": float((_predicted_class(logits) == labels).mean()),
+        "test_examples": int(len(labels)),
+    }
+
+
+def _predict_test(model, data: SweepData, vocab_size: int):
+    """The model's logits on the whole test split, with its labels and untruncated lengths."""
+    logits, labels, lengths = [], [], []
+    for x, y, raw in data.dataset(vocab_size, "test", with_raw_lengths=True):
+        logits.append(np.asarray(model.predict_on_batch(x)))  # compiled; an eager call is slow
+        labels.append(y.numpy())
+        lengths.append(raw.numpy())
+    return np.concatenate(logits), np.concatenate(labels), np.concatenate(lengths)
+
+
+def _predicted_class(logits: np.ndarray) -> np.ndarray:
+    return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
+
+
+def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, buckets: int = 5) -> None:
+    """Test accuracy by input-length bucket for the best model of each cell x direction.
+
+    This is analysis after selection (nothing is chosen by it): it answers the
+    notebook's question of where SimpleRNN falls behind LSTM and GRU. Direction is kept
+    apart because a bidirectional SimpleRNN also reads each review from its end, which
+    hides the one-way cell's trouble with long inputs. `predicted` holds test predictions
+    already made, by trial id.
+    """
+
+    best_per_cell: dict[tuple[str, bool], Any] = {}
+    for t in completed_trials(tuner.oracle):
+        hp = t.hyperparameters
+        key = (hp.get("cell"), bool(hp.get("bidirectional")))
+        best_per_cell.setdefault(key, t)
+    lengths_all = data.encoded(next(iter(best_per_cell.values())).hyperparameters.get("vocab_size"))
+    edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
+    rows = []
+    for (cell, bidirectional), t in best_per_cell.items():
+        if t.trial_id not in predicted:
+            vocab = t.hyperparameters.get("vocab_size")
+            predicted[t.trial_id] = _predict_test(tuner.load_model(t), data, vocab)
+        logits, labels, lengths = predicted[t.trial_id]
+        correct = _predicted_class(logits) == labels
+        which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
+        for b in range(len(edges) - 1):
+            sel = which == b
+            if sel.any():
+                rows.append({
+                    "cell": cell,
+                    "bidirectional": bidirectional,
+                    "trial_id": t.trial_id,
+                    "bucket": b,
+                    "min_tokens": int(lengths[sel].min()),
+                    "max_tokens": int(lengths[sel].max()),
+                    "examples": int(sel.sum()),
+                    "accuracy": float(correct[sel].mean()),
+                })
+    write_atomic(run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))
+

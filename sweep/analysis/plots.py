@@ -1,0 +1,290 @@
+"""DataFrames -> PNGs, with matplotlib's object API (no pyplot global state).
+
+Each function takes the tables `results` builds and writes one self-explanatory figure.
+`plot_run` writes all that the run's data allows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sweep import metrics, rundir
+from sweep.analysis import results
+from sweep.rundir import RunDir, as_run
+
+CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+HP_UNITS = {
+    "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
+    "learning_rate": "Adam, log scale", "lr_decay": "factor per epoch", "num_layers": "layers",
+    "dropout": "rate", "embedding_dropout": "rate", "clipnorm": "max gradient norm",
+}
+
+
+def _cell_color(cell) -> str:
+    """One colour per cell type, the same in every plot."""
+    return f"C{list(CELL_LABELS).index(cell)}" if cell in CELL_LABELS else "C3"
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    rundir.save_atomic(path, fig.savefig)
+    return path
+
+
+def _completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    if trials.empty or "status" not in trials or objective not in trials:
+        return trials.iloc[0:0]
+    return trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+
+
+def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
+    parts = []
+    for n in hp_names:
+        v = row.get(n)
+        if n == "cell":
+            parts.append(CELL_LABELS.get(str(v), str(v)))
+        elif n == "bidirectional":
+            parts.append("bidirectional" if v else "one-way")
+        elif isinstance(v, float):
+            parts.append(f"{n}={v:.2g}")
+        else:
+            parts.append(f"{n}={v}")
+    return f"trial {row['trial_id']}: " + ", ".join(parts)
+
+
+def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
+                objective: str = "val_accuracy", top: int = 3,
+                hp_names: list[str] | None = None) -> Path | None:
+    """Train vs validation loss and accuracy by epoch for the `top` best trials."""
+    done = _completed(trials, objective)
+    if done.empty or history.empty:
+        return None
+    best = done.sort_values(objective, ascending=metrics.ascending(objective)).head(top)
+    hp_names = hp_names or ["cell", "bidirectional"]
+    fig = _figure(11, 4.6)
+    axes = fig.subplots(1, 2)
+    trial_handles = []
+    for i, (_, row) in enumerate(best.iterrows()):
+        color = f"C{i % 10}"
+        h = history[history.trial_id == row.trial_id].sort_values("epoch")
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+            for name, style in ((metric, "--"), (f"val_{metric}", "-")):
+                if name in h and h[name].notna().any():
+                    ax.plot(h.epoch, h[name], style, color=color, marker="o", ms=3)
+        trial_handles.append(Line2D([], [], color=color, marker="o", ms=4,
+                                    label=_trial_label(row, hp_names)))
+    style_handles = [Line2D([], [], color="0.3", ls="--", label="train"),
+                     Line2D([], [], color="0.3", ls="-", label="validation")]
+    for ax, name in zip(axes, ("loss", "accuracy"), strict=True):
+        shown = metrics.METRICS[name]
+        better = "higher" if shown.direction == "max" else "lower"
+        ax.set(title=f"{name.capitalize()} ({better} is better)", xlabel="epoch", ylabel=shown.label)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    axes[0].legend(handles=style_handles, fontsize=8, loc="best")
+    fig.legend(handles=trial_handles, loc="outside lower center", ncol=1, fontsize=8,
+               frameon=False)
+    fig.suptitle(f"Learning curves of the {len(best)} best trials by {metrics.label(objective)}")
+    return _save(fig, path)
+
+
+def _sorted_values(values: pd.Series) -> list:
+    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
+    unique = list(values.unique())
+    numeric = all(isinstance(v, (int, float, np.number)) for v in unique)
+    return sorted(unique) if numeric else sorted(unique, key=str)
+
+
+def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
+            objective: str = "val_accuracy") -> Path | None:
+    """The objective against each hyperparameter that varied."""
+    done = _completed(trials, objective)
+    names = [n for n in hp_names if n in done and done[n].nunique() > 1]
+    if done.empty or not names:
+        return None
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = _figure(max(6.5, 4.2 * cols), 0.6 + 3.4 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    rng = np.random.default_rng(0)
+    for ax, name in zip(axes, names, strict=False):
+        values = done[name]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and values.nunique() > 4:
+            ax.scatter(values, done[objective], s=18, alpha=0.8, color="C0")
+            if name == "learning_rate":
+                ax.set_xscale("log")
+        else:
+            # Few values: a box per value, with every trial shown as a jittered dot.
+            cats = _sorted_values(values)
+            if name == "cell":
+                cats.sort(key=lambda c: list(CELL_LABELS).index(c) if c in CELL_LABELS else 9)
+            labels = [CELL_LABELS.get(c, str(c)) if name == "cell" else
+                      ("bidirectional" if c else "one-way") if name == "bidirectional" else
+                      f"{c:g}" if isinstance(c, float) else str(c) for c in cats]
+            groups = [done[objective][values == c].to_numpy() for c in cats]
+            ax.boxplot(groups, showfliers=False, widths=0.5,
+                       medianprops={"color": "0.2"})
+            for i, g in enumerate(groups, start=1):
+                ax.scatter(i + rng.uniform(-0.12, 0.12, len(g)), g, s=16, alpha=0.8,
+                           color="C0", zorder=3)
+            ax.set_xticks(range(1, len(cats) + 1), labels)
+        unit = HP_UNITS.get(name)
+        ax.set(xlabel=f"{name} ({unit})" if unit else name,
+               ylabel=metrics.label(objective), title=name)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{metrics.label(objective).capitalize()} against each hyperparameter "
+                 f"that varied\n(one dot per completed trial; boxes: quartiles)")
+    return _save(fig, path)
+
+
+def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> Path | None:
+    """The objective for each cell x direction: SimpleRNN vs LSTM vs GRU at a glance."""
+    done = _completed(trials, objective)
+    if done.empty or "cell" not in done:
+        return None
+    bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
+        pd.Series(False, index=done.index)
+    keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
+                  key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
+    maximize = metrics.maximize(objective)
+    fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
+    ax = fig.subplots()
+    for i, (cell, b) in enumerate(keys):
+        vals = done[objective][(done.cell == cell) & (bidi == b)].to_numpy()
+        best = vals.max() if maximize else vals.min()
+        color = _cell_color(cell)
+        ax.bar(i, best, color=color, alpha=0.6 if b else 0.35, width=0.6,
+               hatch="//" if b else None, edgecolor=color,
+               label="best trial" if i == 0 else None)
+        ax.scatter(np.full(len(vals), i), vals, color=color, edgecolor="k", s=22, zorder=3,
+                   label="each trial" if i == 0 else None)
+        ax.annotate(f"{best:.3f}\n({len(vals)} trial{'s' if len(vals) > 1 else ''})",
+                    (i, best), ha="center", va="bottom", xytext=(0, 4),
+                    textcoords="offset points", fontsize=8)
+    ax.set_xticks(range(len(keys)),
+                  [f"{CELL_LABELS.get(c, c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
+    if metrics.is_fraction(objective):
+        lo = float(done[objective].min())
+        # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
+        ax.set_ylim(max(0.0, min(0.5, lo) - 0.02), 1.08)
+        ax.set_yticks(np.arange(0, 1.01, 0.1)[np.arange(0, 1.01, 0.1) >= ax.get_ylim()[0]])
+    ax.set(xlabel="recurrent cell and direction", ylabel=metrics.label(objective),
+           title=f"Best {metrics.label(objective)} by recurrent cell and direction")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = None) -> Path | None:
+    """Test accuracy of the best model of each cell x direction by review length bucket."""
+    if frame is None or frame.empty:
+        return None
+    fig = _figure(8, 4.6)
+    ax = fig.subplots()
+    buckets = frame.drop_duplicates("bucket").sort_values("bucket")
+    ticks = [f"{r.min_tokens}-{r.max_tokens}\n({r.examples} reviews)" for r in buckets.itertuples()]
+    bidi = frame["bidirectional"].fillna(False).astype(bool) if "bidirectional" in frame else \
+        pd.Series(False, index=frame.index)
+    for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
+        g = g.sort_values("bucket")
+        ax.plot(g.bucket, g.accuracy, marker="o", color=_cell_color(cell), ls="--" if b else "-",
+                label=f"{CELL_LABELS.get(str(cell), cell)} {'bidirectional' if b else 'one-way'} "
+                      f"(trial {g.trial_id.iloc[0]})")
+    ax.set_xticks(buckets.bucket, ticks, fontsize=8)
+    cut = f"; models read the first {max_length} tokens" if max_length else ""
+    ax.set(xlabel=f"review length in tokens (quintiles of the test split{cut})",
+           ylabel="test accuracy (fraction correct)",
+           title="Test accuracy by review length: best model of each cell and direction")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, path)
+
+
+def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Path | None = None,
+             tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Path]:
+    """Writes every plot the run folder has data for; returns the files written.
+
+    Args:
+        run_dir: the run folder read.
+        top: trials in best_curves.png.
+        out: the folder written (default: the run folder).
+        tables: (trials, history) as `results.read_tables` gives them, when already read.
+    """
+    run = as_run(run_dir)
+    target = as_run(out if out is not None else run)
+    cfg = rundir.load_config(run)
+    objective = cfg.tuner.objective
+    varying = cfg.varying()
+    trials, history = tables if tables is not None else results.read_tables(run)
+    written = [
+        best_curves(trials, history, target.plot("best_curves"), objective, top, varying or None),
+        hparams(trials, target.plot("hparams"), varying, objective),
+        cells(trials, target.plot("cells"), objective),
+    ]
+    if run.length_accuracy_csv.exists():
+        by_length = pd.read_csv(run.length_accuracy_csv)
+        written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
+    return [p for p in written if p is not None]
+
+
+def confirm_seeds(rows: pd.DataFrame, summary: pd.DataFrame, path: Path,
+                  objective: str = "val_accuracy", hp_names: list[str] | None = None) -> Path | None:
+    """`sweep confirm`: each repeat a dot, each configuration its mean and interval.
+
+    Args:
+        rows: confirm.csv's rows (trial_id, seed and the objective).
+        summary: `sweep.analysis.confirm.summarize`'s table (with a `sweep` column: the trial's
+            single-seed value, drawn as a cross).
+        path: the PNG written.
+        objective: the metric shown.
+        hp_names: the hyperparameters named in each configuration's label.
+    """
+    shown = summary.dropna(subset=["mean"])
+    if shown.empty:
+        return None
+    hp_names = hp_names or []
+    fig = _figure(9, 1.9 + 0.9 * len(shown))
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)
+    for y, (_, conf) in enumerate(shown.iloc[::-1].iterrows()):  # the leader on top
+        values = pd.to_numeric(rows.loc[rows.trial_id.astype(str) == conf.trial_id, objective],
+                               errors="coerce").dropna()
+        ax.scatter(values, y + rng.uniform(-0.12, 0.12, len(values)), s=22, color="C0", alpha=0.8,
+                   zorder=3, label="each seed" if y == 0 else None)
+        if pd.notna(conf.ci_low):
+            ax.errorbar(conf["mean"], y, xerr=[[conf["mean"] - conf.ci_low], [conf.ci_high - conf["mean"]]],
+                        fmt="o", color="0.15", ms=7, capsize=5, lw=1.6, zorder=4,
+                        label="mean, 95% interval" if y == 0 else None)
+        else:
+            ax.plot(conf["mean"], y, "o", color="0.15", ms=7, zorder=4,
+                    label="mean" if y == 0 else None)
+        if pd.notna(conf.get("sweep")):
+            ax.plot(conf["sweep"], y, "x", color="C3", ms=8, mew=2, zorder=5,
+                    label="the sweep's own run" if y == 0 else None)
+    labels = [f"{_trial_label(conf, hp_names) if hp_names else f'trial {conf.trial_id}'}"
+              f"\n(rank {conf['rank']} in the sweep)"
+              for _, conf in shown.iloc[::-1].iterrows()]
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    better = "higher" if metrics.maximize(objective) else "lower"
+    seeds = int(shown.seeds.max())
+    ax.set(xlabel=f"{metrics.label(objective)} at the best epoch ({better} is better)",
+           title=f"The top {len(shown)} configurations, retrained with {seeds} new seeds each")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8,
+               frameon=False)
+    return _save(fig, path)

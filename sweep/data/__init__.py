@@ -1,0 +1,6 @@
+"""Text in: tfds, CSV and folder sources -> texts and labels -> token ids -> tf.data.
+
+Owns: reading sources, the train/validation split, vectorizing once per vocabulary size, the
+caches of token ids and word vectors, bucketing by length.
+May import: `sweep.space`, `sweep.rundir`, `sweep.errors`, `sweep.metrics`.
+"""

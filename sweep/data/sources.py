@@ -1,0 +1,396 @@
+"""Where the text comes from: tfds, CSV files or a folder per class -> labelled splits.
+
+    tfds:NAME[/CONFIG] | csv:PATH | dir:PATH  -> Corpus (texts, labels, class names)
+                                              -> TextSplits (train / validation / test)
+
+Validation is carved from the training data with the sweep's seed; the test split is kept
+apart for the final evaluation only. `sweep.data.pipeline` turns the splits into token ids.
+Every problem with the data is a `DataError`, raised before anything trains.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sweep.errors import DataError
+from sweep.space.config import DataConfig
+
+
+@dataclass
+class Split:
+    """One split's raw text and integer labels."""
+
+    text: np.ndarray  # object array of str
+    labels: np.ndarray  # int64 class ids
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: np.ndarray) -> Split:
+        return Split(self.text[index], self.labels[index])
+
+
+@dataclass
+class TextSplits:
+    """Train, validation and test text, and the class names behind the label ids."""
+
+    train: Split
+    val: Split
+    test: Split
+    class_names: list[str]
+    fingerprint: str  # changes whenever the text or the split would
+    unlabeled: Split | None = None  # extra text for word2vec only (data.unlabeled_split)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass
+class Corpus:
+    """What a reader gives: the labelled text, a test split if the source has one, the
+    class names (index = class id) and a file_versions that changes when the files do."""
+
+    pool: Split  # train and validation are carved from it
+    test: Split | None
+    class_names: list[str]
+    file_versions: list
+
+
+# --- Splitting ----------------------------------------------------------------------
+
+
+def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
+    """Loads `cfg.source` and splits it into train / validation / test.
+
+    Raises:
+        DataError: the source is missing, empty, unlabelled or not text.
+    """
+    loader = {"tfds": _load_tfds, "csv": _load_csv, "dir": _load_dir}[cfg.scheme]
+    corpus = loader(cfg)
+    pool, test, class_names = corpus.pool, corpus.test, corpus.class_names
+    rng = np.random.default_rng(seed)
+    if test is None:
+        pool, test = _carve(pool, cfg.test_split or 0.2, rng, "test")
+    train, val = _carve(pool, cfg.validation_split, rng, "validation")
+    # Limits take seeded samples, not prefixes: folders (and many CSVs) list the examples
+    # class by class, so a prefix could hold one class only. A generator of their own
+    # leaves the test sample below as it is without them.
+    limits = np.random.default_rng([seed, 1])
+    if cfg.limit_train:
+        train = train.take(np.sort(limits.permutation(len(train))[: cfg.limit_train]))
+    if cfg.limit_eval:
+        val = val.take(np.sort(limits.permutation(len(val))[: cfg.limit_eval]))
+        # A seeded sample rather than a prefix: some sources store test sorted by class.
+        keep = rng.permutation(len(test))[: cfg.limit_eval]
+        test = test.take(np.sort(keep))
+    if len(np.unique(train.labels)) < 2:
+        raise DataError(f"data.source: the training part of {cfg.source} holds a single class")
+    unlabeled = _load_unlabeled(cfg) if cfg.unlabeled_split else None
+    if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
+        unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
+    identity = json.dumps([asdict(cfg), seed, corpus.file_versions, class_names], sort_keys=True, default=str)
+    fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
+
+
+def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):
+    order = rng.permutation(len(pool))
+    n = int(round(len(pool) * fraction))
+    if n < 1 or n >= len(pool):
+        raise DataError(
+            f"data: {len(pool)} examples are too few to hold out a {what} fraction of {fraction}"
+        )
+    return pool.take(np.sort(order[n:])), pool.take(np.sort(order[:n]))
+
+
+# --- Readers ------------------------------------------------------------------------
+
+
+def _load_tfds(cfg: DataConfig) -> Corpus:
+    name = cfg.location
+    if cfg.test_source:
+        raise DataError("data.test_source: only for csv: and dir: sources (tfds has its test split)")
+    builder, keys = _tfds_builder(cfg)
+    label_feature = builder.info.features[keys[1]]
+    class_names = list(getattr(label_feature, "names", None) or [])
+    if not class_names:
+        raise DataError(f"data.source: the label {keys[1]!r} of {name!r} is not a class label")
+    splits = builder.info.splits
+    if "train" not in splits:
+        raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
+
+    def read(split: str) -> Split:
+        text, labels = _read_tfds_split(builder, split, keys)
+        return Split(_decoded(text), labels.astype(np.int64))
+
+    train = read("train")
+    test = read("test") if "test" in splits and cfg.test_split is None else None
+    return Corpus(train, test, class_names, [str(builder.info.version), builder.data_dir])
+
+
+def _load_unlabeled(cfg: DataConfig) -> Split:
+    """The texts of `data.unlabeled_split` (their labels, if any, are never read)."""
+    builder, keys = _tfds_builder(cfg)
+    split = cfg.unlabeled_split or ""
+    if split not in builder.info.splits:
+        raise DataError(f"data.unlabeled_split: tfds dataset {cfg.location!r} has no split "
+                        f"{split!r} (it has {', '.join(sorted(builder.info.splits))})")
+    text, _ = _read_tfds_split(builder, split, keys)
+    return Split(_decoded(text), np.full(len(text), -1, np.int64))
+
+
+def _tfds_builder(cfg: DataConfig):
+    """The prepared tfds builder for `cfg.source` and its (text, label) keys, or a DataError."""
+    import tensorflow_datasets as tfds
+
+    name = cfg.location
+    data_dir = cfg.data_dir or os.environ.get("TFDS_DATA_DIR")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # DatasetNotFoundError, bad config name, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"data.source: tfds dataset {name!r} not found ({first})") from None
+    if not builder.is_prepared():
+        where = builder.data_dir
+        raise DataError(
+            f"data.source: tfds dataset {name!r} is not prepared under {where}; set "
+            "TFDS_DATA_DIR (or data.data_dir) to a folder holding it, or prepare it once "
+            "with `tfds build` on a machine with internet"
+        )
+    keys = builder.info.supervised_keys
+    if not keys or len(keys) != 2:
+        raise DataError(f"data.source: tfds dataset {name!r} has no (text, label) supervised keys")
+    return builder, keys
+
+
+def _decoded(text: list[bytes]) -> np.ndarray:
+    return np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
+
+
+def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
+    """All (text, label) pairs of one prepared tfds split, in file order.
+
+    tfds parses its records one at a time, most of the time it takes to read IMDB; where
+    both features are plain scalars in TFRecord files, as for IMDB, the records are parsed
+    here in batches of 4096 instead. Anything else goes through tfds.
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    info = builder.info
+    serialized = [info.features[k].get_serialized_info() for k in keys]
+    if info.file_format == tfds.core.FileFormat.TFRECORD and all(
+        isinstance(s, tfds.features.TensorInfo) and s.shape == () for s in serialized
+    ):
+        spec = {k: tf.io.FixedLenFeature([], s.tf_dtype) for k, s in zip(keys, serialized)}
+        records = tf.data.TFRecordDataset([str(p) for p in info.splits[split].filepaths])
+        batches = records.batch(4096).map(lambda r: tf.io.parse_example(r, spec))
+        parts = [(b[keys[0]], b[keys[1]]) for b in tfds.as_numpy(batches)]
+    else:
+        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        parts = list(tfds.as_numpy(ds.batch(4096)))
+    text = [t for batch, _ in parts for t in batch.tolist()]
+    labels = np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64)
+    return text, labels
+
+
+TEXT_COLUMNS = ("text", "review", "sentence", "content", "body", "document", "comment", "tweet")
+LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", "y")
+
+
+def _load_csv(cfg: DataConfig) -> Corpus:
+    path = _local(cfg.location)
+    pool, names = _read_csv(path, cfg, "data.source")
+    test, file_versions = None, [_file_version(path)]
+    if cfg.test_source:
+        if not cfg.test_source.startswith("csv:"):
+            raise DataError("data.test_source: expected csv:PATH alongside a csv: source")
+        test_path = _local(cfg.test_source[4:])
+        test, test_names = _read_csv(test_path, cfg, "data.test_source")
+        _check_test_classes(names, test_names, test_path)
+        file_versions.append(_file_version(test_path))
+    class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
+    return Corpus(pool, test, class_names, file_versions)
+
+
+def _read_csv(path: Path, cfg: DataConfig, key: str):
+    """Returns ((text, raw label) arrays, sorted label names) from one CSV file."""
+    frame = read_csv_frame(path, key)
+    columns = list(frame.columns)
+    text = csv_text(frame, cfg.text_column, path, "data.text_column")
+    label_col = cfg.label_column or _find_column(columns, LABEL_COLUMNS, "label", path)
+    if label_col not in columns:
+        raise DataError(f"data.label_column: no column {label_col!r} in {path}; it has {', '.join(columns)}")
+    labels = frame[label_col].str.strip()
+    missing = np.flatnonzero((labels == "").to_numpy())
+    if len(missing):
+        rows = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            f"data.label_column: {len(missing)} of {len(labels)} rows of {path} have no "
+            f"{label_col!r} (data rows {rows})"
+        )
+    return (text, labels.to_numpy(dtype=object)), sorted(set(labels))
+
+
+def read_csv_frame(path: Path, key: str):
+    """A CSV file as a DataFrame of strings (UTF-8, quoted fields, empty cells as "").
+
+    Raises:
+        DataError: missing, not UTF-8, empty, unparsable or without rows; `key` names
+            the setting or flag that gave the path.
+    """
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"{key}: no such file {str(path)!r}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{key}: {path} is not UTF-8 text ({_first_bad_byte(path)})") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{key}: {path} is empty") from None
+    except (pd.errors.ParserError, csv.Error) as e:
+        raise DataError(f"{key}: {path} is not a readable CSV ({str(e).splitlines()[0]})") from None
+    if frame.empty:
+        raise DataError(f"{key}: {path} has a header but no rows")
+    return frame
+
+
+def csv_text(frame, text_column: str | list[str] | None, path: Path, key: str) -> np.ndarray:
+    """The text of each row: the named column(s), joined by a space, or the one found by name.
+
+    Raises:
+        DataError: a named column is missing, or no column looks like text.
+    """
+    columns = list(frame.columns)
+    text_cols = text_column or _find_column(columns, TEXT_COLUMNS, "text", path, key)
+    text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+    for col in text_cols:
+        if col not in columns:
+            raise DataError(f"{key}: no column {col!r} in {path}; it has {', '.join(columns)}")
+    text = frame[text_cols[0]]
+    for col in text_cols[1:]:
+        text = text + " " + frame[col]
+    return text.to_numpy(dtype=object)
+
+
+def _first_bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8, as 'line N, byte 0xXX'."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        return f"line {line}: byte 0x{raw[e.start]:02x}"
+    return "undecodable bytes"
+
+
+def _find_column(columns: list[str], candidates: tuple, what: str, path: Path,
+                 key: str | None = None) -> str:
+    key = key or f"data.{what}_column"
+    lowered = {c.lower().strip(): c for c in columns}
+    for name in candidates:
+        if name in lowered:
+            return lowered[name]
+    raise DataError(
+        f"{key}: no {what} column found in {path} (looked for "
+        f"{', '.join(candidates)}); it has {', '.join(columns)}; name one with {key}"
+    )
+
+
+def _encode_labels(names: list[str], *parts, source: str):
+    """Maps raw labels to ids in sorted order (numerically when all are integers).
+
+    Returns the class names (index = class id) and each part as a `Split` (None stays None).
+    """
+    if len(names) < 2:
+        raise DataError(f"data.source: {source} holds a single class ({', '.join(names)}); "
+                        "a classifier needs at least two")
+    if all(re.fullmatch(r"[-+]?\d+", n) for n in names):
+        names = sorted(names, key=int)  # "9" before "10"
+    index = {n: i for i, n in enumerate(names)}
+    out: list[Split | None] = []
+    for part in parts:
+        if part is None:
+            out.append(None)
+            continue
+        text, raw = part
+        out.append(Split(np.asarray(text, dtype=object), np.array([index[r] for r in raw], dtype=np.int64)))
+    return names, out
+
+
+def _check_test_classes(names: list[str], test_names: list[str], where: Path,
+                        key: str = "data.test_source") -> None:
+    unseen = sorted(set(test_names) - set(names))
+    if unseen:
+        raise DataError(f"{key}: {where} has classes the training data lacks: "
+                        f"{', '.join(unseen)}")
+
+
+def _load_dir(cfg: DataConfig) -> Corpus:
+    root = _local(cfg.location)
+    if not root.is_dir():
+        raise DataError(f"data.source: no such folder {str(root)!r}")
+    test = None
+    if (root / "train").is_dir():  # the aclImdb layout
+        pool, names, file_versions = _read_class_folders(root / "train")
+        if (root / "test").is_dir() and cfg.test_split is None and not cfg.test_source:
+            test, test_names, test_versions = _read_class_folders(root / "test")
+            _check_test_classes(names, test_names, root / "test", "data.source")
+            file_versions += test_versions
+    else:
+        pool, names, file_versions = _read_class_folders(root)
+    if cfg.test_source:
+        if not cfg.test_source.startswith("dir:"):
+            raise DataError("data.test_source: expected dir:PATH alongside a dir: source")
+        test_root = _local(cfg.test_source[4:])
+        if not test_root.is_dir():
+            raise DataError(f"data.test_source: no such folder {str(test_root)!r}")
+        test, test_names, test_versions = _read_class_folders(test_root)
+        _check_test_classes(names, test_names, test_root)
+        file_versions += test_versions
+    class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
+    return Corpus(pool, test, class_names, file_versions)
+
+
+def _read_class_folders(folder: Path):
+    """Reads FOLDER/<class>/*.txt; returns ((texts, labels), class names, a file_versions)."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # aclImdb's train/unsup holds unlabelled reviews.
+    classes = [c for c in classes if c != "unsup"]
+    if not classes:
+        raise DataError(f"data.source: {folder} has no class sub-folders (one folder per class)")
+    text, labels, file_versions = [], [], []
+    for name in classes:
+        files = sorted((folder / name).glob("*.txt"))
+        if not files:
+            raise DataError(f"data.source: the class folder {folder / name} holds no .txt files")
+        for f in files:
+            try:
+                text.append(f.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                raise DataError(f"data.source: {f} is not UTF-8 text ({_first_bad_byte(f)})") from None
+            labels.append(name)
+            st = f.stat()
+            file_versions.append((f"{name}/{f.name}", st.st_size, st.st_mtime_ns))
+    # Any file added, removed or edited changes the file_versions (the folder's own mtime would not).
+    digest = hashlib.sha256(json.dumps(file_versions).encode()).hexdigest()
+    return (text, labels), classes, [str(folder.resolve()), digest]
+
+
+def _local(location: str) -> Path:
+    return Path(location).expanduser()
+
+
+def _file_version(path: Path) -> list:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]

@@ -1,0 +1,282 @@
+"""A sweep's lifecycle: a validated space in, a finished (or resumable) run folder out.
+
+    load the data (bad data is refused before the run folder exists)
+    -> prepare the run folder (resume or start; the space saved)
+    -> status "running" -> KerasTuner's search, a line per finished trial
+    -> status finished | interrupted | failed, trials.csv and history.csv rebuilt, plots
+
+`run_sweep` is one process of a sweep, on its own or as a distributed chief;
+`run_worker` is a distributed worker. Both report progress through `say` (one line at a
+time) and raise `sweep.errors` for the CLI to map to exit codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sweep import rundir
+from sweep.analysis import results
+from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.rundir import RunDir
+from sweep.rundir import lock as runlock
+from sweep.search import distributed
+from sweep.search.distributed import Role
+from sweep.space.config import SweepConfig
+
+Say = Callable[[str], None]
+ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
+
+
+@dataclass
+class RunOptions:
+    """How to run, as opposed to what to search (which is the space)."""
+
+    results_dir: Path = Path("results")
+    overwrite: bool = False
+    tensorboard: bool = False
+    verbose: bool = False
+    mixed_precision: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a finished sweep leaves for the console."""
+
+    run: RunDir
+    trials: pd.DataFrame
+    test: dict | None
+    plots: list[Path]
+
+
+def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
+    """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
+    from sweep.data.pipeline import SweepData
+    from sweep.search import tuning
+
+    data = SweepData(cfg.data, cfg.tuner.seed, run)
+    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    return data
+
+
+def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
+              say: Say = print) -> Outcome:
+    """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
+
+    Raises:
+        UsageError: bad data, or the folder holds another space (nothing has run).
+        RunFailed: too many failed trials in a row.
+        Interrupted: Ctrl-C; the same call resumes.
+    """
+    run = RunDir(Path(options.results_dir) / cfg.name)
+    if options.overwrite:
+        rundir.check_overwritable(run)
+    else:
+        cfg = rundir.keep_saved_standardization(cfg, run)
+    # Refused before minutes of loading data, and before the lock file is made.
+    rundir.check_resumable(cfg, run, options.overwrite)
+    runlock.check_not_in_use(run)
+    data = _prepare_data(cfg, run, options)
+    with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
+        if lock.note:
+            say(f"Note: {lock.note}.")
+        return _run_locked(cfg, run, data, options, role, say)
+
+
+def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
+                say: Say) -> Outcome:
+    from sweep.analysis import plots
+    from sweep.search import tuning
+
+    resuming = rundir.prepare(cfg, run, options.overwrite)
+    # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
+    distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
+    if role:
+        distributed.secure_chief(run)
+    say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
+        f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
+        f"data {cfg.data.source}, {describe_classes(data.class_names)}")
+    if role:
+        say(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
+            f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`")
+    progress = trial_progress(cfg, data, say, distributed=role is not None)
+    printer = TrialPrinter(cfg, progress.say)
+
+    def on_trial_end() -> None:
+        trials, _ = results.write_tables(run)
+        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
+        progress.trials_ended(trials[trials.status.isin(ENDED)])
+
+    search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
+                                         tensorboard=options.tensorboard)
+    try:
+        rundir.write_status(run, "running")
+        with runlock.Heartbeat(run):
+            # Trials that ended before a resume are not printed again.
+            trials, _ = results.write_tables(run)
+            printer.mark_seen(trials[trials.status.isin(ENDED)])
+            progress.trials_ended(trials[trials.status.isin(ENDED)])
+            # A chief's search only serves the oracle; the trials end in the workers.
+            with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
+                test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
+                                     say=progress.say, progress=progress)
+            trials, history = results.write_tables(run)
+            written = plots.plot_run(run, tables=(trials, history))
+    except KeyboardInterrupt:
+        _stopped(run, "interrupted")
+        raise Interrupted(f"Interrupted. Completed trials are kept in {run}; resume with the same "
+                          "command (without --overwrite).") from None
+    except TooManyFailures as e:
+        _stopped(run, "failed", reason=str(e))
+        raise RunFailed(f"{e}; see the reason column of {run.trials_csv}") from None
+    except BaseException:
+        _stopped(run, "interrupted")
+        raise
+    # Finished only once the test result and the plots are written: a sweep cut short
+    # before that resumes and finishes them.
+    rundir.write_status(run, "finished")
+    return Outcome(run, trials, test, written)
+
+
+def _stopped(run: RunDir, state: str, **extra) -> None:
+    """Records why the sweep stopped, as far as the disk allows (it may be full)."""
+    with contextlib.suppress(OSError):
+        rundir.write_status(run, state, **extra)
+    with contextlib.suppress(Exception):
+        results.write_tables(run)
+
+
+@contextlib.contextmanager
+def _disk_full_is_fatal(run: RunDir):
+    """A full disk (ENOSPC) anywhere in the run becomes one line: DiskFull, exit 1."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise DiskFull(f"the disk holding {run} is full ({e.strerror}: {e.filename or 'a write'}); "
+                       "free some space and run the same command again to resume") from None
+
+
+def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = print) -> int:
+    """A distributed worker: trains the trials the chief hands out, until it says stop.
+
+    It writes each trial's files and leaves the run-wide ones (status, trials.csv,
+    history.csv, test evaluation, plots) to the chief. Returns the trials it ran.
+
+    Raises:
+        UsageError: bad data, the chief's saved space differs from this one, or a live
+            worker has this id.
+        RunFailed: the oracle failed (the chief is gone, or raised).
+        Interrupted: Ctrl-C.
+    """
+    run = RunDir(Path(options.results_dir) / cfg.name)
+    cfg = rundir.keep_saved_standardization(cfg, run)
+    worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
+    worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
+    data = _prepare_data(cfg, run, options)
+    distributed.check_worker_run_dir(cfg, run)
+    with worker_lock, _disk_full_is_fatal(run):
+        distributed.secure_worker(run)
+        say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
+            + distributed.gpu_note())
+        return _work(cfg, run, data, options, role, say)
+
+
+def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, say: Say) -> int:
+    from sweep.search import tuning
+
+    progress = trial_progress(cfg, data, say, distributed=True)
+    printer = TrialPrinter(cfg, progress.say)
+
+    def on_trial_end(print_them: bool = True) -> None:
+        trials = results.trials_dataframe(run)
+        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        here = ended[ended.worker == role.tuner_id]
+        if print_them:
+            printer.print_new(here)
+        else:
+            printer.mark_seen(here)
+        progress.trials_ended(ended)
+
+    on_trial_end(print_them=False)  # those from before a restart
+    search_options = tuning.SweepOptions(tensorboard=options.tensorboard, verbose=options.verbose,
+                                         evaluate=False)
+    try:
+        with progress:
+            tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end, progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Worker {role.tuner_id} interrupted; its unfinished trial is re-run when a "
+                          "worker with the same --worker-id starts, or when the chief's sweep is "
+                          "resumed.") from None
+    except Exception as e:
+        if not distributed.is_rpc_error(e):
+            raise
+        raise RunFailed(f"worker {role.tuner_id}: the oracle at {role.address} failed "
+                        f"({distributed.rpc_reason(e)})") from None
+    say(f"Worker {role.tuner_id}: the chief has no more trials; ran {printer.count} here")
+    return printer.count
+
+
+# --- Console lines --------------------------------------------------------------------
+
+
+def trial_progress(cfg: SweepConfig, data, say: Say, distributed: bool = False):
+    """The console's `sweep.progress.SweepProgress`: a live line on a terminal, else plain lines."""
+    from sweep import progress
+
+    batches = math.ceil(len(data.splits.train) / cfg.data.batch_size)  # bucketing adds a few
+    return progress.for_console(cfg, say, batches_hint=batches, distributed=distributed)
+
+
+class TrialPrinter:
+    """Says one line per trial that ended, once each: `[n/max] trial ID STATUS hps metric time`."""
+
+    def __init__(self, cfg: SweepConfig, say: Say):
+        self.cfg = cfg
+        self.say = say
+        self.varying = cfg.varying()
+        self.seen: set[str] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    def mark_seen(self, trials: pd.DataFrame) -> None:
+        self.seen.update(trials.trial_id)
+
+    def print_new(self, trials: pd.DataFrame) -> None:
+        for _, row in trials.iterrows():
+            if row.trial_id not in self.seen:
+                self.seen.add(row.trial_id)
+                self.say(self.line(row))
+
+    def line(self, row: pd.Series) -> str:
+        objective = self.cfg.tuner.objective
+        hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
+        metric, reason = row.get(objective), row.get("reason")
+        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
+            shown = reason  # its metrics are those of a broken run
+        elif isinstance(metric, float) and not pd.isna(metric):
+            shown = f"{objective}={metric:.4f}"
+        else:
+            shown = reason if isinstance(reason, str) else ""
+        seconds = row.get("seconds")
+        took = f"{seconds:.1f}s" if isinstance(seconds, float) and not pd.isna(seconds) else ""
+        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
+                f"{row.status:<9} {hps}  {shown}  {took}")
+
+
+def describe_classes(names: list[str], shown: int = 10) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+
+
+def _short(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

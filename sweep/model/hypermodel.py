@@ -1,0 +1,183 @@
+"""The KerasTuner HyperModel: hyperparameters -> a compiled recurrent text classifier.
+
+Knows Keras only (no tf.data, no files), so it builds and tests without data and runs on
+any Keras backend. The model:
+
+    Embedding(vocab_size, embedding_dim, mask_zero; random or word2vec start) -> [SpatialDropout1D]
+    -> num_layers x [Bidirectional] cell
+    -> [masked max / mean / both concatenated, over time] -> Dropout
+    -> Dense(1 logit for two classes, else one per class)
+
+trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1.
+
+With `pooling: last` the last recurrent layer returns only its final state; with `max` or
+`mean` it returns every timestep and those are pooled over the real (unpadded) tokens.
+Either way there is one prediction per example: the notebook this project grew from
+returned every timestep and trained on per-token outputs (chance accuracy).
+LSTM and GRU keep Keras' default activations and no recurrent dropout, so with a
+right-padded mask a GPU runs them on cuDNN on the TensorFlow backend. (On the JAX backend
+Keras 3.15 uses cuDNN only for an LSTM with no mask at all, so these run as lax.scan
+loops there; see bench/gpu_check.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from sweep.metrics import METRICS
+from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
+
+CELL_LAYERS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+class RNNHyperModel(kt.HyperModel):
+    """Builds one model per set of hyperparameter values.
+
+    Args:
+        space: hyperparameter name -> spec, as in `SweepConfig.hyperparameters`.
+        num_classes: 2 gives one logit and binary cross-entropy; more give softmax.
+        word_vectors: (vocab_size, embedding_dim) -> the starting embedding matrix, for
+            `embedding_init: word2vec` (`SweepData.word_vectors`).
+        metrics: names in `sweep.metrics.METRICS` to compile (`metrics.compiled(objective)`).
+    """
+
+    def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
+                 word_vectors: Callable[[int, int], np.ndarray] | None = None,
+                 metrics: Sequence[str] = ("accuracy",), **kwargs):
+        super().__init__(**kwargs)
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.space = space
+        self.num_classes = num_classes
+        self.word_vectors = word_vectors
+        self.metrics = tuple(metrics)
+
+    def declare(self, hp: kt.HyperParameters) -> dict:
+        """Registers every hyperparameter of the space on `hp`; returns their values."""
+        return {name: _declare(hp, name, spec) for name, spec in self.space.items()}
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        v = self.declare(hp)
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = features(v, inputs, self.word_vectors)
+        binary = self.num_classes == 2
+        # float32 logits even under mixed precision, so the loss stays stable.
+        outputs = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")(x)
+        model = keras.Model(inputs, outputs, name=f"{v['cell']}_classifier")
+
+        optimizer = keras.optimizers.Adam(
+            learning_rate=v["learning_rate"], clipnorm=v["clipnorm"] or None
+        )
+        if binary:
+            loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        compiled = [METRICS[name].keras_metric(self.num_classes) for name in self.metrics]
+        # No XLA: batches vary in length (bucketing), and XLA would recompile per shape
+        # and keep TensorFlow off the cuDNN RNN kernels.
+        jit = keras.backend.backend() == "jax"
+        model.compile(optimizer=optimizer, loss=loss, metrics=compiled, jit_compile=jit)
+        return model
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
+        """`model.fit`, with the learning rate decayed per epoch when `lr_decay` < 1."""
+        decay = hp.values.get("lr_decay", 1.0)
+        if decay != 1.0:
+            base = hp.get("learning_rate")
+            # By absolute epoch, so a Hyperband trial resumed at initial_epoch stays on schedule.
+            schedule = keras.callbacks.LearningRateScheduler(lambda epoch: base * decay**epoch)
+            kwargs["callbacks"] = [schedule, *(kwargs.get("callbacks") or [])]
+        return model.fit(*args, **kwargs)
+
+
+def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | None = None,
+             masked_max: Callable | None = None):
+    """Token ids -> what the classifier head reads: embedding, cells, pooling, dropout.
+
+    Args:
+        v: hyperparameter values (`RNNHyperModel.declare`).
+        tokens: the (batch, time) token-id tensor, 0 for padding.
+        word_vectors: as in `RNNHyperModel`.
+        masked_max: pooled = masked_max(sequence) for `pooling: max`; default
+            `MaskedGlobalMaxPooling1D`. Export passes a built-in equivalent.
+
+    Training and export build the network with this one function, so their layers (and
+    so their weights) come in the same order.
+    """
+    masked_max = masked_max or (lambda seq: MaskedGlobalMaxPooling1D()(seq))
+    cell = CELL_LAYERS[v["cell"]]
+    embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
+    x = embedding(tokens)
+    if v.get("embedding_init", "random") == "word2vec":
+        if word_vectors is None:
+            raise ValueError("embedding_init 'word2vec' needs the word_vectors argument")
+        embedding.set_weights([word_vectors(v["vocab_size"], v["embedding_dim"])])
+    if v.get("embedding_dropout", 0.0) > 0:
+        # Drops whole embedding channels for the review (not single numbers): the
+        # embedding table holds most of the weights and is what overfits first.
+        x = keras.layers.SpatialDropout1D(v["embedding_dropout"])(x)
+    pooling = v.get("pooling", "last")
+    for i in range(v["num_layers"]):
+        last = i == v["num_layers"] - 1
+        layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
+        x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+    # Keras' average pooling already leaves masked (padding) steps out; its max does not.
+    if pooling == "max":
+        x = masked_max(x)
+    elif pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D()(x)
+    elif pooling == "max_mean":
+        # The strongest cue and the overall tone of the review, side by side.
+        x = keras.layers.Concatenate()([masked_max(x), keras.layers.GlobalAveragePooling1D()(x)])
+    if v["dropout"] > 0:
+        x = keras.layers.Dropout(v["dropout"])(x)
+    return x
+
+
+@keras.saving.register_keras_serializable(package="sweep")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Max over time of the unmasked steps (Keras' GlobalMaxPooling1D ignores the mask).
+
+    Padding steps would otherwise take part in the max: their outputs are the RNN's
+    carried-over state, so the result would depend on how much padding the batch had.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            keep = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
+            inputs = keras.ops.where(keep, inputs, keras.ops.full_like(inputs, float("-inf")))
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+def _declare(hp: kt.HyperParameters, name: str, spec: HyperParameter):
+    if isinstance(spec, Fixed):
+        return hp.Fixed(name, spec.value)
+    if isinstance(spec, Choice):
+        return hp.Choice(name, list(spec.values), ordered=_ordered(spec.values))
+    if isinstance(spec, Range):
+        if spec.is_int:
+            return hp.Int(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+        return hp.Float(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+    raise TypeError(f"unknown hyperparameter spec {spec!r}")
+
+
+def _ordered(values: tuple) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

@@ -1,0 +1,465 @@
+"""Runs a sweep on KerasTuner's own tuners and records what they do not.
+
+KerasTuner keeps, per trial, the hyperparameters, the best epoch's metrics, the status and
+a checkpoint (`tuner/trial_*/`). This module adds, beside them in each trial folder:
+
+    epochs.csv    one row per epoch (KerasTuner keeps only the best one)
+    sweep.json    seconds, seconds outside fit(), peak memory, the worker that ran it
+
+and, once the search is over, has `sweep.analysis.evaluation` score the best completed trial on test.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sweep import metrics
+from sweep.analysis import evaluation
+from sweep.data.pipeline import SweepData
+from sweep.errors import TooManyFailures, failure_reason
+from sweep.progress import TrialEvents
+from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
+from sweep.search import ktcompat
+from sweep.space.config import MAX_SEED, SweepConfig
+
+
+@dataclass
+class SweepOptions:
+    """How to run, as opposed to what to search (which is the config)."""
+
+    overwrite: bool = False
+    tensorboard: bool = False
+    verbose: bool = False
+    evaluate: bool = True  # False on a distributed worker: the chief evaluates
+
+
+# --- Seeds and devices --------------------------------------------------------------
+
+
+def configure_runtime(seed: int, mixed_precision: bool) -> None:
+    """Seeds Python, NumPy and TF; deterministic ops on CPU; mixed precision on request."""
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    # Expected with bucketed tf.data input (unknown length, shuffled upstream) and when
+    # a checkpoint is loaded for evaluation without its optimizer.
+    for message in ("`shuffle=True` was passed", "Your input ran out of data",
+                    "Skipping variable loading for optimizer"):
+        warnings.filterwarnings("ignore", message=message)
+
+    keras.utils.set_random_seed(seed)
+    if not tf.config.list_physical_devices("GPU"):
+        # Same seed, same metrics on CPU. (On GPU cuDNN's RNN kernels are not
+        # deterministic, and we want those kernels.)
+        tf.config.experimental.enable_op_determinism()
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+
+def peak_rss_reset() -> None:
+    """Resets the kernel's resident-memory high-water mark (VmHWM) for this process."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory since the last reset, in MiB (Linux); None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+# --- Ctrl-C that is never lost ------------------------------------------------------
+
+
+class _CtrlC:
+    """SIGINT raises KeyboardInterrupt as usual, and is also remembered.
+
+    Python raises it wherever the interpreter happens to be; inside a weakref callback
+    or a `__del__` (frequent while Keras and TensorFlow free objects) it is printed as
+    "Exception ignored" and lost, and the sweep would run on. The tuner raises it
+    again at its next batch or trial boundary (`check`).
+    """
+
+    requested = False
+
+    @classmethod
+    def handler(cls, signum, frame):
+        cls.requested = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.requested:
+            raise KeyboardInterrupt
+
+
+# --- The hypermodel with data, and the tuner ----------------------------------------
+
+
+def _hypermodel_class():
+    import keras_tuner as kt
+
+    from sweep.model.hypermodel import RNNHyperModel
+
+    class SweepHyperModel(RNNHyperModel):
+        """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
+
+        def __init__(self, space, data: SweepData, verbose: bool = False,
+                     objective: str = "val_accuracy"):
+            super().__init__(space, num_classes=len(data.class_names),
+                             word_vectors=data.word_vectors, metrics=metrics.compiled(objective))
+            self.data = data
+            self.verbose = verbose
+            self.fit_seconds = 0.0
+            self.params: int | None = None
+
+        def fit(self, hp, model, *args, **kwargs):
+            vocab = hp.get("vocab_size")
+            train = self.data.dataset(vocab, "train")
+            val = self.data.dataset(vocab, "val")
+            kwargs["verbose"] = 2 if self.verbose else 0
+            self.params = model.count_params()
+            start = time.perf_counter()
+            history = super().fit(hp, model, train, validation_data=val, **kwargs)
+            self.fit_seconds = time.perf_counter() - start
+            losses = history.history.get("loss", [])
+            bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+            if bad:
+                raise kt.errors.FailedTrialError(
+                    f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}"
+                )
+            return history
+
+    return SweepHyperModel
+
+
+class _SweepTunerMixin:
+    """Adds per-epoch records, timings, memory, seeds and Ctrl-C checks to a KerasTuner tuner.
+
+    Mixed in before one of KerasTuner's tuners (`_tuner_class`); every method calls the
+    tuner's own.
+    """
+
+    sweep_progress = TrialEvents()  # what the console shows (`search(progress=)`)
+
+    def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
+                 **kwargs):
+        import keras_tuner as kt
+
+        self.sweep_seed = seed
+        self.trial_end_hook = on_trial_end
+        # `make_tuner` makes the oracle (with `_SweepOracleMixin`); the tuner classes' own
+        # __init__ only makes theirs, so KerasTuner's base Tuner takes it from here.
+        kt.Tuner.__init__(self, *args, **kwargs)
+
+    def on_trial_begin(self, trial):
+        _CtrlC.check()
+        super().on_trial_begin(trial)
+        import keras
+
+        self._trial_start = time.perf_counter()
+        self._epochs: list[dict] = []
+        self.sweep_progress.trial_begin(trial.trial_id, trial.hyperparameters.values)
+        self.hypermodel.fit_seconds = 0.0
+        self.hypermodel.params = None
+        peak_rss_reset()
+        # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
+        keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
+        ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
+        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
+
+    def on_batch_end(self, trial, model, batch, logs=None):
+        super().on_batch_end(trial, model, batch, logs)
+        self.sweep_progress.batch_end(batch)
+        _CtrlC.check()
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self.sweep_progress.epoch_begin(epoch)
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs)
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+               "seconds": round(time.perf_counter() - self._epoch_start, 3)}
+        self._epochs.append(row)
+        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
+                     pd.DataFrame(self._epochs).to_csv(index=False))
+        self.sweep_progress.epoch_end(epoch, logs)
+
+    def run_trial(self, trial, *args, **kwargs):
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+            import keras_tuner as kt
+
+            # Not the trial's fault: KerasTuner must not record it FAILED. A fatal
+            # error leaves it ongoing, so the resumed sweep runs it again.
+            raise kt.errors.FatalError(f"disk full: {e}") from e
+
+    def on_trial_end(self, trial):
+        # The checkpoint must be on disk before trial.json says COMPLETED (Keras
+        # writes it in place; a cut-short write only happens to a trial still running).
+        fsync_tree(self._trial_dir(trial))
+        seconds = time.perf_counter() - self._trial_start
+        fit = self.hypermodel.fit_seconds
+        record = {
+            "seconds": round(seconds, 3),
+            "fit_seconds": round(fit, 3),
+            "overhead_seconds": round(seconds - fit, 3),
+            "params": self.hypermodel.params,
+            "peak_rss_mb": peak_rss_mb(),
+            "worker": self.tuner_id,
+        }
+        write_json(RunDir.trial_record(self._trial_dir(trial)), record)
+        try:
+            super().on_trial_end(trial)
+        except RuntimeError:
+            # The oracle's only error here: too many failures in a row. It raises
+            # before saving this trial, which would otherwise stay RUNNING on disk.
+            trial.save(str(RunDir.trial_json(self._trial_dir(trial))))
+            raise TooManyFailures(self.oracle.max_consecutive_failed_trials,
+                                  failure_reason(trial.message or "")) from None
+        self.sweep_progress.trial_end()
+        if self.trial_end_hook:
+            self.trial_end_hook()
+
+    def _trial_dir(self, trial) -> Path:
+        return Path(self.get_trial_dir(trial.trial_id))  # type: ignore[attr-defined]  # the tuner's
+
+
+def _tuner_class(base):
+    """One of KerasTuner's tuners, with `_SweepTunerMixin` in front."""
+    ktcompat.atomic_json_writes()
+    return type(f"Sweep{base.__name__}", (_SweepTunerMixin, base), {})
+
+
+class _SweepOracleMixin:
+    """A time budget and known starting points, in front of one of KerasTuner's oracles.
+
+    Both live in `populate_space`, the method KerasTuner's oracles override to propose a
+    trial, so they work alike for every algorithm and for a distributed chief's oracle:
+
+    - budget: once `max_seconds` of search time is spent, no trial is proposed (STOPPED);
+      the trial running goes on to its end. Search time is counted across resumes: each
+      run of the search adds its time since `start_clock` (saved with the oracle).
+    - start_from: each new configuration the oracle proposes (not a Hyperband promotion)
+      takes the next known starting point's values; what it leaves out keeps the oracle's
+      draw. How many were handed out is saved, so a resume does not hand them out again.
+    """
+
+    def __init__(self, *args, max_seconds: float | None = None,
+                 start_from: list[dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sweep_max_seconds = max_seconds
+        self.sweep_start_from = [dict(entry) for entry in start_from or []]
+        self.sweep_started = 0  # start_from entries handed out
+        self.sweep_seconds_before = 0.0  # search seconds of earlier runs of this sweep
+        self.sweep_clock: float | None = None
+        self.budget_spent = False
+
+    def start_clock(self) -> None:
+        self.sweep_clock = time.monotonic()
+
+    def seconds_used(self) -> float:
+        running = 0.0 if self.sweep_clock is None else time.monotonic() - self.sweep_clock
+        return self.sweep_seconds_before + running
+
+    def populate_space(self, trial_id):
+        if self.sweep_max_seconds is not None and self.seconds_used() >= self.sweep_max_seconds:
+            self.budget_spent = True
+            return {"status": "STOPPED"}
+        response = super().populate_space(trial_id)
+        values = response.get("values")
+        if (response.get("status") == "RUNNING" and values is not None
+                and self.sweep_started < len(self.sweep_start_from)
+                and "tuner/trial_id" not in values):
+            values.update(self.sweep_start_from[self.sweep_started])
+            self.sweep_started += 1
+        return response
+
+    def get_state(self):
+        state = super().get_state()
+        state["sweep"] = {"start_from_used": self.sweep_started,
+                          "search_seconds": round(self.seconds_used(), 3)}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        saved = state.get("sweep") or {}
+        self.sweep_started = int(saved.get("start_from_used", 0))
+        self.sweep_seconds_before = float(saved.get("search_seconds", 0.0))
+
+
+def _oracle_class(base):
+    """One of KerasTuner's oracles, with `_SweepOracleMixin` in front."""
+    return type(f"Sweep{base.__name__}", (_SweepOracleMixin, base), {})
+
+
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed of one trial: the sweep's seed + the trial's number, within NumPy's range."""
+    number = int(trial_id) if str(trial_id).isdigit() else 0
+    return (seed + number) % (MAX_SEED + 1)
+
+
+def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
+               on_trial_end: Callable[[], None] | None = None):
+    """One of KerasTuner's tuners, wrapped by `_tuner_class`, on `run.tuner`."""
+    import keras_tuner as kt
+
+    t = cfg.tuner
+    # KerasTuner's oracle reads seed 0 as "no seed" (`seed or random...`).
+    seed = t.seed if t.seed else 2**31 - 1
+    common = dict(
+        objective=kt.Objective(t.objective, t.direction),
+        seed=seed,
+        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+        max_seconds=t.max_seconds,
+        start_from=t.start_from,
+    )
+    if t.algorithm == "hyperband":
+        # KerasTuner's default, one Hyperband iteration, stops after as few as 1 trial
+        # (epochs 1 or 2) or 10 (epochs 5, factor 3) whatever max_trials says; as many
+        # iterations as it takes (0: unbounded), so that max_trials decides.
+        oracle = _oracle_class(kt.oracles.HyperbandOracle)(
+            max_epochs=t.epochs, factor=t.hyperband_factor, hyperband_iterations=0, **common)
+        oracle.max_trials = t.max_trials
+    elif t.algorithm == "bayesian":
+        # KerasTuner's default is 3 x every declared hyperparameter, fixed ones included.
+        oracle = _oracle_class(kt.oracles.BayesianOptimizationOracle)(
+            max_trials=t.max_trials, num_initial_points=cfg.initial_points(), **common)
+    else:
+        base = {"random": kt.oracles.RandomSearchOracle,
+                "grid": kt.oracles.GridSearchOracle}[t.algorithm]
+        oracle = _oracle_class(base)(max_trials=t.max_trials, **common)
+    tuner_class = {"random": kt.RandomSearch, "grid": kt.GridSearch,
+                   "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[t.algorithm]
+    return _tuner_class(tuner_class)(
+        oracle=oracle, hypermodel=hypermodel, seed=seed, directory=str(run.path),
+        project_name=TUNER_PROJECT, overwrite=overwrite, on_trial_end=on_trial_end)
+
+
+# --- The sweep ----------------------------------------------------------------------
+
+
+def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions,
+           on_trial_end: Callable[[], None] | None = None,
+           say: Callable[[str], None] = lambda line: None,
+           progress: TrialEvents | None = None) -> dict | None:
+    """Runs (or resumes) the search, then evaluates the best trial once on test.
+
+    Call `configure_runtime` first, before any TensorFlow work.
+
+    Args:
+        cfg: the validated space.
+        data: the loaded text (its vectorized forms are made on demand and cached).
+        run: the run folder (see `rundir.prepare`).
+        options: how to run.
+        on_trial_end: called after every trial, once KerasTuner has saved it.
+        say: where notes go (what a resume repaired).
+        progress: told of each trial, epoch and batch (`sweep.progress`).
+
+    Returns:
+        The test evaluation of the best trial, or None when no trial completed.
+
+    Raises:
+        TooManyFailures: `max_consecutive_failed_trials` trials failed in a row.
+        OSError: ENOSPC (disk full); the trial under way is left to be run again.
+        KeyboardInterrupt: Ctrl-C.
+    """
+    import keras
+    import keras_tuner as kt
+
+    ktcompat.show_trial_tracebacks(options.verbose)
+    write_json(run.classes_json, data.class_names)
+    hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
+                                     objective=cfg.tuner.objective)
+    tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
+    if progress is not None:
+        tuner.sweep_progress = progress
+    if isinstance(tuner.oracle, kt.Oracle) and run.oracle_json.exists() and not options.overwrite:
+        for note in ktcompat.repair_reloaded_oracle(tuner.oracle):
+            say(f"Resume: {note}.")
+
+    callbacks = trial_callbacks(cfg, options.verbose)
+    if options.tensorboard:
+        # KerasTuner gives each trial its own log folder and writes the HParams summary.
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _CtrlC.handler) if main_thread else None
+    oracle = tuner.oracle if isinstance(tuner.oracle, _SweepOracleMixin) else None  # not a worker's
+    if oracle is not None:
+        oracle.start_clock()
+    try:
+        tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
+        _CtrlC.check()
+    except kt.errors.FatalError as e:
+        if isinstance(e.__cause__, OSError):
+            raise e.__cause__ from None  # disk full inside a trial (see run_trial)
+        raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        _CtrlC.requested = False
+    # A chief's oracle saves itself before it lets go of a trial that ended, so its
+    # oracle.json would still list the last one as ongoing (and a resume re-run it).
+    tuner.save()
+    if oracle is not None and oracle.budget_spent:
+        say(budget_note(cfg, oracle.seconds_used(), len(tuner.oracle.trials)))
+    return evaluation.evaluate_best(tuner, data, run) if options.evaluate else None
+
+
+def budget_note(cfg: SweepConfig, seconds: float, trials: int) -> str:
+    """The line that says the time budget, not max_trials, ended the search."""
+    return (f"Time budget spent: tuner.max_time {cfg.tuner.max_time} reached after "
+            f"{seconds:.0f}s of search and {trials} of up to {cfg.tuner.max_trials} trials; "
+            "no trial started after it. Raise it (--max-time) and run the same command to go on.")
+
+
+def trial_callbacks(cfg: SweepConfig, verbose: bool = False) -> list:
+    """What every trial trains with (`sweep confirm`'s repeats too): early stopping on the
+    objective, and a stop on a NaN loss."""
+    import keras
+
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=cfg.tuner.objective,
+            mode=cfg.tuner.direction,
+            patience=cfg.tuner.early_stopping_patience,
+        ),
+        _stop_on_nan(verbose),
+    ]
+
+
+def _stop_on_nan(verbose: bool):
+    """Keras' TerminateOnNaN, which says so only with --verbose (the trial's reason says it)."""
+    import keras
+
+    class StopOnNaN(keras.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                if verbose:
+                    print(f"Batch {batch}: invalid loss {loss}, terminating training", flush=True)
+                self.model.stop_training = True
+
+    return StopOnNaN()
