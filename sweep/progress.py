@@ -10,8 +10,8 @@ Every console line about trials during `sweep run` goes through one `SweepProgre
         trial 03 epoch 2/5: val_accuracy=0.8012 in 41.2s; trial ~0:01:22 left, sweep ~0:25:10 left;
         best val_accuracy=0.8123
 
-The tuner (`tuning._SweepTunerMixin`) reports trial, epoch and batch events; `run.py`
-reports the trials that ended (from trials.csv). The estimates are deliberately simple: a
+The tuner (`tuning._SweepTunerMixin`) reports trial, epoch and batch events; `TrialPrinter`
+says the trials that ended (from trials.csv). The estimates are deliberately simple: a
 trial's time left from its last epoch's seconds (before its first epoch ends, from the
 seconds per batch after the first, which traces the model); the sweep's from the mean
 seconds of the trials that ended times the trials left, shared among the workers seen in
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from sweep.space.config import SweepConfig
 
+Say = Callable[[str], None]  # how a sweep shows a line (print, a log's write, ...)
 ENV = "SWEEP_PROGRESS"  # "live" or "plain"; unset: live exactly when stdout is a terminal
 
 
@@ -90,7 +91,7 @@ class SweepProgress(TrialEvents):
         clock: seconds, monotonic (tests pass their own).
     """
 
-    def __init__(self, cfg: SweepConfig, say: Callable[[str], None], *, batches_hint: int | None = None,
+    def __init__(self, cfg: SweepConfig, say: Say, *, batches_hint: int | None = None,
                  distributed: bool = False, clock: Callable[[], float] = time.monotonic):
         self.objective = cfg.tuner.objective
         self.maximize = metrics.maximize(self.objective)
@@ -251,7 +252,7 @@ class LiveProgress(SweepProgress):
         Others: as `SweepProgress`.
     """
 
-    def __init__(self, cfg: SweepConfig, say: Callable[[str], None], *, console: Console | None = None,
+    def __init__(self, cfg: SweepConfig, say: Say, *, console: Console | None = None,
                  **kwargs):
         from rich.progress import BarColumn, Progress, ProgressColumn
         from rich.text import Text
@@ -408,7 +409,7 @@ def fit_line(widths: dict[str, int], width: int) -> dict[str, int]:
     return shown
 
 
-def for_console(cfg: SweepConfig, say: Callable[[str], None], *, live: bool | None = None,
+def for_console(cfg: SweepConfig, say: Say, *, live: bool | None = None,
                 **kwargs) -> SweepProgress:
     """The progress for this console: live on a terminal (or SWEEP_PROGRESS=live), else plain.
 
@@ -458,3 +459,45 @@ def planned_trials(cfg: SweepConfig) -> int:
 def duration(seconds: float) -> str:
     """H:MM:SS, as rich shows elapsed time."""
     return str(timedelta(seconds=max(0, round(seconds))))
+
+
+class TrialPrinter:
+    """Says one line per trial that ended, once each: `[n/max] trial ID STATUS hps metric time`."""
+
+    def __init__(self, cfg: SweepConfig, say: Say):
+        self.cfg = cfg
+        self.say = say
+        self.varying = cfg.varying()
+        self.seen: set[str] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    def mark_seen(self, trials: pd.DataFrame) -> None:
+        self.seen.update(trials.trial_id)
+
+    def print_new(self, trials: pd.DataFrame) -> None:
+        for _, row in trials.iterrows():
+            if row.trial_id not in self.seen:
+                self.seen.add(row.trial_id)
+                self.say(self.line(row))
+
+    def line(self, row: pd.Series) -> str:
+        objective = self.cfg.tuner.objective
+        hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
+        metric, reason = row.get(objective), row.get("reason")
+        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
+            shown = reason  # its metrics are those of a broken run
+        elif isinstance(metric, float) and not math.isnan(metric):
+            shown = f"{objective}={metric:.4f}"
+        else:
+            shown = reason if isinstance(reason, str) else ""
+        seconds = row.get("seconds")
+        took = f"{seconds:.1f}s" if isinstance(seconds, float) and not math.isnan(seconds) else ""
+        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
+                f"{row.status:<9} {hps}  {shown}  {took}")
+
+
+def _short(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
