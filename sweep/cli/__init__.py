@@ -217,6 +217,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
         print(results.format_table(board))
+    if cfg.varying():
+        from sweep.analysis import importance
+
+        print(importance.summary_line(importance.importance(trials, cfg), objective))
     return EXIT_OK
 
 
