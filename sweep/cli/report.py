@@ -41,4 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
         print(results.format_table(board))
+    if cfg.varying():
+        from sweep.analysis import importance  # Optuna, on first use
+
+        print(importance.summary_line(importance.importance(trials, cfg), objective))
     return common.EXIT_OK
