@@ -65,6 +65,12 @@ test-fast: install
 test-battery: install
 	$(BIN)/pytest -q -m battery $(ARGS)
 
+# Re-runs examples/seed_question.ipynb in place and stores its outputs (IMDB samples: minutes on
+# a CPU), from a fresh examples/results/ so that it trains rather than resumes.
+notebook: install
+	rm -rf examples/results
+	SWEEP_PROGRESS=plain $(BIN)/jupyter execute --inplace --timeout=-1 examples/seed_question.ipynb
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy sweep
