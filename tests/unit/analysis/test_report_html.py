@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import report, synthetic_run
 
-from sweep import lifecycle
+from sweep import lifecycle, rundir
 from sweep.analysis import report_html
 from sweep.rundir import RunDir
 
@@ -57,6 +57,18 @@ def test_every_section_of_a_60_trial_run_with_failures(run60):
     assert not re.search(r'<(script|link|img)[^>]+(src|href)=', page)
     importance = figures(page)["importance"]["data"][0]
     assert importance["y"][-1] == "cell"  # the largest share on top (bars drawn bottom-up)
+    # Learning curves: a line per completed trial and panel, each named on hover, the selected
+    # trial (test.json's) the one drawn thick.
+    selected = json.loads((run60 / "test.json").read_text())["trial_id"]
+    lines = figures(page)["curves"]["data"]
+    assert len(lines) == 56 * 2
+    assert all(t["hovertemplate"].startswith(f"trial {t['legendgroup']}: cell=") for t in lines)
+    assert {t["legendgroup"] for t in lines if t["line"]["width"] == 3} == {selected}
+    # Parallel coordinates: each varying hyperparameter, then the objective.
+    dims = figures(page)["parallel"]["data"][0]["dimensions"]
+    varying = rundir.load_config(RunDir(run60)).varying()
+    assert len(varying) == 6
+    assert [d["label"].split(" ")[0] for d in dims] == [*varying, "validation"]
 
 
 def test_a_two_trial_run_says_importance_needs_more_trials(tmp_path):
