@@ -15,8 +15,12 @@ UV_VERSION ?= 0.13.9
 # Extra `uv pip compile` options for `make lock`, e.g. LOCK_ARGS=--upgrade (all to the newest
 # allowed) or LOCK_ARGS="--upgrade-package keras"; without them the pins already in LOCK are kept.
 LOCK_ARGS  ?=
-# The offline IMDB beside the checkout, unless TFDS_DATA_DIR already points elsewhere.
-export TFDS_DATA_DIR ?= $(abspath ../shared/tensorflow_datasets)
+# The prepared IMDB beside the checkout, when there is one and TFDS_DATA_DIR points nowhere
+# else; without it tfds uses ~/tensorflow_datasets, and a sweep downloads IMDB there once.
+SHARED_TFDS := $(abspath ../shared/tensorflow_datasets)
+ifneq ($(wildcard $(SHARED_TFDS)),)
+export TFDS_DATA_DIR ?= $(SHARED_TFDS)
+endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install lock sweep test test-fast test-battery lint bench clean
