@@ -69,7 +69,7 @@ test-battery: install
 # a CPU), from a fresh examples/results/ so that it trains rather than resumes.
 notebook: install
 	rm -rf examples/results
-	SWEEP_PROGRESS=plain $(BIN)/jupyter execute --inplace --timeout=-1 examples/seed_question.ipynb
+	$(BIN)/python examples/execute.py examples/seed_question.ipynb
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,7 @@ def run(space: str | os.PathLike | Mapping[str, Any] | SweepConfig, *,
     cfg = config.load(space, name=name, **flags)
     options = lifecycle.RunOptions(results_dir=Path(results_dir), overwrite=bool(overwrite),
                                    **{k: bool(v) for k, v in run_flags.items()})
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet()
     try:
         outcome = lifecycle.run_sweep(cfg, options, say=_say)
     except Interrupted as e:
@@ -127,7 +128,7 @@ def predict(model: str | os.PathLike | Run, texts: Iterable[str] | pd.Series,
         raise UsageError(f"texts: expected strings, got {type(bad).__name__} {bad!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch_size: expected a positive integer, got {batch_size!r}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet()
     path = model.path if isinstance(model, Run) else Path(model)
     folder = serving.resolve_model(path, _say)
     return serving.predict_table(folder, items, batch_size)
@@ -225,6 +226,7 @@ class Run:
                 summary = confirm.summarize(rows, objective, cfg.varying(),
                                             sweep=trials.set_index("trial_id")[objective])
                 plots.confirm_seeds(rows, summary, self._run.confirm_png, objective, cfg.varying())
+        _figures_inline()
         if kind is None:
             return Plots(made)
         if kind not in made:
@@ -256,12 +258,11 @@ class Run:
         _check_positive(top, "top")
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
             raise UsageError(f"seeds: expected an integer of 2 or more, got {seeds!r}")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _quiet()
         try:
             outcome = confirm.confirm(self.path, top, seeds, bool(resplit), verbose=verbose, say=_say)
         except Interrupted as e:
             raise KeyboardInterrupt(str(e)) from None
-        _say(outcome.verdict)
         summary = outcome.summary.copy()
         summary.attrs["verdict"] = outcome.verdict
         return summary
@@ -285,7 +286,7 @@ class Run:
         """
         from sweep.serve import export
 
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _quiet()
         done = export.export(self._run, None if trial is None else str(trial), bool(refit),
                              None if out is None else Path(out), say=_say)
         for note in done.notes:
@@ -336,6 +337,41 @@ def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         raise UsageError(f"sweep.run: unknown override {unknown[0]!r}; expected one of {allowed}")
     flags = {SPACE_OVERRIDES[k].name: v for k, v in overrides.items() if k in SPACE_OVERRIDES}
     return flags, {k: v for k, v in overrides.items() if k in RUN_OVERRIDES}
+
+
+def _quiet() -> None:
+    """Before TensorFlow loads: its C++ notices off, as the CLI has them.
+
+    In Jupyter without ipywidgets, tqdm (tfds' progress bars) warns that it falls back to
+    text bars, naming a file of the environment; the bars still show, so the warning goes.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message="IProgress not found")
+
+
+def _figures_inline() -> None:
+    """In IPython (Jupyter), a returned Figure shows as its PNG, as under `%matplotlib inline`.
+
+    Figures made without pyplot have no display of their own until IPython is told how to
+    show the Figure type; a format already chosen (svg, retina, ...) is kept.
+    """
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
+        try:
+            formatters[mime].lookup_by_type(Figure)
+            return
+        except KeyError:
+            continue
+    select_figure_formats(shell, {"png"})
 
 
 def _check_positive(value: Any, what: str) -> None:

@@ -63,8 +63,8 @@ def configure_runtime(seed: int, mixed_precision: bool) -> None:
         # Same seed, same metrics on CPU. (On GPU cuDNN's RNN kernels are not
         # deterministic, and we want those kernels.)
         tf.config.experimental.enable_op_determinism()
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    # Set either way: a Python session (sweep.run in a notebook) may run several sweeps.
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
 
 
 def peak_rss_reset() -> None:
