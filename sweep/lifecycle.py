@@ -82,6 +82,8 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     # Refused before minutes of loading data, and before the lock file is made.
     rundir.check_resumable(cfg, run, options.overwrite)
     runlock.check_not_in_use(run)
+    if role:
+        distributed.check_secret(run, say)
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
@@ -98,7 +100,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
     if role:
-        distributed.secure_chief(run)
+        distributed.secure_chief(run, say)
     say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
         f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
         f"data {cfg.data.source}, {describe_classes(data.class_names)}")
@@ -178,12 +180,13 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
     """
     run = RunDir(Path(options.results_dir) / cfg.name)
     cfg = rundir.keep_saved_standardization(cfg, run)
+    distributed.check_secret(run, say)
     worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
     worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
     data = _prepare_data(cfg, run, options)
     distributed.check_worker_run_dir(cfg, run)
     with worker_lock, _disk_full_is_fatal(run):
-        distributed.secure_worker(run)
+        distributed.secure_worker(run, say)
         say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
             + distributed.gpu_note())
         return _work(cfg, run, data, options, role, say)

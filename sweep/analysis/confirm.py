@@ -40,6 +40,7 @@ from sweep.space.config import MAX_SEED, SweepConfig
 
 Say = Callable[[str], None]
 LEVEL = 0.95  # the intervals' confidence level
+MIN_INFORMATIVE = 3  # repeats per configuration before intervals are compared
 SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a prime)
 ROW_COLUMNS = ["trial_id", "rank", "repeat", "seed", "split_seed"]
 TAIL_COLUMNS = ["best_epoch", "epochs_run", "seconds", "reason"]
@@ -85,7 +86,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
     Returns:
         rank, trial_id, the hyperparameters, [sweep,] seeds (repeats with a value), mean, sd
         (n - 1 in the denominator), ci_low, ci_high (Student's t with n - 1 degrees of
-        freedom; NaN under two repeats) and failed.
+        freedom, clipped to [0, 1] unless the objective is a loss; NaN under two repeats)
+        and failed.
     """
     hp_names = [h for h in (hp_names or []) if h in rows]
     out = []
@@ -97,6 +99,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
         if n > 1:
             half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
             low, high = mean - half, mean + half
+            if not objective.endswith("loss"):  # a rate: the interval cannot leave [0, 1]
+                low, high = max(low, 0.0), min(high, 1.0)
         else:
             low = high = np.nan
         out.append({"rank": int(group["rank"].min()), "trial_id": str(trial_id),
@@ -126,6 +130,13 @@ def overlap_sentence(summary: pd.DataFrame, objective: str, level: float = LEVEL
     lead, second = ranked.iloc[0], ranked.iloc[1]
     if pd.isna(lead.ci_low) or pd.isna(second.ci_low):
         return "Intervals need two repeats or more of each configuration; run more --seeds."
+    few = min(int(lead.seeds), int(second.seeds))
+    if few < MIN_INFORMATIVE or not (lead.sd > 0 and second.sd > 0):
+        why = (f"{few} repeats of a configuration are too few to estimate its spread"
+               if few < MIN_INFORMATIVE else "identical repeats (sd 0) say nothing of the spread")
+        return (f"By mean {objective}, trial {lead.trial_id} leads trial {second.trial_id} "
+                f"({lead['mean']:.4f} vs {second['mean']:.4f}), but the {pct} intervals are not "
+                f"informative: {why}; run {MIN_INFORMATIVE} or more --seeds before judging the gap.")
 
     def who(row: pd.Series) -> str:
         return (f"trial {row.trial_id} (rank {row['rank']}; mean {row['mean']:.4f}, {pct} interval "

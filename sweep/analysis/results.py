@@ -149,6 +149,35 @@ def read_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFram
     return trials_dataframe(run, history), history
 
 
+def report_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """(trials, history, why not to write them) for `sweep report`; why is None when it may.
+
+    A folder without KerasTuner's state (a copy of the CSVs from another machine) is reported
+    from its CSVs, read-only; so is one whose trial folders hold fewer trials than its
+    trials.csv lists: a table is never written over with fewer rows.
+    """
+    run = as_run(run_dir)
+    saved = _read_csv(run.trials_csv, TRIAL_COLUMNS)
+    csvs = f"{run.trials_csv.name} and {run.history_csv.name}"
+    if not run.tuner.is_dir():
+        return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), \
+            f"no {run.tuner.name}/ in {run}: reporting read-only from its {csvs}"
+    trials, history = read_tables(run)
+    if len(saved) > len(trials):
+        return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), (
+            f"{run.trials_csv} lists {len(saved)} trials, {run.tuner.name}/ only {len(trials)}: "
+            f"reporting read-only from its {csvs}, which are left as they are")
+    return trials, history, None
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A table this module wrote (empty, with `columns`, when missing or unreadable)."""
+    try:
+        return pd.read_csv(path, dtype={"trial_id": str})
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return pd.DataFrame(columns=columns)
+
+
 def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Re)builds trials.csv and history.csv in the run folder; returns both frames."""
     trials, history = read_tables(run_dir)

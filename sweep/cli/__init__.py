@@ -25,7 +25,7 @@ from pathlib import Path
 from sweep import rundir
 from sweep.analysis import results
 from sweep.errors import Interrupted, SweepError, UsageError
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, owned
 from sweep.space import config
 
 EXIT_OK, EXIT_USAGE = 0, UsageError.exit_code
@@ -202,9 +202,12 @@ def _add_report(sub) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     cfg = rundir.load_config(run_dir)
-    trials, history = results.read_tables(run_dir)
-    _write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
-                  "trials.csv and history.csv")
+    trials, history, read_only = results.report_tables(run_dir)
+    if read_only and args.out is None:
+        print(f"sweep: note: {read_only}", file=sys.stderr)
+    else:
+        _write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
+                      "trials.csv and history.csv", files=["trials.csv", "history.csv"])
     objective = cfg.tuner.objective
     state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
@@ -233,7 +236,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sweep.analysis import plots
 
     written = _write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
-                            "the plots", required=True) or []
+                            "the plots", required=True, files=["*.png"]) or []
     for p in written:
         print(p)
     if not written:
@@ -241,12 +244,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_or_say(write: Callable, out: str | None, what: str, required: bool = False):
+def _write_or_say(write: Callable, out: str | None, what: str, required: bool = False,
+                  files: list[str] | None = None):
     """Runs `write(out)`; a folder that cannot be written (read-only, a colleague's share)
-    is said in one line: a note when the output is optional, else an error (exit 2)."""
+    is said in one line: a note when the output is optional, else an error (exit 2).
+    An --out folder must not hold `files` (glob patterns) that sweep did not write there."""
     try:
         if out is not None:
-            Path(out).mkdir(parents=True, exist_ok=True)
+            owned.writable_folder(Path(out), "report", files or [])
         return write(out)
     except OSError as e:
         message = f"cannot write {what} to {out or 'the run folder'} ({e.strerror}); pass --out DIR"
@@ -356,20 +361,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from sweep.serve import predict
 
     source = args.input
+    if "-" in args.texts and len(args.texts) > 1:
+        raise UsageError("predict: '-' reads the texts from standard input; give it alone")
     if args.texts == ["-"] and source is None:
         source = "-"
     elif args.texts and source is not None:
         raise UsageError("predict: give texts or --input, not both")
     elif not args.texts and source is None:
         raise UsageError("predict: give texts, --input FILE, or - for standard input")
+    if args.output:
+        owned.check_output_file(Path(args.output), {"--input": source, "MODEL": args.model})
     texts = predict.read_texts([] if source else args.texts, source, args.text_column)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_hidden(True):
-        folder = predict.resolve_model(Path(args.model), _say_stderr)
-        table = predict.predict_table(folder, texts, args.batch_size, show_progress=sys.stderr.isatty())
+        with predict.resolve_model(Path(args.model), _say_stderr) as folder:
+            table = predict.predict_table(folder, texts, args.batch_size,
+                                          show_progress=sys.stderr.isatty())
     if args.output:
-        _write_or_say(lambda _: rundir.write_atomic(Path(args.output), table.to_csv(index=False)),
-                      None, args.output, required=True)
+        try:
+            rundir.write_atomic(Path(args.output), table.to_csv(index=False))
+        except OSError as e:
+            raise UsageError(f"--output {args.output}: cannot write it ({e.strerror}); "
+                             "give another --output") from None
     else:
         table.to_csv(sys.stdout, index=False)
     return EXIT_OK
@@ -397,7 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # what `run --workers` passes on to the processes it starts
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, so that a reader gone (`| head`) is caught below
+        return code
+    except BrokenPipeError:  # the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UsageError as e:  # bad space, flags or data; not a run folder: nothing ran
         print(f"sweep: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -166,8 +166,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
 
 
 def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
-    """The cached arrays, verified against the splits; None (and the file removed) when
-    it is damaged, so that it is made again."""
+    """The cached arrays, verified against the splits; None when it is damaged, so that
+    it is made again (and saved over it)."""
     names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
     try:
         with np.load(path) as f:
@@ -178,8 +178,7 @@ def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
             if len(lengths) != len(split) or len(arrays[f"{name}_ids"]) != lengths.sum() \
                     or not np.array_equal(arrays[f"{name}_labels"], split.labels):
                 raise ValueError(f"{name} does not match the data")
-    except Exception:  # truncated zip, missing array, wrong sizes: make it again
-        path.unlink(missing_ok=True)
+    except Exception:  # truncated zip, missing array, wrong sizes: made again, saved over it
         return None
     return arrays
 
@@ -328,14 +327,13 @@ class SweepData:
 
 
 def _read_vectors(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
-    """A cached word-vector matrix of `shape`; None (and the file removed) when damaged."""
+    """A cached word-vector matrix of `shape`; None when damaged (it is made again)."""
     if not path.exists():
         return None
     try:
         matrix = np.load(path)
         if matrix.shape != shape or not np.isfinite(matrix).all():
             raise ValueError("wrong shape or values")
-    except Exception:
-        path.unlink(missing_ok=True)
+    except Exception:  # made again, and saved over it
         return None
     return matrix

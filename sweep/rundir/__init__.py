@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -369,13 +368,9 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
     """
     resuming = check_resumable(cfg, run, overwrite)
     if overwrite and run.path.exists():
-        for entry in run.path.iterdir():
-            if entry.name == run.lock.name:
-                continue  # held by this sweep
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        from sweep.rundir import owned
+
+        owned.clear_run(run.path, keep=run.lock.name)
     run.path.mkdir(parents=True, exist_ok=True)
     write_atomic(run.config, cfg.to_yaml())
     return resuming

@@ -93,13 +93,13 @@ def _drop_orphan_trials(oracle) -> list[str]:
     before it was drawn (seed state, tried values, Hyperband brackets), so removing it
     makes the next `create_trial` draw the very same trial again.
     """
-    import shutil
+    from sweep.rundir import owned
 
     notes = []
     for trial_id in [t for t in oracle.trials if t not in oracle.start_order]:
         trial = oracle.trials.pop(trial_id)
         if trial.status == "RUNNING":
-            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
+            owned.drop_unstarted_trial(oracle._get_trial_dir(trial_id))
             notes.append(f"trial {trial_id} was created but never started; it is drawn again")
         else:  # never expected; keep the file, leave the trial out of the search
             notes.append(f"trial {trial_id} is not in oracle.json; left out of the search")

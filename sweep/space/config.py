@@ -115,6 +115,8 @@ def parse_duration(value: str | int | float) -> float:
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+        seconds = float(value)  # a bare number is seconds, as in the space file
     elif isinstance(value, str) and re.fullmatch(r"(?:\s*\d+(?:\.\d+)?\s*[smh])+\s*", value):
         seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(value))
     else:
