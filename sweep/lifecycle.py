@@ -57,10 +57,10 @@ class Outcome:
 def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
     """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
     from sweep.data.pipeline import SweepData
-    from sweep.search import tuning
+    from sweep.search import runtime
 
     data = SweepData(cfg.data, cfg.tuner.seed, run)
-    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    runtime.configure_runtime(cfg.tuner.seed, options.mixed_precision)
     return data
 
 

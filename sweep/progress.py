@@ -10,7 +10,7 @@ Every console line about trials during `sweep run` goes through one `SweepProgre
         trial 03 epoch 2/5: val_accuracy=0.8012 in 41.2s; trial ~0:01:22 left, sweep ~0:25:10 left;
         best val_accuracy=0.8123
 
-The tuner (`tuning._SweepTunerMixin`) reports trial, epoch and batch events; `TrialPrinter`
+The tuner (`tuning.SweepTunerMixin`) reports trial, epoch and batch events; `TrialPrinter`
 says the trials that ended (from trials.csv). The estimates are deliberately simple: a
 trial's time left from its last epoch's seconds (before its first epoch ends, from the
 seconds per batch after the first, which traces the model); the sweep's from the mean

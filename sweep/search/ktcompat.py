@@ -60,6 +60,31 @@ def atomic_json_writes() -> None:
     utils.save_json = save_json
 
 
+# --- Tuners and oracles -------------------------------------------------------------
+
+
+def init_with_oracle(tuner, *args, **kwargs) -> None:
+    """Runs KerasTuner's base `Tuner.__init__` on `tuner` (one of its tuner classes, subclassed).
+
+    KerasTuner's tuner classes (RandomSearch, Hyperband, ...) make their own oracle in their
+    __init__ and take no `oracle=` argument; `tuning.make_tuner` makes the oracle (with the
+    oracle mixin in front), so the base class's __init__, which does take one, is called
+    directly, past the tuner class's own.
+    """
+    import keras_tuner as kt
+
+    kt.Tuner.__init__(tuner, *args, **kwargs)
+
+
+def limit_hyperband_trials(oracle, max_trials: int) -> None:
+    """Makes a HyperbandOracle stop after `max_trials` trials.
+
+    Its __init__ takes no max_trials (it stops after `hyperband_iterations` brackets, 0 for
+    unbounded); the base Oracle's attribute, which it checks before each trial, is set after.
+    """
+    oracle.max_trials = max_trials
+
+
 # --- Resume -------------------------------------------------------------------------
 #
 # KerasTuner saves a trial's own file (trial_*/trial.json) and the oracle's state

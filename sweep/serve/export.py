@@ -90,7 +90,7 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
     import keras_tuner as kt
 
     from sweep.model.hypermodel import RNNHyperModel
-    from sweep.search import tuning
+    from sweep.search import runtime, tuning
 
     cfg = rundir.load_config(run)
     row = choose_trial(run, trial_id)
@@ -99,7 +99,7 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
     hp = kt.HyperParameters.from_config(read_json(RunDir.trial_json(trial_dir))["hyperparameters"])
     names = rundir.class_names(run) or ["0", "1"]
     vocab_size = int(hp.get("vocab_size"))
-    tuning.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
+    runtime.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
 
     data, vocab = _vocabulary(cfg, run, vocab_size)
     hypermodel = RNNHyperModel(cfg.hyperparameters, len(names),
@@ -158,6 +158,7 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     """The trial's hyperparameters trained again on train + validation, seeded."""
     import keras
 
+    from sweep.model import training
     from sweep.search import tuning
 
     epochs = int(row.best_epoch) if pd.notna(row.best_epoch) else cfg.tuner.epochs
@@ -171,11 +172,14 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     say(f"Refitting trial {tid} on train + validation ({examples:,} examples) for {epochs} epochs")
     start = time.perf_counter()
     # The trial's callbacks but early stopping: there is no validation data left to watch.
-    callbacks = [cb for cb in tuning.trial_callbacks(cfg)
-                 if not isinstance(cb, keras.callbacks.EarlyStopping)]
-    history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    callbacks = training.callbacks(cfg.tuner.objective, cfg.tuner.early_stopping_patience,
+                                   early_stopping=False)
+    try:
+        history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    except training.Diverged as e:
+        history = e.history
     losses = history.history.get("loss", [])
-    if len(losses) < epochs or not np.isfinite(losses).all():
+    if len(losses) < epochs or training.divergence(losses):
         raise RunFailed(f"the refit of trial {tid} diverged (loss {losses[-1] if losses else None} "
                         f"at epoch {len(losses)}); nothing exported")
     return model, {"epochs": epochs, "seed": seed, "train_examples": examples,
