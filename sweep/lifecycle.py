@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir
+from sweep import metrics, rundir
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.metrics import TrialStatus
 from sweep.progress import Say, TrialPrinter
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
 from sweep.search.distributed import Role
 from sweep.space.config import SweepConfig
-
-ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
 
 
 @dataclass
@@ -109,8 +108,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
 
     def on_trial_end() -> None:
         trials, _ = results.write_tables(run)
-        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
-        progress.trials_ended(trials[trials.status.isin(ENDED)])
+        printer.print_new(trials[~trials.status.isin([TrialStatus.RUNNING, TrialStatus.INTERRUPTED])])
+        progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -119,8 +118,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
-            printer.mark_seen(trials[trials.status.isin(ENDED)])
-            progress.trials_ended(trials[trials.status.isin(ENDED)])
+            printer.mark_seen(trials[trials.status.isin(metrics.ENDED)])
+            progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
@@ -196,7 +195,7 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     def on_trial_end(print_them: bool = True) -> None:
         trials = results.trials_dataframe(run)
-        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        ended = trials[trials.status.isin(metrics.ENDED)]  # all workers': the sweep's time left and best
         here = ended[ended.worker == role.tuner_id]
         if print_them:
             printer.print_new(here)

@@ -33,6 +33,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sweep import metrics
+from sweep.metrics import TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,9 +165,10 @@ class SweepProgress(TrialEvents):
         if self.distributed and "worker" in trials:
             self.workers = max(1, trials.worker.dropna().nunique())
         if self.objective in trials and "status" in trials:
-            done = trials[trials.status == "COMPLETED"].dropna(subset=[self.objective])
-            if len(done):
-                best = done.sort_values(self.objective, ascending=not self.maximize).iloc[0]
+            done = trials[trials.status == TrialStatus.COMPLETED]
+            at = metrics.best_index(self.objective, done[self.objective])
+            if at is not None:
+                best = done.iloc[at]
                 self._offer_best(float(best[self.objective]), str(best.trial_id))
 
     # --- Estimates --------------------------------------------------------------------
@@ -218,9 +220,7 @@ class SweepProgress(TrialEvents):
         return "" if self.best is None else f"best {self.objective}{sep}{self.best:.4f}"
 
     def _offer_best(self, value: float, trial_id: str) -> None:
-        if not math.isfinite(value):
-            return
-        if self.best is None or (value > self.best if self.maximize else value < self.best):
+        if metrics.better(self.objective, value, self.best):
             self.best, self.best_trial = value, trial_id
 
     # --- Plain lines ------------------------------------------------------------------
@@ -487,7 +487,7 @@ class TrialPrinter:
         objective = self.cfg.tuner.objective
         hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
         metric, reason = row.get(objective), row.get("reason")
-        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
+        if row.status in (TrialStatus.FAILED, TrialStatus.INVALID) and isinstance(reason, str):
             shown = reason  # its metrics are those of a broken run
         elif isinstance(metric, float) and not math.isnan(metric):
             shown = f"{objective}={metric:.4f}"

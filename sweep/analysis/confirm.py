@@ -106,9 +106,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
     frame = pd.DataFrame(out, columns=columns)
     if sweep is not None:
         frame.insert(len(hp_names) + 2, "sweep", frame.trial_id.map(sweep).astype(float))
-    ascending = not metrics.maximize(objective)
-    return frame.sort_values(["mean", "rank"], ascending=[ascending, True], na_position="last",
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(["mean", "rank"], ascending=[metrics.ascending(objective), True],
+                             na_position="last", kind="stable").reset_index(drop=True)
 
 
 def intervals_overlap(a: pd.Series, b: pd.Series) -> bool:

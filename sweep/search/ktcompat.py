@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from sweep.metrics import TrialStatus
 from sweep.rundir import write_atomic
 
 
@@ -123,7 +124,7 @@ def _drop_orphan_trials(oracle) -> list[str]:
     notes = []
     for trial_id in [t for t in oracle.trials if t not in oracle.start_order]:
         trial = oracle.trials.pop(trial_id)
-        if trial.status == "RUNNING":
+        if trial.status == TrialStatus.RUNNING:
             shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
             notes.append(f"trial {trial_id} was created but never started; it is drawn again")
         else:  # never expected; keep the file, leave the trial out of the search
@@ -140,7 +141,7 @@ def _finish_ended_trials(oracle) -> list[str]:
     notes = []
     for trial_id in list(oracle._retry_queue):
         trial = oracle.trials[trial_id]
-        if trial.status in ("COMPLETED", "FAILED"):
+        if trial.status in (TrialStatus.COMPLETED, TrialStatus.FAILED):
             oracle._retry_queue.remove(trial_id)
             if trial_id not in oracle.end_order:
                 oracle.end_order.append(trial_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from sweep.metrics import TrialStatus
+
 
 class SweepOracleMixin:
     """A time budget and known starting points, in front of one of KerasTuner's oracles.
@@ -39,10 +41,10 @@ class SweepOracleMixin:
     def populate_space(self, trial_id):
         if self.sweep_max_seconds is not None and self.seconds_used() >= self.sweep_max_seconds:
             self.budget_spent = True
-            return {"status": "STOPPED"}
+            return {"status": TrialStatus.STOPPED.value}
         response = super().populate_space(trial_id)
         values = response.get("values")
-        if (response.get("status") == "RUNNING" and values is not None
+        if (response.get("status") == TrialStatus.RUNNING and values is not None
                 and self.sweep_started < len(self.sweep_start_from)
                 and "tuner/trial_id" not in values):
             values.update(self.sweep_start_from[self.sweep_started])

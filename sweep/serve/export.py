@@ -31,6 +31,7 @@ import pandas as pd
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
 from sweep.errors import RunFailed, UsageError
+from sweep.metrics import TrialStatus
 from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
 from sweep.space.config import LEGACY_STANDARDIZATION, SweepConfig
 
@@ -59,7 +60,7 @@ def choose_trial(run: RunDir, trial_id: str | None = None) -> pd.Series:
         if row.empty:
             known = ", ".join(trials.trial_id.astype(str).head(20))
             raise UsageError(f"--trial: no trial {trial_id!r} in {run} (it has {known or 'none'})")
-        if row.iloc[0].status != "COMPLETED":
+        if row.iloc[0].status != TrialStatus.COMPLETED:
             raise UsageError(f"--trial: trial {trial_id} is {row.iloc[0].status}, not COMPLETED; "
                              "only a completed trial is a model")
         return row.iloc[0]
