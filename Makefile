@@ -19,7 +19,7 @@ LOCK_ARGS  ?=
 export TFDS_DATA_DIR ?= $(abspath ../shared/tensorflow_datasets)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install lock sweep test test-battery lint bench clean
+.PHONY: install lock sweep test test-fast test-battery lint bench clean
 
 # A fresh .venv whenever the lock or pyproject.toml changes, so that it holds exactly the lock.
 $(BIN)/sweep: pyproject.toml $(LOCK)
@@ -51,6 +51,11 @@ sweep: install
 
 test: install
 	$(BIN)/pytest -q $(ARGS)
+
+# The inner loop: the unit tests that train nothing beyond a few seconds (no slow, IMDB or
+# battery tests); the results, plots and confirm tests read the checked-in tests/data/small_run.
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not imdb and not battery" tests/unit $(ARGS)
 
 # The long fault battery that `make test` samples (about 20 minutes on a 2-core CPU).
 test-battery: install

@@ -34,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "serve": {"space", "data", "model", "search", "rundir", "analysis", "progress"},
     "lifecycle": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress"},
     "cli": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle"},
+    # the Python API (sweep.run, sweep.load, Run, sweep.predict): beside the CLI, on the same functions
+    "api": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle"},
     "__main__": {"cli"},
     "__init__": set(),  # `import sweep` stays light (tests/unit/cli/test_light.py)
 }
