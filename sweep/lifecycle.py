@@ -48,7 +48,7 @@ class RunOptions:
 
 
 @dataclass
-class Outcome:
+class SweepOutcome:
     """What a finished sweep leaves for the console."""
 
     run: RunDir
@@ -68,7 +68,7 @@ def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
 
 
 def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
-              say: Say = print) -> Outcome:
+              say: Say = print) -> SweepOutcome:
     """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
 
     Raises:
@@ -92,7 +92,7 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say) -> Outcome:
+                say: Say) -> SweepOutcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -143,7 +143,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Finished only once the test result and the plots are written: a sweep cut short
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
-    return Outcome(run, trials, test, written)
+    return SweepOutcome(run, trials, test, written)
 
 
 def _stopped(run: RunDir, state: str, **extra) -> None:

@@ -31,7 +31,7 @@ from scipy import stats
 from sweep import metrics, rundir
 from sweep.analysis import evaluation, results
 from sweep.analysis.retrain import Repeat, Retrainer
-from sweep.errors import DamagedRun, Interrupted, UsageError
+from sweep.errors import Interrupted, UsageError
 from sweep.metrics import METRIC_COLUMNS
 from sweep.progress import Say
 from sweep.rundir import RunDir, read_json
@@ -41,7 +41,7 @@ from sweep.space.config import MAX_SEED, SweepConfig
 LEVEL = 0.95  # the intervals' confidence level
 SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a prime)
 ROW_COLUMNS = ["trial_id", "rank", "repeat", "seed", "split_seed"]
-TAIL_COLUMNS = ["best_epoch", "epochs_run", "seconds", "reason"]
+REPEAT_TAIL_COLUMNS = ["best_epoch", "epochs_run", "seconds", "reason"]
 
 
 def confirm_seed(sweep_seed: int, repeat: int) -> int:
@@ -54,7 +54,7 @@ def confirm_seed(sweep_seed: int, repeat: int) -> int:
 
 
 @dataclass
-class Outcome:
+class ConfirmOutcome:
     """What a confirm leaves for the console."""
 
     run: RunDir
@@ -141,13 +141,9 @@ def overlap_sentence(summary: pd.DataFrame, objective: str, level: float = LEVEL
 
 def read_rows(run: RunDir) -> pd.DataFrame:
     """confirm.csv's rows (none yet: an empty frame)."""
-    try:
-        return pd.read_csv(run.confirm_csv, dtype={"trial_id": str})
-    except FileNotFoundError:
-        return pd.DataFrame(columns=ROW_COLUMNS)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DamagedRun(f"{run.confirm_csv}: damaged ({str(e).splitlines()[0]}); delete it to "
-                         "confirm afresh") from None
+    rows = rundir.read_csv(run.confirm_csv, damaged="delete it to confirm afresh",
+                           dtype={"trial_id": str})
+    return pd.DataFrame(columns=ROW_COLUMNS) if rows is None else rows
 
 
 def _write_rows(run: RunDir, rows: pd.DataFrame) -> None:
@@ -184,7 +180,7 @@ def check_confirmable(run: RunDir, top: int) -> tuple[SweepConfig, pd.DataFrame,
 
 
 def confirm(run_dir: str | Path, top: int, seeds: int, resplit: bool = False,
-            verbose: bool = False, say: Say = print) -> Outcome:
+            verbose: bool = False, say: Say = print) -> ConfirmOutcome:
     """Runs (or resumes, or extends) the confirmation of a finished run's top configurations.
 
     Args:
@@ -213,7 +209,7 @@ def confirm(run_dir: str | Path, top: int, seeds: int, resplit: bool = False,
 
 
 def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: pd.DataFrame,
-                    top: int, seeds: int, resplit: bool, verbose: bool, say: Say) -> Outcome:
+                    top: int, seeds: int, resplit: bool, verbose: bool, say: Say) -> ConfirmOutcome:
     from sweep.analysis import plots
 
     objective = cfg.tuner.objective
@@ -255,7 +251,7 @@ def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: 
     if not leader.empty:
         confirmed = _evaluate_leader(run, cfg, leader.iloc[0], mine, objective, resplit, say,
                                      trainer)
-    return Outcome(run, objective, summary, verdict, confirmed, len(todo), plot)
+    return ConfirmOutcome(run, objective, summary, verdict, confirmed, len(todo), plot)
 
 
 def _number(value) -> float | None:
@@ -265,7 +261,7 @@ def _number(value) -> float | None:
 
 def _ordered(rows: pd.DataFrame, hp_names: list[str]) -> pd.DataFrame:
     others = [c for c in rows if metrics.is_metric(str(c)) and c not in METRIC_COLUMNS]  # the objective's
-    columns = [*ROW_COLUMNS, *METRIC_COLUMNS, *others, *TAIL_COLUMNS, *hp_names]
+    columns = [*ROW_COLUMNS, *METRIC_COLUMNS, *others, *REPEAT_TAIL_COLUMNS, *hp_names]
     for c in columns:
         if c not in rows:
             rows[c] = pd.NA

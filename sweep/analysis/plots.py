@@ -257,8 +257,8 @@ def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Pat
         hparams(trials, target.plot("hparams"), varying, objective),
         cells(trials, target.plot("cells"), objective),
     ]
-    if run.length_accuracy_csv.exists():
-        by_length = pd.read_csv(run.length_accuracy_csv)
+    by_length = rundir.read_csv(run.length_accuracy_csv)
+    if by_length is not None:
         written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]
 

@@ -20,7 +20,7 @@ from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import HYPERPARAMETERS, Choice, Fixed
 
 TRIAL_COLUMNS = ["trial_id", "status"]
-TAIL_COLUMNS = ["epochs_run", "best_epoch", "params", "seconds", "fit_seconds",
+TRIAL_TAIL_COLUMNS = ["epochs_run", "best_epoch", "params", "seconds", "fit_seconds",
                 "overhead_seconds", "peak_rss_mb", "worker", "test_accuracy", "test_loss", "reason"]
 HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
@@ -69,7 +69,7 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         if trial.get("message") and status in (TrialStatus.FAILED, TrialStatus.INVALID):
             row["reason"] = failure_reason(trial["message"])
         rows.append(row)
-    columns = TRIAL_COLUMNS + hp_names + metric_columns + TAIL_COLUMNS
+    columns = TRIAL_COLUMNS + hp_names + metric_columns + TRIAL_TAIL_COLUMNS
     frame = pd.DataFrame(rows)
     for c in columns:
         if c not in frame:
@@ -125,9 +125,8 @@ def history_dataframe(run_dir: RunDir | str | Path) -> pd.DataFrame:
     """One row per trial x epoch, from each trial's epochs.csv."""
     frames = []
     for trial_dir in as_run(run_dir).trial_dirs():
-        try:
-            frame = pd.read_csv(RunDir.epochs_csv(trial_dir))
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError):
+        frame = rundir.read_csv(RunDir.epochs_csv(trial_dir))
+        if frame is None:
             continue  # not written yet, or damaged: the trial's row says what is known
         frame.insert(0, "trial_id", RunDir.trial_id_of(trial_dir))
         frames.append(frame)
@@ -180,7 +179,7 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     ascending = metrics.ascending(sort)
     if hp_names is None:
         hp_names = [c for c in trials.columns
-                    if c not in TRIAL_COLUMNS + TAIL_COLUMNS and not metrics.is_metric(c)]
+                    if c not in TRIAL_COLUMNS + TRIAL_TAIL_COLUMNS and not metrics.is_metric(c)]
     # Failed or unfinished trials rank after every completed one, whatever their metrics.
     done = trials.status.eq(TrialStatus.COMPLETED) if "status" in trials else True
     ranked = trials.assign(_done=done).sort_values(

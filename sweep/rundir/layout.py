@@ -124,6 +124,10 @@ class RunDir(_Folder):
         """The vocabulary behind `tokens_cache` (and what cut the text), for export."""
         return self.cache / f"vocab-{fingerprint}-v{vocab_size}-l{max_length}.json"
 
+    def vocabularies(self, vocab_size: int, max_length: int) -> list[Path]:
+        """Every saved vocabulary of this size and cut (`vocabulary`), whatever the data's fingerprint."""
+        return sorted(self.cache.glob(f"vocab-*-v{vocab_size}-l{max_length}.json"))
+
     def vectors_cache(self, fingerprint: str, vocab_size: int, max_length: int, dim: int) -> Path:
         return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
 

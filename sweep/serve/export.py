@@ -138,7 +138,7 @@ def _vocabulary(cfg: SweepConfig, run: RunDir, vocab_size: int):
     """(data or None, Vocabulary): read from the run folder, else made from the data source."""
     from sweep.data.pipeline import Vocabulary
 
-    for path in sorted(run.cache.glob(f"vocab-*-v{vocab_size}-l{cfg.data.max_length}.json")):
+    for path in run.vocabularies(vocab_size, cfg.data.max_length):
         vocab = Vocabulary.read(path, cfg.data.standardize, cfg.data.max_length)
         if vocab is not None:
             return None, vocab
@@ -251,8 +251,8 @@ def _card(cfg: SweepConfig, run: RunDir, row: pd.Series, values: dict, vocab, na
           checkpoint_test: dict, refit: dict | None) -> dict:
     objective = cfg.tuner.objective
     by_length = []
-    if run.length_accuracy_csv.exists():
-        lengths = pd.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    lengths = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    if lengths is not None:
         by_length = lengths[lengths.trial_id == str(row.trial_id)].drop(
             columns=["cell", "bidirectional", "trial_id"]).to_dict("records")
 
