@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir
+from sweep import rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.rundir import RunDir
@@ -82,15 +82,18 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     # Refused before minutes of loading data, and before the lock file is made.
     rundir.check_resumable(cfg, run, options.overwrite)
     runlock.check_not_in_use(run)
+    track.check(cfg)  # MLflow asked for but not installed: refused here
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
             say(f"Note: {lock.note}.")
-        return _run_locked(cfg, run, data, options, role, say)
+        # Tracking's last records are sent once the run's status is written (bounded wait).
+        with track.live(run, cfg, say) as tracker:
+            return _run_locked(cfg, run, data, options, role, say, tracker)
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say) -> Outcome:
+                say: Say, tracker: track.Off) -> Outcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -112,6 +115,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         trials, _ = results.write_tables(run)
         printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
         progress.trials_ended(trials[trials.status.isin(ENDED)])
+        tracker.update()
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -122,6 +126,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             trials, _ = results.write_tables(run)
             printer.mark_seen(trials[trials.status.isin(ENDED)])
             progress.trials_ended(trials[trials.status.isin(ENDED)])
+            tracker.update()  # the parent run, and what a resume adds to the server
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,

@@ -7,6 +7,7 @@
     sweep report RUN_DIR        rebuild the CSVs, print a leaderboard
     sweep plot RUN_DIR          write the PNGs
     sweep confirm RUN_DIR       retrain the top configurations with new seeds (--top K --seeds S)
+    sweep track RUN_DIR         bring an MLflow tracking server up to date (--mlflow URI)
 
 Only this module prints usage or exits. TensorFlow is imported after the space and the
 flags are validated, so a bad space is refused in well under a second.
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from sweep import rundir
 from sweep.analysis import results
+from sweep.cli import track as cli_track
 from sweep.errors import Interrupted, SweepError, UsageError
 from sweep.rundir import RunDir
 from sweep.space import config
@@ -94,6 +96,7 @@ def _add_run(sub) -> None:
                    help="write TensorBoard logs with HParams under RUN_DIR/tensorboard")
     p.add_argument("--mixed-precision", action="store_true", help="mixed float16 (GPU)")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    cli_track.add_mlflow_flag(p, "every trial")
     d = p.add_argument_group("distributed (KerasTuner's chief/worker oracle)")
     d.add_argument("--workers", type=_positive_int, metavar="N",
                    help="run a chief and N worker processes on this machine (one GPU each, round-robin)")
@@ -116,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config.load(
         args.space, name=args.name, source=args.data, algorithm=args.tuner,
         max_trials=args.max_trials, epochs=args.epochs, seed=args.seed, max_time=args.max_time,
-        limit_train=args.limit_train, limit_eval=args.limit_eval,
+        limit_train=args.limit_train, limit_eval=args.limit_eval, mlflow=args.mlflow,
     )
     options = RunOptions(results_dir=Path(args.results_dir), overwrite=args.overwrite,
                          tensorboard=args.tensorboard, verbose=args.verbose,
@@ -275,16 +278,19 @@ def _add_confirm(sub) -> None:
     p.add_argument("--resplit", action="store_true",
                    help="also draw a new validation split from the training data for each seed")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    cli_track.add_mlflow_flag(p, "the repeats, under the sweep's parent run,")
     p.set_defaults(handler=cmd_confirm)
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from sweep.analysis import confirm
 
+    cli_track.check(args.run_dir, args.mlflow)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_hidden(not args.verbose):
         outcome = confirm.confirm(args.run_dir, args.top, args.seeds, args.resplit,
                                   verbose=args.verbose, say=_say)
+    cli_track.after(args.run_dir, args.mlflow, _say)
     print()
     print(results.format_table(outcome.summary))
     print(f"\n{outcome.verdict}")
@@ -314,12 +320,17 @@ def _add_export(sub) -> None:
                         "of epochs, and export that model")
     p.add_argument("--out", metavar="DIR", help="the export folder (default RUN/export/trial_ID[_refit])")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own lines")
+    cli_track.add_mlflow_flag(p, "the export folder, as an artifact of the trial's run,")
+    p.add_argument("--register", metavar="NAME",
+                   help="with MLflow tracking: register the export in the Model Registry as NAME")
     p.set_defaults(handler=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from sweep.serve import export
 
+    if cli_track.check(args.run_dir, args.mlflow) is None and args.register:
+        raise UsageError("--register: needs MLflow tracking (--mlflow URI or MLFLOW_TRACKING_URI)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_hidden(not args.verbose):
         done = export.export(RunDir(args.run_dir), args.trial, args.refit,
@@ -333,6 +344,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         line += f", refit {card['refit']['test_accuracy']:.4f} ({card['refit']['seconds']} s)"
     print(line)
     print(f"Exported: {done.folder}/ ({', '.join(card['files'])})")
+    job = cli_track.export_job(str(card["trial_id"]), Path(str(done.folder)), args.register)
+    logged = cli_track.after(args.run_dir, args.mlflow, _say, job)
+    if logged:
+        print(f"MLflow: run {logged['run_id']}, artifact {logged['artifact_path']}"
+              + (f"; registered {logged['registered']!r} version {logged['version']}"
+                 if logged.get("registered") else ""))
     return EXIT_OK
 
 
@@ -379,7 +396,8 @@ def _say_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot, _add_confirm, _add_export, _add_predict]
+COMMANDS: list[Callable] = [_add_run, _add_report, _add_plot, _add_confirm, _add_export, _add_predict,
+                            cli_track.add_track]
 
 
 def build_parser() -> argparse.ArgumentParser:

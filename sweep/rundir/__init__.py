@@ -5,6 +5,7 @@
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
       length_accuracy.csv  classes.json  *.png
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
+      mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -61,6 +62,7 @@ class RunDir:
     confirm_png = _Inside("confirm.png")
     confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.rundir.lock)
+    mlflow_json = _Inside("mlflow.json")  # MLflow run ids by tracking server (sweep.track)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
     oracle_json = _Inside(TUNER_PROJECT, "oracle.json")
@@ -345,6 +347,7 @@ def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
     for d in (old, new):
         for key in RESUMABLE_CHANGES:
             d["tuner"].pop(key)
+        d.pop("tracking", None)  # where trials are also recorded, not what they are
     return _diff(old, new)
 
 

@@ -125,6 +125,24 @@ def parse_duration(value: str | int | float) -> float:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Where trials are also recorded (MLflow); not part of what a trial means.
+
+    `mlflow` is a tracking URI (`http://host:5000`, `sqlite:///mlflow.db`, ...). User names,
+    passwords and tokens come only from MLflow's environment variables
+    (MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN): a URI
+    holding them is refused, since the space is saved in the run folder.
+    """
+
+    mlflow: str | None = None
+    experiment: str | None = None  # None: the sweep's name
+
+    @property
+    def enabled(self) -> bool:
+        return self.mlflow is not None
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     """A whole, resolved search space."""
 
@@ -132,6 +150,7 @@ class SweepConfig:
     hyperparameters: dict[str, HyperParameter]
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -145,12 +164,15 @@ class SweepConfig:
                 hps[name] = {
                     k: v for k, v in dataclasses.asdict(spec).items() if v is not None
                 }
-        return {
+        out = {
             "name": self.name,
             "data": dataclasses.asdict(self.data),
             "tuner": dataclasses.asdict(self.tuner),
             "hyperparameters": hps,
         }
+        if self.tracking != TrackingConfig():
+            out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -247,7 +269,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -264,8 +286,9 @@ def from_dict(raw: dict) -> SweepConfig:
         )
     data = _section(DataConfig, raw.get("data"), "data")
     tuner = _section(TunerConfig, raw.get("tuner"), "tuner")
+    tracking = _section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
-    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner)
+    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking)
     _validate(cfg)
     return cfg
 
@@ -275,7 +298,7 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
     data_keys = {"source": "source", "limit_train": "limit_train", "limit_eval": "limit_eval"}
     tuner_keys = {"algorithm": "algorithm", "max_trials": "max_trials", "epochs": "epochs",
                   "seed": "seed", "max_time": "max_time"}
-    unknown = set(flags) - set(data_keys) - set(tuner_keys) - {"name"}
+    unknown = set(flags) - set(data_keys) - set(tuner_keys) - {"name", "mlflow"}
     if unknown:
         raise TypeError(f"unknown overrides: {sorted(unknown)}")
     data = {data_keys[k]: v for k, v in flags.items() if k in data_keys and v is not None}
@@ -285,6 +308,8 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
         changes["data"] = dataclasses.replace(cfg.data, **data)
     if tuner:
         changes["tuner"] = dataclasses.replace(cfg.tuner, **tuner)
+    if flags.get("mlflow") is not None:
+        changes["tracking"] = dataclasses.replace(cfg.tracking, mlflow=flags["mlflow"])
     if flags.get("name") is not None:
         if not _valid_name(flags["name"]):
             raise ConfigError(f"--name: expected a folder name, got {flags['name']!r}")
@@ -298,6 +323,8 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
         # Name the flag the user typed, not the space key it overrides.
         if "source" in data and str(e).startswith("data.source:"):
             raise ConfigError("--data:" + str(e).removeprefix("data.source:")) from None
+        if "tracking" in changes and str(e).startswith("tracking.mlflow:"):
+            raise ConfigError("--mlflow:" + str(e).removeprefix("tracking.mlflow:")) from None
         raise
     return cfg
 
@@ -383,6 +410,30 @@ def _validate(cfg: SweepConfig) -> None:
                     "of values or a linear range with a step"
                 )
     _validate_budget(cfg)
+    _validate_tracking(cfg.tracking)
+
+
+def _validate_tracking(tracking: TrackingConfig) -> None:
+    if tracking.mlflow is not None:
+        check_tracking_uri(tracking.mlflow, "tracking.mlflow")
+    if tracking.experiment is not None and (not isinstance(tracking.experiment, str)
+                                            or not tracking.experiment.strip()):
+        raise ConfigError(f"tracking.experiment: expected an MLflow experiment name, "
+                          f"got {tracking.experiment!r}")
+    if tracking.experiment is not None and tracking.mlflow is None:
+        raise ConfigError("tracking.experiment: given without tracking.mlflow (the tracking URI)")
+
+
+def check_tracking_uri(uri: Any, key: str) -> None:
+    """A tracking URI without credentials in it (they would be saved with the space)."""
+    if not isinstance(uri, str) or not uri.strip() or any(c.isspace() for c in uri):
+        raise ConfigError(f"{key}: expected an MLflow tracking URI such as http://127.0.0.1:5000, "
+                          f"got {uri!r}")
+    _, sep, rest = uri.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        raise ConfigError(f"{key}: the URI holds a user name or password; give them in "
+                          "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
+                          "MLFLOW_TRACKING_TOKEN) instead, which are never saved")
 
 
 def _objective_hint(typed: str) -> str:
