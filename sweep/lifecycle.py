@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +23,13 @@ import pandas as pd
 from sweep import rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.progress import Say, TrialPrinter
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
 from sweep.search.distributed import Role
 from sweep.space.config import SweepConfig
 
-Say = Callable[[str], None]
 ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
 
 
@@ -240,48 +239,7 @@ def trial_progress(cfg: SweepConfig, data, say: Say, distributed: bool = False):
     return progress.for_console(cfg, say, batches_hint=batches, distributed=distributed)
 
 
-class TrialPrinter:
-    """Says one line per trial that ended, once each: `[n/max] trial ID STATUS hps metric time`."""
-
-    def __init__(self, cfg: SweepConfig, say: Say):
-        self.cfg = cfg
-        self.say = say
-        self.varying = cfg.varying()
-        self.seen: set[str] = set()
-
-    @property
-    def count(self) -> int:
-        return len(self.seen)
-
-    def mark_seen(self, trials: pd.DataFrame) -> None:
-        self.seen.update(trials.trial_id)
-
-    def print_new(self, trials: pd.DataFrame) -> None:
-        for _, row in trials.iterrows():
-            if row.trial_id not in self.seen:
-                self.seen.add(row.trial_id)
-                self.say(self.line(row))
-
-    def line(self, row: pd.Series) -> str:
-        objective = self.cfg.tuner.objective
-        hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
-        metric, reason = row.get(objective), row.get("reason")
-        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
-            shown = reason  # its metrics are those of a broken run
-        elif isinstance(metric, float) and not pd.isna(metric):
-            shown = f"{objective}={metric:.4f}"
-        else:
-            shown = reason if isinstance(reason, str) else ""
-        seconds = row.get("seconds")
-        took = f"{seconds:.1f}s" if isinstance(seconds, float) and not pd.isna(seconds) else ""
-        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
-                f"{row.status:<9} {hps}  {shown}  {took}")
-
-
 def describe_classes(names: list[str], shown: int = 10) -> str:
     more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
     return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
 
-
-def _short(v) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -12,24 +12,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-epoch metric as Keras names it in `fit()`'s logs (without a `val_` prefix)."""
+    """A per-epoch metric as Keras names it in `fit()`'s logs (without a `val_` prefix).
+
+    Its Keras object is made by `sweep.model.keras_metrics.make` (the model package).
+    """
 
     name: str
     direction: str  # "max" or "min"
     label: str  # what it measures, for axis labels
     fraction: bool = False  # a value in [0, 1] (plots scale their axis to it)
-
-    def keras_metric(self, num_classes: int):
-        """The Keras metric that computes it, for a model with `num_classes` classes.
-
-        The model's outputs are logits (one for two classes, else one per class) and its
-        labels class ids; see `sweep.model.keras_metrics` for how each metric reads them.
-        """
-        if self.name == "loss":
-            raise ValueError("'loss' is computed by the model's loss, not a metric")
-        from sweep.model.keras_metrics import make
-
-        return make(self.name, num_classes)
 
 
 METRICS: dict[str, Metric] = {

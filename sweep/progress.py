@@ -10,17 +10,20 @@ Every console line about trials during `sweep run` goes through one `SweepProgre
         trial 03 epoch 2/5: val_accuracy=0.8012 in 41.2s; trial ~0:01:22 left, sweep ~0:25:10 left;
         best val_accuracy=0.8123
 
-The tuner (`tuning._SweepTunerMixin`) reports trial, epoch and batch events; `run.py`
-reports the trials that ended (from trials.csv). The estimates are deliberately simple: a
+The tuner (`tuning._SweepTunerMixin`) reports trial, epoch and batch events; `TrialPrinter`
+says the trials that ended (from trials.csv). The estimates are deliberately simple: a
 trial's time left from its last epoch's seconds (before its first epoch ends, from the
 seconds per batch after the first, which traces the model); the sweep's from the mean
 seconds of the trials that ended times the trials left, shared among the workers seen in
 trials.csv in a distributed sweep (before any trial ends, the running one's projection).
-`SWEEP_PROGRESS=live|plain` overrides the terminal test. No TensorFlow here.
+`SWEEP_PROGRESS=live|plain` overrides the terminal test; Jupyter counts as a terminal (the
+Python API). The live line fits the console's width (`fit_line`). No TensorFlow here.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import math
 import os
 import sys
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
     from sweep.space.config import SweepConfig
 
+Say = Callable[[str], None]  # how a sweep shows a line (print, a log's write, ...)
 ENV = "SWEEP_PROGRESS"  # "live" or "plain"; unset: live exactly when stdout is a terminal
 
 
@@ -87,7 +91,7 @@ class SweepProgress(TrialEvents):
         clock: seconds, monotonic (tests pass their own).
     """
 
-    def __init__(self, cfg: SweepConfig, say: Callable[[str], None], *, batches_hint: int | None = None,
+    def __init__(self, cfg: SweepConfig, say: Say, *, batches_hint: int | None = None,
                  distributed: bool = False, clock: Callable[[], float] = time.monotonic):
         self.objective = cfg.tuner.objective
         self.maximize = metrics.maximize(self.objective)
@@ -248,41 +252,43 @@ class LiveProgress(SweepProgress):
         Others: as `SweepProgress`.
     """
 
-    def __init__(self, cfg: SweepConfig, say: Callable[[str], None], *, console: Console | None = None,
+    def __init__(self, cfg: SweepConfig, say: Say, *, console: Console | None = None,
                  **kwargs):
-        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn
         from rich.text import Text
 
         super().__init__(cfg, say, **kwargs)
         state = self
 
-        class Batches(ProgressColumn):
-            """`batch/batches` of the epoch under way (the count is estimated until one epoch ends)."""
+        class Bar(BarColumn):
+            """rich's bar, narrowed or left out when the console is too narrow for the line."""
+
+            def render(self, task):
+                self.bar_width = state.layout().get("bar", 0)
+                return super().render(task) if self.bar_width else Text("")
+
+        class Part(ProgressColumn):
+            """One or more of the line's parts (`LiveProgress.parts`), those that fit the width."""
+
+            def __init__(self, *names: str, style: str = "", sep: str = ", "):
+                super().__init__()
+                self.names, self.style, self.sep = names, style, sep
 
             def render(self, task) -> Text:
-                t = state.trial
-                if t is None or t.epoch_started is None:
-                    return Text("")
-                return Text(f"{t.batch}/{state.batches() or '?'}")
-
-        class Elapsed(ProgressColumn):
-            """The running trial's time so far (rich's own column stops at a full bar)."""
-
-            def render(self, task) -> Text:
-                t = state.trial
-                shown = "" if t is None else duration(state.clock() - t.started)
-                return Text(shown, style="progress.elapsed")
-
-        class Status(ProgressColumn):
-            """The trial's and the sweep's time left, and the best so far, worked out as drawn."""
-
-            def render(self, task) -> Text:
-                return Text(", ".join(filter(None, [state.left_text(), state.best_text()])))
+                shown = state.layout()
+                texts = state.parts()
+                line = self.sep.join(texts[n] for n in self.names if n in shown and texts[n])
+                width = shown.get(self.names[0]) if self.names == ("description",) else None
+                text = Text(line, style=self.style, no_wrap=True, overflow="ellipsis")
+                if width is not None:
+                    text.truncate(width, overflow="ellipsis")
+                return text
 
         # transient: the live line goes when the sweep ends; the trial lines above it stay.
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=24), Batches(), Elapsed(),
-            Status(), console=console, transient=True, refresh_per_second=4,
+            Part("description"), Bar(bar_width=BAR_WIDTH), Part("batches"),
+            Part("elapsed", style="progress.elapsed"), Part("trial_left", "sweep_left", "best"),
+            console=console, transient=True, refresh_per_second=4,
         )
         self.began = False  # a trial has started in this process
         self.task = self.progress.add_task(self.describe(), total=None)
@@ -293,6 +299,28 @@ class LiveProgress(SweepProgress):
 
     def __exit__(self, *exc) -> None:
         self.progress.stop()
+
+    def parts(self) -> dict[str, str]:
+        """The live line's texts, by part (an empty one is not shown)."""
+        t = self.trial
+        trial = self.trial_left()
+        in_epoch = t is not None and t.epoch_started is not None
+        sweep = self.sweep_left()
+        return {
+            "description": self.describe(),
+            "batches": f"{t.batch}/{self.batches() or '?'}" if t is not None and in_epoch else "",
+            "elapsed": "" if t is None else duration(self.clock() - t.started),
+            "trial_left": (f"trial ~{duration(trial)} left" if trial is not None and t is not None
+                           and (in_epoch or trial > 0) else ""),
+            "sweep_left": "" if sweep is None else f"sweep ~{duration(sweep)} left",
+            "best": self.best_text(),
+        }
+
+    def layout(self) -> dict[str, int]:
+        """The parts shown on this console, with their widths (`fit_line`)."""
+        widths = {name: len(text) for name, text in self.parts().items()}
+        widths["bar"] = BAR_WIDTH if self.trial is not None else 0
+        return fit_line(widths, self.progress.console.width)
 
     def say(self, line: str) -> None:
         self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -338,7 +366,50 @@ class LiveProgress(SweepProgress):
         self.progress.refresh()
 
 
-def for_console(cfg: SweepConfig, say: Callable[[str], None], *, live: bool | None = None,
+BAR_WIDTH = 24  # the live line's bar, at its widest
+# The live line's parts, from the first to go when the console is too narrow to the last; the
+# description (trial, epoch) stays, cut short if even it does not fit.
+DROP_ORDER = ("trial_left", "elapsed", "batches", "best", "bar", "sweep_left")
+_COLUMNS = (("description",), ("bar",), ("batches",), ("elapsed",), ("trial_left", "sweep_left", "best"))
+MIN_BAR = 10  # narrower than this, the bar goes
+
+
+def fit_line(widths: dict[str, int], width: int) -> dict[str, int]:
+    """Which parts of the live line fit `width` columns, and how wide each is drawn.
+
+    The parts are drawn in `_COLUMNS`' order, one space between columns (rich's grid) and
+    ", " between the status parts. Too wide, the bar narrows to MIN_BAR, then parts go in
+    DROP_ORDER; the description is cut to what is left. A line that fits never wraps, so a
+    redraw leaves no stray line behind.
+
+    Args:
+        widths: each part's width (0: nothing to show); "bar" at its widest.
+        width: the console's columns.
+
+    Returns:
+        The parts shown (width > 0), by name, with their widths.
+    """
+    shown = {n: w for n, w in widths.items() if w > 0}
+
+    def total() -> int:
+        columns = [sum(shown[n] for n in names if n in shown) + 2 * (sum(n in shown for n in names) - 1)
+                   for names in _COLUMNS if any(n in shown for n in names)]
+        # One column more than those shown: the last character of a full line wraps on some
+        # terminals, so the line stays one short of the width.
+        return sum(columns) + len(columns)
+
+    if "bar" in shown and total() > width:
+        shown["bar"] = max(MIN_BAR, shown["bar"] - (total() - width))
+    for name in DROP_ORDER:
+        if total() <= width:
+            break
+        shown.pop(name, None)
+    if "description" in shown and total() > width:
+        shown["description"] = max(1, shown["description"] - (total() - width))
+    return shown
+
+
+def for_console(cfg: SweepConfig, say: Say, *, live: bool | None = None,
                 **kwargs) -> SweepProgress:
     """The progress for this console: live on a terminal (or SWEEP_PROGRESS=live), else plain.
 
@@ -352,11 +423,22 @@ def for_console(cfg: SweepConfig, say: Callable[[str], None], *, live: bool | No
 
 
 def wants_live(setting: str | None, stream) -> bool:
-    """SWEEP_PROGRESS=live|plain decides; unset, a terminal that is not TERM=dumb gets the live line."""
+    """SWEEP_PROGRESS=live|plain decides; unset, a terminal that is not TERM=dumb gets the live
+    line, and so does Jupyter where ipywidgets is installed (rich draws its live line there in an
+    output widget)."""
     if setting in ("live", "plain"):
         return setting == "live"
+    if in_jupyter():
+        return importlib.util.find_spec("ipywidgets") is not None
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+def in_jupyter() -> bool:
+    """Runs in a Jupyter kernel (rich's own test: IPython's ZMQ shell)."""
+    from rich.console import Console
+
+    return Console(file=io.StringIO()).is_jupyter
 
 
 def planned_trials(cfg: SweepConfig) -> int:
@@ -377,3 +459,45 @@ def planned_trials(cfg: SweepConfig) -> int:
 def duration(seconds: float) -> str:
     """H:MM:SS, as rich shows elapsed time."""
     return str(timedelta(seconds=max(0, round(seconds))))
+
+
+class TrialPrinter:
+    """Says one line per trial that ended, once each: `[n/max] trial ID STATUS hps metric time`."""
+
+    def __init__(self, cfg: SweepConfig, say: Say):
+        self.cfg = cfg
+        self.say = say
+        self.varying = cfg.varying()
+        self.seen: set[str] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
+
+    def mark_seen(self, trials: pd.DataFrame) -> None:
+        self.seen.update(trials.trial_id)
+
+    def print_new(self, trials: pd.DataFrame) -> None:
+        for _, row in trials.iterrows():
+            if row.trial_id not in self.seen:
+                self.seen.add(row.trial_id)
+                self.say(self.line(row))
+
+    def line(self, row: pd.Series) -> str:
+        objective = self.cfg.tuner.objective
+        hps = " ".join(f"{k}={_short(row.get(k))}" for k in self.varying)
+        metric, reason = row.get(objective), row.get("reason")
+        if row.status in ("FAILED", "INVALID") and isinstance(reason, str):
+            shown = reason  # its metrics are those of a broken run
+        elif isinstance(metric, float) and not math.isnan(metric):
+            shown = f"{objective}={metric:.4f}"
+        else:
+            shown = reason if isinstance(reason, str) else ""
+        seconds = row.get("seconds")
+        took = f"{seconds:.1f}s" if isinstance(seconds, float) and not math.isnan(seconds) else ""
+        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
+                f"{row.status:<9} {hps}  {shown}  {took}")
+
+
+def _short(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -163,7 +163,10 @@ def board(out: str):
 
     lines = out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
-    return pd.read_fwf(io.StringIO("\n".join(lines[start:])), dtype=str)
+    end = start + 1  # the rows, each led by its rank (lines after the table are not rows)
+    while end < len(lines) and lines[end].split()[:1] and lines[end].split()[0].isdigit():
+        end += 1
+    return pd.read_fwf(io.StringIO("\n".join(lines[start:end])), dtype=str)
 
 
 def snapshot(run_dir: Path, trial_ids) -> dict[Path, tuple[bytes, int]]:
@@ -174,3 +177,78 @@ def snapshot(run_dir: Path, trial_ids) -> dict[Path, tuple[bytes, int]]:
             path = run_dir / "tuner" / f"trial_{tid}" / name
             files[path] = (path.read_bytes(), path.stat().st_mtime_ns)
     return files
+
+
+# --- A synthetic run folder of any size (the HTML report's and bench/report.py's fixture) ---
+
+
+SYNTHETIC_SPACE = {
+    "cell": ["simple_rnn", "lstm", "gru"],
+    "bidirectional": [False, True],
+    "hidden_units": [16, 32, 64],
+    "learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
+    "dropout": {"min": 0.0, "max": 0.5},
+    "vocab_size": [1000, 5000, 20000],
+}
+
+
+def synthetic_run(run_dir: Path, trials: int = 60, failed: int = 0, epochs: int = 5, seed: int = 0,
+                  state: str = "finished") -> Path:
+    """A run folder as a finished KerasTuner sweep leaves it, with made-up figures, in milliseconds.
+
+    The validation accuracy depends mostly on the cell (SimpleRNN worst) and then on the
+    learning rate (best near 1e-3), so importance has something to find; `failed` of the
+    trials are FAILED with a reason. config.yaml, status.json, classes.json, test.json,
+    length_accuracy.csv and tuner/trial_*/ (trial.json, epochs.csv, sweep.json) are written.
+    """
+    from sweep.space import config
+
+    rng = np.random.default_rng(seed)
+    cfg = config.from_dict({
+        "name": run_dir.name, "data": {"source": "csv:reviews.csv", "max_length": 200},
+        "tuner": {"algorithm": "random", "max_trials": trials, "epochs": epochs, "seed": seed},
+        "hyperparameters": SYNTHETIC_SPACE,
+    })
+    fake_run_folder(run_dir, cfg)
+    (run_dir / "classes.json").write_text(json.dumps(["neg", "pos"]))
+    best = (-1.0, "")
+    failed_ids = set(rng.choice(trials, size=failed, replace=False).tolist()) if failed else set()
+    for i in range(trials):
+        tid = f"{i:03d}"
+        hps = {"cell": str(rng.choice(SYNTHETIC_SPACE["cell"])), "bidirectional": bool(rng.integers(2)),
+               "hidden_units": int(rng.choice(SYNTHETIC_SPACE["hidden_units"])),
+               "learning_rate": float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-2)))),
+               "dropout": float(rng.uniform(0, 0.5)), "vocab_size": int(rng.choice([1000, 5000, 20000]))}
+        ceiling = {"simple_rnn": 0.62, "lstm": 0.85, "gru": 0.86}[hps["cell"]] \
+            - 0.08 * abs(np.log10(hps["learning_rate"]) + 3) + 0.01 * hps["bidirectional"]
+        trial_dir = run_dir / "tuner" / f"trial_{tid}"
+        trial_dir.mkdir()
+        status = "FAILED" if i in failed_ids else "COMPLETED"
+        run_epochs = 2 if status == "FAILED" else epochs
+        rows = ["epoch,loss,accuracy,val_loss,val_accuracy,seconds"]
+        for e in range(1, run_epochs + 1):
+            val = 0.5 + (ceiling - 0.5) * (1 - np.exp(-e / 1.5)) + rng.normal(0, 0.005)
+            rows.append(f"{e},{0.7 - 0.08 * e:.4f},{val + 0.03:.4f},{0.72 - 0.6 * (val - 0.5):.4f},"
+                        f"{val:.4f},{rng.uniform(5, 20):.2f}")
+        (trial_dir / "epochs.csv").write_text("\n".join(rows) + "\n")
+        trial = {"trial_id": tid, "status": status, "hyperparameters": {"values": hps}}
+        if status == "FAILED":
+            trial["message"] = "Traceback ...\nkeras_tuner.src.errors.FailedTrialError: loss became nan"
+        elif val > best[0]:
+            best = (val, tid)
+        (trial_dir / "trial.json").write_text(json.dumps(trial))
+        seconds = float(rng.uniform(30, 120))
+        (trial_dir / "sweep.json").write_text(json.dumps({
+            "seconds": seconds, "fit_seconds": seconds - 2, "overhead_seconds": 2.0, "params": 100000,
+            "peak_rss_mb": 900.0, "worker": "tuner0"}))
+    if best[1]:
+        (run_dir / "test.json").write_text(json.dumps({
+            "trial_id": best[1], "test_accuracy": round(best[0] - 0.01, 4), "test_loss": 0.4,
+            "test_examples": 1000}))
+        lines = ["cell,bidirectional,trial_id,bucket,min_tokens,max_tokens,examples,accuracy"]
+        for b in range(5):
+            lines.append(f"lstm,False,{best[1]},{b},{b * 40 + 1},{b * 40 + 40},200,{0.85 - 0.02 * b:.3f}")
+        (run_dir / "length_accuracy.csv").write_text("\n".join(lines) + "\n")
+    (run_dir / "status.json").write_text(json.dumps({"state": state, "pid": dead_pid(), "host": "vm",
+                                                     "time": 0.0}))
+    return run_dir

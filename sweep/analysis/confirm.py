@@ -22,7 +22,6 @@ train: the summary functions work on a copied folder.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +33,11 @@ from sweep import metrics, rundir
 from sweep.analysis import evaluation, results
 from sweep.errors import DamagedRun, Interrupted, UsageError
 from sweep.metrics import METRIC_COLUMNS
+from sweep.progress import Say
 from sweep.rundir import RunDir, read_json
 from sweep.rundir import lock as runlock
 from sweep.space.config import MAX_SEED, SweepConfig
 
-Say = Callable[[str], None]
 LEVEL = 0.95  # the intervals' confidence level
 SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a prime)
 ROW_COLUMNS = ["trial_id", "rank", "repeat", "seed", "split_seed"]

@@ -6,13 +6,15 @@ Writes `test.json` and `length_accuracy.csv` in the run folder.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sweep.data.pipeline import SweepData
 from sweep.rundir import RunDir, read_json, write_atomic, write_json
+
+if TYPE_CHECKING:
+    from sweep.data.pipeline import SweepData
 
 CONFIRMED = "confirmed"  # test.json's key for `sweep confirm`'s configuration (sweep.analysis.confirm)
 

@@ -14,9 +14,12 @@ import argparse
 from pathlib import Path
 
 from sweep import rundir, track
+from sweep.cli import common
 from sweep.errors import NotARunError, RunFailed, UsageError
 from sweep.rundir import RunDir
 from sweep.space.config import SweepConfig
+
+NAME = "track"
 
 
 def add_mlflow_flag(p: argparse.ArgumentParser, what: str) -> None:
@@ -25,8 +28,8 @@ def add_mlflow_flag(p: argparse.ArgumentParser, what: str) -> None:
                         "tracking.mlflow, else $MLFLOW_TRACKING_URI; see docs/tracking.md)")
 
 
-def add_track(sub) -> None:
-    p = sub.add_parser("track", help="bring an MLflow tracking server up to date with a run folder",
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(NAME, help="bring an MLflow tracking server up to date with a run folder",
                        description=(
         "Log what the server lacks of a run folder: a parent run for the sweep, a nested run per "
         "trial (hyperparameters, every epoch's metrics, status, timings), confirm's repeats and, "
@@ -39,10 +42,11 @@ def add_track(sub) -> None:
     p.add_argument("--experiment", metavar="NAME",
                    help="the MLflow experiment (default: the space's tracking.experiment, else "
                         "$MLFLOW_EXPERIMENT_NAME, else the sweep's name)")
-    p.set_defaults(handler=cmd_track)
+    p.set_defaults(handler=run)
+    return p
 
 
-def cmd_track(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     run = RunDir(args.run_dir)
     cfg = rundir.load_config(run)
     uri = track.check(cfg, args.mlflow)
@@ -61,7 +65,7 @@ def cmd_track(args: argparse.Namespace) -> int:
           + (f", {done['confirm']} confirm repeats" if done["confirm"] else "")
           + f" on {public_uri(uri)}, experiment {state.get('experiment')!r} "
             f"(id {state.get('experiment_id')}), parent run {state.get('parent')}")
-    return 0
+    return common.EXIT_OK
 
 
 def _saved_space(run_dir: str) -> SweepConfig | None:

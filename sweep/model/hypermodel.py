@@ -28,7 +28,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from sweep.metrics import METRICS
+from sweep.model import keras_metrics
 from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
 
 CELL_LAYERS = {
@@ -80,7 +80,7 @@ class RNNHyperModel(kt.HyperModel):
             loss = keras.losses.BinaryCrossentropy(from_logits=True)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        compiled = [METRICS[name].keras_metric(self.num_classes) for name in self.metrics]
+        compiled = [keras_metrics.make(name, self.num_classes) for name in self.metrics]
         # No XLA: batches vary in length (bucketing), and XLA would recompile per shape
         # and keep TensorFlow off the cuDNN RNN kernels.
         jit = keras.backend.backend() == "jax"

@@ -34,7 +34,7 @@ from sweep.space.config import MAX_SEED, SweepConfig
 
 @dataclass
 class SweepOptions:
-    """How to run, as opposed to what to search (which is the config)."""
+    """What the search needs of the run's options (`sweep.lifecycle.RunOptions`), plus `evaluate`."""
 
     overwrite: bool = False
     tensorboard: bool = False

@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import sweep
-from sweep import metrics, rundir
+from sweep import __version__, metrics, rundir
 from sweep.analysis import results
 from sweep.errors import RunFailed, UsageError
 from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
@@ -256,7 +255,7 @@ def _card(cfg: SweepConfig, run: RunDir, row: pd.Series, values: dict, vocab, na
         return None if pd.isna(v) else float(v)
 
     return {
-        "harness": f"rnn-sweep {sweep.__version__}",
+        "harness": f"rnn-sweep {__version__}",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "run": str(run.path.resolve()),
         "trial_id": str(row.trial_id),

@@ -18,7 +18,7 @@ import yaml
 from sweep import metrics
 from sweep.errors import ConfigError
 from sweep.metrics import OBJECTIVES
-from sweep.space import hyperparameters
+from sweep.space import hyperparameters, overrides
 from sweep.space.checks import (
     check_fraction,
     check_keys,
@@ -199,13 +199,13 @@ class SweepConfig:
 # --- Loading ------------------------------------------------------------------------
 
 
-def load(path: str | Path, **overrides: Any) -> SweepConfig:
+def load(path: str | Path, **flags: Any) -> SweepConfig:
     """Reads, validates and resolves a space file, then applies CLI overrides.
 
     Args:
         path: the YAML file.
-        **overrides: dotted-free flag values; `None` means "not given". Known keys:
-            name, source, algorithm, max_trials, epochs, seed, limit_train, limit_eval.
+        **flags: flag values by their names in `sweep.space.overrides.FLAGS`
+            (see `apply_overrides`); `None` means "not given".
 
     Raises:
         ConfigError: on anything malformed, with the offending key named.
@@ -237,7 +237,7 @@ def load(path: str | Path, **overrides: Any) -> SweepConfig:
                 "(letters, digits, '.', '_', '-'); add a name: line"
             )
         raw["name"] = path.stem
-    return apply_overrides(from_dict(raw), **overrides)
+    return apply_overrides(from_dict(raw), **flags)
 
 
 class _SpaceLoader(yaml.SafeLoader):
@@ -294,22 +294,29 @@ def from_dict(raw: dict) -> SweepConfig:
 
 
 def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
-    """Returns `cfg` with the given (non-None) CLI flags applied and re-validated."""
-    data_keys = {"source": "source", "limit_train": "limit_train", "limit_eval": "limit_eval"}
-    tuner_keys = {"algorithm": "algorithm", "max_trials": "max_trials", "epochs": "epochs",
-                  "seed": "seed", "max_time": "max_time"}
-    unknown = set(flags) - set(data_keys) - set(tuner_keys) - {"name", "mlflow"}
+    """Returns `cfg` with the given (non-None) flag values applied and re-validated.
+
+    Args:
+        cfg: a validated space.
+        **flags: values by the names of `sweep.space.overrides.FLAGS` (name, source,
+            algorithm, max_trials, max_time, epochs, seed, limit_train, limit_eval); `None`
+            means "not given".
+
+    Raises:
+        TypeError: a name that is not in the table.
+        ConfigError: a value the space refuses, naming the flag for values the command line
+            takes as typed (--data, --name) and the space key for the others.
+    """
+    unknown = set(flags) - set(overrides.BY_NAME)
     if unknown:
         raise TypeError(f"unknown overrides: {sorted(unknown)}")
-    data = {data_keys[k]: v for k, v in flags.items() if k in data_keys and v is not None}
-    tuner = {tuner_keys[k]: v for k, v in flags.items() if k in tuner_keys and v is not None}
-    changes: dict[str, Any] = {}
-    if data:
-        changes["data"] = dataclasses.replace(cfg.data, **data)
-    if tuner:
-        changes["tuner"] = dataclasses.replace(cfg.tuner, **tuner)
-    if flags.get("mlflow") is not None:
-        changes["tracking"] = dataclasses.replace(cfg.tracking, mlflow=flags["mlflow"])
+    given = [overrides.BY_NAME[k] for k, v in flags.items() if v is not None]
+    sections: dict[str, dict[str, Any]] = {}
+    for f in given:
+        if f.section is not None:
+            sections.setdefault(f.section, {})[f.name] = flags[f.name]
+    changes: dict[str, Any] = {s: dataclasses.replace(getattr(cfg, s), **values)
+                               for s, values in sections.items()}
     if flags.get("name") is not None:
         if not _valid_name(flags["name"]):
             raise ConfigError(f"--name: expected a folder name, got {flags['name']!r}")
@@ -321,10 +328,9 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
         _validate(cfg)
     except ConfigError as e:
         # Name the flag the user typed, not the space key it overrides.
-        if "source" in data and str(e).startswith("data.source:"):
-            raise ConfigError("--data:" + str(e).removeprefix("data.source:")) from None
-        if "tracking" in changes and str(e).startswith("tracking.mlflow:"):
-            raise ConfigError("--mlflow:" + str(e).removeprefix("tracking.mlflow:")) from None
+        typed = next((f for f in given if f.kind == "text" and str(e).startswith(f"{f.key}:")), None)
+        if typed is not None:
+            raise ConfigError(typed.flag + ":" + str(e).removeprefix(f"{typed.key}:")) from None
         raise
     return cfg
 

@@ -35,8 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-import sweep
-from sweep import metrics, rundir
+from sweep import __version__, metrics, rundir
 from sweep.analysis import results
 from sweep.rundir import RunDir
 
@@ -274,7 +273,7 @@ class Reconciler:
         params = {k: _param(v) for k, v in _flatten(space).items()}
         names = rundir.class_names(self.run)
         tags = {TAG + "data_source": cfg.data.source, TAG + "algorithm": cfg.tuner.algorithm,
-                TAG + "objective": cfg.tuner.objective, TAG + "version": sweep.__version__,
+                TAG + "objective": cfg.tuner.objective, TAG + "version": __version__,
                 TAG + "run_folder": str(self.run.path.resolve()), TAG + "state": state,
                 **{TAG + "tuner." + k: _param(v) for k, v in moving.items()}}
         if names is not None:

@@ -190,6 +190,121 @@ def test_the_console_decides_live_or_plain(monkeypatch):
     assert not progress.wants_live("plain", Tty()) and progress.wants_live("live", io.StringIO())
     monkeypatch.setenv("TERM", "dumb")
     assert not progress.wants_live(None, Tty())
+    # Jupyter (sweep.run in a notebook): live when ipywidgets can draw it, else plain lines.
+    assert not progress.in_jupyter()
+    monkeypatch.setattr(progress, "in_jupyter", lambda: True)
+    found = {"ipywidgets": object()}
+    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: found.get(name))
+    assert progress.wants_live(None, io.StringIO())
+    found.clear()
+    assert not progress.wants_live(None, io.StringIO())
     monkeypatch.setenv(progress.ENV, "plain")
     assert type(progress.for_console(_cfg(), print)) is progress.SweepProgress
     assert isinstance(progress.for_console(_cfg(), print, live=True, console=None), progress.LiveProgress)
+
+
+def _live_mid_epoch(width: int) -> tuple[progress.LiveProgress, io.StringIO]:
+    """A live line at trial 00's second epoch, 4 of 10 batches in, on a `width`-column console."""
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=width, color_system=None)
+    clock = Clock()
+    p = progress.LiveProgress(_cfg(), lambda line: None, console=console, batches_hint=10, clock=clock)
+    p.trials_ended(_ended([]))
+    p.trial_begin("00", {})
+    clock.now = 2.0
+    p.epoch_begin(0)
+    for batch in range(10):
+        clock.now += 1
+        p.batch_end(batch)
+    p.epoch_end(0, {"val_accuracy": 0.75})
+    p.epoch_begin(1)
+    for batch in range(4):
+        clock.now += 1
+        p.batch_end(batch)
+    return p, out
+
+
+def _drawn(p: progress.LiveProgress) -> list[str]:
+    """The live line as rich lays it out on its console: one string per screen line."""
+    console = p.progress.console
+    table = p.progress.make_tasks_table(p.progress.tasks)
+    return ["".join(seg.text for seg in line).rstrip() for line in console.render_lines(table, pad=False)]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 120, 132, 200])
+def test_the_live_line_fits_the_console_and_never_wraps(width):
+    p, _ = _live_mid_epoch(width)
+    lines = _drawn(p)
+    assert len(lines) == 1 and len(lines[0]) < width, lines
+    assert lines[0].startswith("trial 00 (1/4) epoch 2/3"[: width - 2])
+
+
+def test_a_narrower_console_drops_the_least_useful_parts_first():
+    full = "trial ~0:00:16 left, sweep ~0:01:52 left, best val_accuracy 0.7500"
+    assert full in _drawn(_live_mid_epoch(200)[0])[0]
+    # 120 columns (where the line used to wrap): everything, on a narrower bar.
+    line = _drawn(_live_mid_epoch(120)[0])[0]
+    assert full in line and "4/10" in line and "0:00:16 trial" in line
+    # 100: the trial's own time left goes first, then its time so far.
+    line = _drawn(_live_mid_epoch(100)[0])[0]
+    assert "trial ~" not in line and "sweep ~0:01:52 left, best val_accuracy 0.7500" in line
+    line = _drawn(_live_mid_epoch(80)[0])[0]
+    assert "0:00:16" not in line and "sweep ~0:01:52 left" in line
+    # 60: the batch count and the best go; 50: the bar; the sweep's time left stays.
+    line = _drawn(_live_mid_epoch(60)[0])[0]
+    assert "sweep ~0:01:52 left" in line and "best" not in line and "4/10" not in line and "━" in line
+    line = _drawn(_live_mid_epoch(50)[0])[0]
+    assert line.endswith("sweep ~0:01:52 left") and "━" not in line
+
+
+def test_fit_line_keeps_what_fits_and_cuts_only_the_description():
+    widths = {"description": 24, "bar": 24, "batches": 4, "elapsed": 7, "trial_left": 19,
+              "sweep_left": 19, "best": 26}
+    assert progress.fit_line(widths, 200) == widths
+    assert progress.fit_line(widths, 120) == {**widths, "bar": 12}
+    assert progress.fit_line({**widths, "batches": 0}, 200).keys() == widths.keys() - {"batches"}
+    assert progress.fit_line(widths, 10) == {"description": 9}
+
+
+def test_a_live_redraw_in_a_120_column_terminal_leaves_no_stray_lines():
+    p, out = _live_mid_epoch(120)
+    with p:
+        p.progress.refresh()
+        p.say("[1/4] a line above the live one")
+        p.progress.refresh()
+    text = out.getvalue()
+    assert not any(line.strip().startswith(("val_accuracy", "0.7500")) for line in text.splitlines())
+
+
+# --- One line per trial that ended (TrialPrinter) ----------------------------------------
+
+
+def _printer_cfg() -> config.SweepConfig:
+    return config.from_dict({"name": "t", "tuner": {"max_trials": 4},
+                             "hyperparameters": {"cell": ["lstm", "gru"], "learning_rate": 0.01}})
+
+
+def test_each_ended_trial_is_said_once_in_order():
+    said: list[str] = []
+    printer = progress.TrialPrinter(_printer_cfg(), said.append)
+    trials = pd.DataFrame([
+        {"trial_id": "0", "status": "COMPLETED", "cell": "lstm", "val_accuracy": 0.81234,
+         "seconds": 2.5, "reason": None},
+        {"trial_id": "1", "status": "FAILED", "cell": "gru", "val_accuracy": float("nan"),
+         "seconds": 1.0, "reason": "loss became nan at epoch 1"},
+    ])
+    printer.print_new(trials)
+    printer.print_new(trials)
+    assert said == ["[1/4] trial 0 COMPLETED cell=lstm  val_accuracy=0.8123  2.5s",
+                    "[2/4] trial 1 FAILED    cell=gru  loss became nan at epoch 1  1.0s"]
+
+
+def test_trials_seen_before_a_resume_are_not_said_again():
+    said: list[str] = []
+    printer = progress.TrialPrinter(_printer_cfg(), said.append)
+    done = pd.DataFrame([{"trial_id": "0", "status": "COMPLETED", "cell": "lstm"}])
+    printer.mark_seen(done)
+    printer.print_new(done)
+    assert said == [] and printer.count == 1

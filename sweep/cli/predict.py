@@ -1,0 +1,52 @@
+"""`sweep predict MODEL [TEXT ...]`: class probabilities for new text, as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sweep import rundir
+from sweep.cli import common
+from sweep.errors import UsageError
+
+NAME = "predict"
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(NAME, help="class probabilities for new text from an export or a run",
+                       description=(
+        "MODEL is an export folder or a run folder (its best trial's export, made if missing). "
+        "Writes CSV: row, predicted, prob_<class> per class, in input order."))
+    p.add_argument("model", help="an export folder, or a run folder")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify ('-' reads standard input)")
+    p.add_argument("--input", metavar="FILE",
+                   help="a .csv (text column found by name, or --text-column) or a file of one text per line")
+    p.add_argument("--text-column", metavar="C", help="the CSV's text column(s), comma-separated")
+    p.add_argument("--output", metavar="FILE", help="write the CSV here (default: standard output)")
+    p.add_argument("--batch-size", type=common.positive_int, default=256, metavar="N",
+                   help="texts per network call (default 256)")
+    p.set_defaults(handler=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from sweep.serve import predict
+
+    source = args.input
+    if args.texts == ["-"] and source is None:
+        source = "-"
+    elif args.texts and source is not None:
+        raise UsageError("predict: give texts or --input, not both")
+    elif not args.texts and source is None:
+        raise UsageError("predict: give texts, --input FILE, or - for standard input")
+    texts = predict.read_texts([] if source else args.texts, source, args.text_column)
+    with common.native_stderr_hidden(True):
+        folder = predict.resolve_model(Path(args.model), common.say_stderr)
+        table = predict.predict_table(folder, texts, args.batch_size, show_progress=sys.stderr.isatty())
+    if args.output:
+        common.write_or_say(lambda _: rundir.write_atomic(Path(args.output), table.to_csv(index=False)),
+                            None, args.output, required=True)
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return common.EXIT_OK

@@ -1,0 +1,48 @@
+"""`sweep report RUN_DIR`: rebuild trials.csv and history.csv, print a leaderboard. No TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweep import rundir
+from sweep.analysis import results
+from sweep.cli import common
+from sweep.rundir import RunDir
+
+NAME = "report"
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(NAME, help="rebuild trials.csv/history.csv and print a leaderboard")
+    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p.add_argument("--top", type=common.positive_int, default=10, metavar="K")
+    p.add_argument("--sort", metavar="COLUMN", help="a trials.csv column (default: the objective)")
+    p.add_argument("--out", metavar="DIR",
+                   help="write trials.csv and history.csv here (default: the run folder, if writable)")
+    p.set_defaults(handler=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = RunDir(args.run_dir)
+    cfg = rundir.load_config(run_dir)
+    trials, history = results.read_tables(run_dir)
+    common.write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
+                        "trials.csv and history.csv")
+    objective = cfg.tuner.objective
+    state = rundir.run_state(run_dir)
+    counts = trials.status.value_counts().to_dict() if len(trials) else {}
+    print(f"{run_dir}: sweep {state}; {len(trials)} trials "
+          f"({', '.join(f'{v} {str(k).lower()}' for k, v in counts.items()) or 'none yet'}), "
+          f"{len(history)} epochs recorded")
+    names = rundir.class_names(run_dir)
+    if names:
+        print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
+    if len(trials):
+        board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
+        print(results.format_table(board))
+    if cfg.varying():
+        from sweep.analysis import importance  # Optuna, on first use
+
+        print(importance.summary_line(importance.importance(trials, cfg), objective))
+    return common.EXIT_OK
