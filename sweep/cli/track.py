@@ -52,14 +52,16 @@ def run(args: argparse.Namespace) -> int:
     uri = track.check(cfg, args.mlflow)
     if uri is None:
         raise UsageError("track: no tracking server; pass --mlflow URI (or set MLFLOW_TRACKING_URI)")
-    from sweep.track.mlflow import Reconciler, public_uri
+    from sweep.track import public_uri, redact
+    from sweep.track.mlflow import Reconciler
 
     experiment = args.experiment or track.experiment_for(cfg)
     try:
         reconciler = Reconciler(run, uri, experiment)
         done = reconciler.sync()
     except Exception as e:  # the server's errors, in whatever class the client raises them
-        raise RunFailed(f"track: {public_uri(uri)}: {' '.join(str(e).split())[:300]}") from None
+        why = redact(" ".join(str(e).split()), uri)[:300]
+        raise RunFailed(f"track: {public_uri(uri)}: {why}") from None
     state = reconciler.state
     print(f"{run}: {done['trials']} trials"
           + (f", {done['confirm']} confirm repeats" if done["confirm"] else "")

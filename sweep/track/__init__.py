@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sweep.errors import UsageError
 from sweep.rundir import RunDir
@@ -23,6 +25,20 @@ from sweep.space.config import SweepConfig
 MISSING = "MLflow tracking needs MLflow: pip install 'rnn-sweep[mlflow]'"
 CLOSE_SECONDS = 30.0  # the longest a sweep waits for its last records to reach the server
 Say = Callable[[str], None]
+
+
+def public_uri(uri: str) -> str:
+    """The URI without user name, password or query (what may be saved and shown)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc:
+        return uri.split("?", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def redact(text: str, uri: str) -> str:
+    """`text` (an error message) without the credentials a URI in it may carry."""
+    return re.sub(r"//[^/@\s]+@", "//", text.replace(uri, public_uri(uri)))
 
 
 def uri_for(cfg: SweepConfig | None, flag: str | None = None) -> str | None:
@@ -86,8 +102,6 @@ class Live(Off):
     """
 
     def __init__(self, run: RunDir, uri: str, experiment: str | None, say: Say):
-        from sweep.track.mlflow import public_uri
-
         self.uri: str = uri
         self.run, self.experiment, self.say = run, experiment, say
         self.shown = public_uri(uri)
@@ -131,7 +145,7 @@ class Live(Off):
                 self.failed = None
             except Exception as e:  # a helper's failure: said once, never the sweep's
                 self._reconciler = None  # start afresh next time (the server may be back)
-                self._warn(" ".join(str(e).split())[:200] or type(e).__name__)
+                self._warn(redact(" ".join(str(e).split()), self.uri)[:200] or type(e).__name__)
             if closing:
                 return
 

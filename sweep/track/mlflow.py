@@ -31,13 +31,13 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
 from sweep.rundir import RunDir
+from sweep.track import public_uri
 
 # Bounded network waits unless the user chose others (MLflow's defaults: 120 s per request,
 # 7 retries with exponential backoff, minutes against a server that is down).
@@ -64,15 +64,6 @@ TRIAL_FIGURES = {"epochs_run": "epochs_run", "best_epoch": "best_epoch", "second
                  "test_accuracy": "test_accuracy", "test_loss": "test_loss"}
 END_ARTIFACTS = ("trials.csv", "history.csv", "test.json", "classes.json", "length_accuracy.csv",
                  "confirm.csv", "report.html")
-
-
-def public_uri(uri: str) -> str:
-    """The URI without user name, password or query (what may be saved and shown)."""
-    parts = urlsplit(uri)
-    if not parts.scheme or not parts.netloc:
-        return uri.split("?", 1)[0]
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def history_key(column: str) -> str:

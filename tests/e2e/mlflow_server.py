@@ -39,6 +39,8 @@ class MlflowServer:
     def start(self) -> MlflowServer:
         log = open(self.folder / "server.log", "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        # No background job runner (GenAI evaluation jobs): a handful of processes we never use.
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server",
              "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",

@@ -214,3 +214,52 @@ def test_track_without_a_server_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "sweep: error: track: no tracking server; pass --mlflow URI (or set MLFLOW_TRACKING_URI)"]
+
+
+@pytest.mark.slow
+def test_confirm_and_export_log_under_the_sweep(server, data, tmp_path):
+    spec = space(tmp_path, data, "confirmed")
+    results = tmp_path / "results"
+    run = results / "confirmed"
+    proc = run_cli("run", str(spec), "--results-dir", str(results), "--mlflow", server.uri, env=no_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # No --mlflow: the URI the run's saved space names.
+    proc = run_cli("confirm", str(run), "--top", "1", "--seeds", "2", env=no_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, trials, every = sweep_runs(server.uri, "confirmed")
+    repeats = pd.read_csv(run / "confirm.csv", dtype={"trial_id": str})
+    confirm_runs = [r for r in every if r.data.tags.get("rnn_sweep.kind") == "confirm"]
+    assert len(confirm_runs) == len(repeats) == 2
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in confirm_runs)
+    assert sorted(r.data.params["seed"] for r in confirm_runs) == sorted(str(s) for s in repeats.seed)
+    assert sorted(r.data.metrics["val_accuracy"] for r in confirm_runs) == sorted(repeats.val_accuracy)
+    confirmed = json.loads((run / "test.json").read_text())["confirmed"]
+    assert parent.data.metrics["confirmed_test_accuracy"] == confirmed["test_accuracy"]
+
+    proc = run_cli("export", str(run), "--mlflow", server.uri, "--register", "rnn-sweep-test", env=no_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    best = json.loads((run / "test.json").read_text())["trial_id"]
+    from e2e.mlflow_server import _artifacts, client
+
+    c = client(server.uri)
+    files = _artifacts(c, trials[best].info.run_id, f"export/trial_{best}")
+    assert f"export/trial_{best}/model_card.json" in files
+    assert any(f.startswith(f"export/trial_{best}/saved_model/") for f in files)
+    version = c.get_model_version("rnn-sweep-test", "1")
+    assert version.run_id == trials[best].info.run_id
+    assert "registered 'rnn-sweep-test' version 1" in proc.stdout
+
+
+@pytest.mark.slow
+def test_workers_log_each_trial_once(server, synthetic_csv, tmp_path):
+    from e2e.test_distributed import DEADLINE, _check_complete, _finish, _launch, _space
+
+    results = tmp_path / "results"
+    spec = _space(tmp_path, synthetic_csv, epochs=2)
+    proc = _launch(spec, results, "--mlflow", server.uri)
+    out, err = _finish(proc, str(tmp_path), DEADLINE)
+    _check_complete(results, out, err, proc.returncode)
+    assert "Warning" not in out + err
+    assert_matches_folder(server.uri, "synthetic", results / "synthetic")
+    every = sweep_runs(server.uri, "synthetic")[2]
+    assert len(every) == 1 + 4  # the parent and one run per trial, none twice
