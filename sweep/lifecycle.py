@@ -43,6 +43,10 @@ class RunOptions:
     verbose: bool = False
     mixed_precision: bool = False
 
+    def run_dir(self, cfg: SweepConfig) -> RunDir:
+        """The run folder of the sweep `cfg` describes: RESULTS_DIR/NAME."""
+        return RunDir(Path(self.results_dir) / cfg.name)
+
 
 @dataclass
 class Outcome:
@@ -73,7 +77,7 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
         RunFailed: too many failed trials in a row.
         Interrupted: Ctrl-C; the same call resumes.
     """
-    run = RunDir(Path(options.results_dir) / cfg.name)
+    run = options.run_dir(cfg)
     if options.overwrite:
         rundir.check_overwritable(run)
     else:
@@ -180,7 +184,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
         RunFailed: the oracle failed (the chief is gone, or raised).
         Interrupted: Ctrl-C.
     """
-    run = RunDir(Path(options.results_dir) / cfg.name)
+    run = options.run_dir(cfg)
     cfg = rundir.keep_saved_standardization(cfg, run)
     worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
     worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data

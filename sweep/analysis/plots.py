@@ -1,11 +1,15 @@
 """DataFrames -> PNGs, with matplotlib's object API (no pyplot global state).
 
 Each function takes the tables `results` builds and writes one self-explanatory figure.
-`plot_run` writes all that the run's data allows.
+`plot_run` writes all that the run's data allows; inside `collecting()` the same calls keep
+their figures instead of writing them (the Python API's `Run.plot`, read-only folders too).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +41,25 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+_collected: ContextVar[dict[str, Figure] | None] = ContextVar("_collected", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[dict[str, Figure]]:
+    """Within it, plotting writes no file: each figure lands in the dict, by plot name."""
+    made: dict[str, Figure] = {}
+    token = _collected.set(made)
+    try:
+        yield made
+    finally:
+        _collected.reset(token)
+
+
 def _save(fig: Figure, path: Path) -> Path:
+    collected = _collected.get()
+    if collected is not None:
+        collected[path.stem] = fig
+        return path
     rundir.save_atomic(path, fig.savefig)
     return path
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sweep.analysis import results
 from sweep.cli import common
-from sweep.rundir import RunDir
 from sweep.space import config
 from sweep.space.overrides import BY_NAME, FLAGS
 
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers:
         from sweep.search import launcher
 
-        return launcher.launch_local(args.argv, args.workers, RunDir(options.results_dir / cfg.name),
+        return launcher.launch_local(args.argv, args.workers, options.run_dir(cfg),
                                      overwrite=args.overwrite)
     if role:
         distributed.apply_role(role)  # a chief checks its port here

@@ -7,8 +7,11 @@ key and what was expected. This module knows no TensorFlow and no KerasTuner.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,18 +202,29 @@ class SweepConfig:
 # --- Loading ------------------------------------------------------------------------
 
 
-def load(path: str | Path, **flags: Any) -> SweepConfig:
-    """Reads, validates and resolves a space file, then applies CLI overrides.
+def load(space: str | os.PathLike | Mapping[str, Any] | SweepConfig, **flags: Any) -> SweepConfig:
+    """Reads, validates and resolves a space, then applies the run flags (`sweep run`, `sweep.run`).
 
     Args:
-        path: the YAML file.
+        space: the YAML file; or a mapping with its structure, or a loaded space (the
+            Python API).
         **flags: flag values by their names in `sweep.space.overrides.FLAGS`
             (see `apply_overrides`); `None` means "not given".
 
     Raises:
         ConfigError: on anything malformed, with the offending key named.
     """
-    path = Path(path)
+    if isinstance(space, SweepConfig):
+        return apply_overrides(space, **flags)
+    if isinstance(space, Mapping):
+        raw = copy.deepcopy(dict(space))
+        if "name" not in raw and flags.get("name") is not None:
+            raw["name"] = flags["name"]  # from_dict needs one; --name's check applies below
+        return apply_overrides(from_dict(raw), **flags)
+    if not isinstance(space, (str, os.PathLike)):
+        raise ConfigError(f"space: expected a YAML file's path, a mapping or a loaded space, got "
+                          f"{type(space).__name__}")
+    path = Path(space)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -36,6 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "lifecycle": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "track"},
     "cli": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
             "track"},
+    # the Python API (sweep.run, sweep.load, Run, sweep.predict): beside the CLI, on the same functions
+    "api": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
+            "track"},
     "__main__": {"cli"},
     "__init__": set(),  # `import sweep` stays light (tests/unit/cli/test_light.py)
 }
