@@ -38,28 +38,29 @@ def _click(page, *names: str) -> None:
             return
 
 
-def shoot(uri: str, experiment_id: str, out: Path, chart: Path | None, chromium: str) -> None:
+def _open(page, url: str, parent: str) -> None:
+    """Opens `url`, closes what covers the runs, and expands the parent into its trials."""
+    page.goto(url, timeout=120_000)
+    page.wait_for_timeout(8000)
+    _click(page, "Got it")
+    with contextlib.suppress(Exception):  # the assistant panel takes a third of the width
+        page.locator("[aria-label='Close']").last.click(timeout=3000)
+    button = "button[contains(@data-component-id, 'runnamecellrenderer')]"  # [+] beside the name
+    page.locator(f"xpath=//a[contains(@href, '{parent}')]/ancestor::*[.//{button}][1]//{button}"
+                 ).first.click(timeout=10_000)
+    page.wait_for_timeout(4000)
+
+
+def shoot(uri: str, experiment_id: str, parent: str, out: Path, chart: Path | None, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 800})
-        page.goto(f"{uri}/#/experiments/{experiment_id}/runs", timeout=120_000)
-        page.wait_for_timeout(8000)
-        _click(page, "Got it")
-        # The assistant panel takes a third of the width; close it.
-        with contextlib.suppress(Exception):
-            page.locator("[aria-label='Close']").last.click(timeout=3000)
-        # Expand the parent run into its nested trial runs.
-        with contextlib.suppress(Exception):
-            page.locator("[data-testid='nested-runs-expander'], button[aria-label*='xpand']").first.click(
-                timeout=5000)
-        page.wait_for_timeout(3000)
+        _open(page, f"{uri}/#/experiments/{experiment_id}/runs", parent)
         page.screenshot(path=str(out))
         if chart is not None:
-            page.goto(f"{uri}/#/experiments/{experiment_id}/runs?compareRunsMode=CHART", timeout=120_000)
-            page.wait_for_timeout(10000)
-            _click(page, "Got it")
+            _open(page, f"{uri}/#/experiments/{experiment_id}/runs?compareRunsMode=CHART", parent)
             page.screenshot(path=str(chart))
         browser.close()
 
@@ -86,7 +87,8 @@ def main() -> None:
         reconciler = Reconciler(RunDir(args.run_dir), uri)
         reconciler.sync()
         chart = Path(args.chart) if args.chart else None
-        shoot(uri, reconciler.state["experiment_id"], Path(args.out), chart, args.chromium)
+        shoot(uri, reconciler.state["experiment_id"], reconciler.state["parent"], Path(args.out), chart,
+              args.chromium)
     print(args.out, args.chart)
 
 

@@ -238,13 +238,13 @@ class Reconciler:
         return True
 
     def _run_for(self, exp_id: str, kind: str, key: str, name: str, slot: dict, slot_key: str,
-                 tags: dict[str, str]) -> str:
+                 tags: dict[str, str], start_time: int | None = None) -> str:
         run_id = slot.get(slot_key)
         if not self._live(run_id):
             run_id = self._find(exp_id, kind, key)
             if not self._live(run_id):
                 made = self.client.create_run(exp_id, tags={KIND: kind, UID: self.folder_id, TRIAL: key,
-                                                            **tags}, run_name=name)
+                                                            **tags}, run_name=name, start_time=start_time)
                 run_id = made.info.run_id
                 self._status[run_id] = made.info.status
                 self._params[run_id], self._figures[run_id] = set(), {}
@@ -279,7 +279,8 @@ class Reconciler:
         exp_id = self.state["experiment_id"]
         tid = str(row.trial_id)
         tags = {PARENT_TAG: parent}
-        run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags)
+        start, end = self._times(row)
+        run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags, start)
         steps = self._steps(epochs)
         if not self._agrees(run_id, steps):
             # A re-run after a kill: MLflow keeps logged values, so this attempt gets a new run.
@@ -289,7 +290,8 @@ class Reconciler:
             self.state["trials"].pop(tid)
             if self._index is not None:
                 self._index.pop(("trial", tid), None)
-            run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags)
+            run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags,
+                                   start)
         params = {n: _param(v) for n, v in self._hyperparameters(cfg, row).items()}
         status = str(row.status)
         run_tags = {TAG + "status": status, PARENT_TAG: parent}
@@ -305,7 +307,19 @@ class Reconciler:
             figures["objective"] = _number(row.get(cfg.tuner.objective))
         self._log(run_id, params=params, tags=run_tags, steps=steps,
                   figures={k: v for k, v in figures.items() if v is not None})
-        self._set_status(run_id, STATUS[status])
+        self._set_status(run_id, STATUS[status], end)
+
+    def _times(self, row: pd.Series) -> tuple[int | None, int | None]:
+        """An ended trial's start and end (ms), from its record (so a later `sweep track` shows
+        when it ran, not when it was sent); (None, None): now."""
+        seconds = _number(row.get("seconds"))
+        try:
+            ended = RunDir.trial_record(self.run.trial_dir(str(row.trial_id))).stat().st_mtime
+        except OSError:
+            return None, None
+        if seconds is None or row.status == "RUNNING":
+            return None, None
+        return int((ended - seconds) * 1000), int(ended * 1000)
 
     def _hyperparameters(self, cfg, row: pd.Series) -> dict[str, Any]:
         """The trial's values as KerasTuner saved them (typed), else trials.csv's."""
@@ -367,13 +381,13 @@ class Reconciler:
             else:
                 logged.setdefault(m.key, {})[m.step] = m.value
 
-    def _set_status(self, run_id: str, status: str) -> None:
+    def _set_status(self, run_id: str, status: str, end_time: int | None = None) -> None:
         if self._status.get(run_id) == status:
             return
         if status == "RUNNING":
             self.client.update_run(run_id, status="RUNNING")
         else:
-            self.client.set_terminated(run_id, status)
+            self.client.set_terminated(run_id, status, end_time=end_time)
         self._status[run_id] = status
 
     def _end(self, parent: str) -> None:
