@@ -149,7 +149,25 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Finished only once the test result and the plots are written: a sweep cut short
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
+    written += write_report(run, (trials, history), say)
     return Outcome(run, trials, test, written)
+
+
+def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 say: Say | None = print) -> list[Path]:
+    """report.html, as the run stands; a failure to write it is a warning, never a failed sweep.
+
+    Ctrl-C while it is written skips it too: the sweep itself is saved by then.
+    """
+    from sweep.analysis import report_html
+
+    try:
+        return [report_html.write_report(run, tables=tables)]
+    except (Exception, KeyboardInterrupt) as e:
+        if say:
+            say(f"Warning: report.html not written ({type(e).__name__}: {e}); "
+                f"`sweep report {run} --html` writes it")
+        return []
 
 
 def _stopped(run: RunDir, state: str, **extra) -> None:
@@ -158,6 +176,7 @@ def _stopped(run: RunDir, state: str, **extra) -> None:
         rundir.write_status(run, state, **extra)
     with contextlib.suppress(Exception):
         results.write_tables(run)
+        write_report(run, say=None)
 
 
 @contextlib.contextmanager

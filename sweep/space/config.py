@@ -69,6 +69,9 @@ class DataConfig:
     test_split: float | None = None
     data_dir: str | None = None
     unlabeled_split: str | None = None  # tfds split of unlabeled text, for word2vec only
+    # A tfds dataset not prepared under data_dir: "auto" downloads and prepares it (tfds), false
+    # refuses (DataError). Not part of what the data is: a run resumes with either.
+    download: str | bool = "auto"
 
     @property
     def scheme(self) -> str:
@@ -387,6 +390,8 @@ def _validate(cfg: SweepConfig) -> None:
     for key in ("limit_train", "limit_eval"):
         if getattr(d, key) is not None:
             check_positive_int(getattr(d, key), f"data.{key}")
+    if not (d.download is False or d.download == "auto"):  # 0 == False, so `is`
+        raise ConfigError(f"data.download: expected auto or false, got {d.download!r}")
     for key in ("label_column", "test_source", "data_dir", "unlabeled_split"):
         if getattr(d, key) is not None:
             check_type(getattr(d, key), str, f"data.{key}", "a string")
