@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import metrics, rundir
+from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.metrics import TrialStatus
@@ -84,15 +84,18 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     # Refused before minutes of loading data, and before the lock file is made.
     rundir.check_resumable(cfg, run, options.overwrite)
     runlock.check_not_in_use(run)
+    track.check(cfg)  # MLflow asked for but not installed: refused here
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
             say(f"Note: {lock.note}.")
-        return _run_locked(cfg, run, data, options, role, say)
+        # Tracking's last records are sent once the run's status is written (bounded wait).
+        with track.live(run, cfg, say) as tracker:
+            return _run_locked(cfg, run, data, options, role, say, tracker)
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say) -> SweepOutcome:
+                say: Say, tracker: track.Off) -> SweepOutcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -114,6 +117,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         trials, _ = results.write_tables(run)
         printer.print_new(trials[~trials.status.isin([TrialStatus.RUNNING, TrialStatus.INTERRUPTED])])
         progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+        tracker.update()
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -124,6 +128,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             trials, _ = results.write_tables(run)
             printer.mark_seen(trials[trials.status.isin(metrics.ENDED)])
             progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+            tracker.update()  # the parent run, and what a resume adds to the server
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
@@ -143,7 +148,25 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Finished only once the test result and the plots are written: a sweep cut short
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
+    written += write_report(run, (trials, history), say)
     return SweepOutcome(run, trials, test, written)
+
+
+def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 say: Say | None = print) -> list[Path]:
+    """report.html, as the run stands; a failure to write it is a warning, never a failed sweep.
+
+    Ctrl-C while it is written skips it too: the sweep itself is saved by then.
+    """
+    from sweep.analysis import report_html
+
+    try:
+        return [report_html.write_report(run, tables=tables)]
+    except (Exception, KeyboardInterrupt) as e:
+        if say:
+            say(f"Warning: report.html not written ({type(e).__name__}: {e}); "
+                f"`sweep report {run} --html` writes it")
+        return []
 
 
 def _stopped(run: RunDir, state: str, **extra) -> None:
@@ -152,6 +175,7 @@ def _stopped(run: RunDir, state: str, **extra) -> None:
         rundir.write_status(run, state, **extra)
     with contextlib.suppress(Exception):
         results.write_tables(run)
+        write_report(run, say=None)
 
 
 @contextlib.contextmanager

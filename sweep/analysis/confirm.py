@@ -251,7 +251,18 @@ def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: 
     if not leader.empty:
         confirmed = _evaluate_leader(run, cfg, leader.iloc[0], mine, objective, resplit, say,
                                      trainer)
+    _refresh_report(run, say)
     return ConfirmOutcome(run, objective, summary, verdict, confirmed, len(todo), plot)
+
+
+def _refresh_report(run: RunDir, say: Say) -> None:
+    """report.html again, with the confirm results; failing to write it is only a warning."""
+    from sweep.analysis import report_html
+
+    try:
+        report_html.write_report(run)
+    except Exception as e:
+        say(f"Warning: report.html not refreshed ({type(e).__name__}: {e})")
 
 
 def _number(value) -> float | None:

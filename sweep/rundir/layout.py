@@ -3,8 +3,9 @@
     results/<name>/
       config.yaml  status.json                 the resolved space; running|finished|interrupted|failed
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
-      length_accuracy.csv  classes.json  *.png
+      length_accuracy.csv  classes.json  *.png  report.html
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
+      mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -52,10 +53,12 @@ class RunDir(_Folder):
     test_json = _Inside("test.json")  # the selected trial, evaluated once on test
     classes_json = _Inside("classes.json")  # class names by class id
     length_accuracy_csv = _Inside("length_accuracy.csv")
+    report_html = _Inside("report.html")  # everything above, as one self-contained page
     confirm_csv = _Inside("confirm.csv")  # `sweep confirm`: one row per configuration x seed
     confirm_png = _Inside("confirm.png")
     confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.rundir.lock)
+    mlflow_json = _Inside("mlflow.json")  # MLflow run ids by tracking server (sweep.track)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
     oracle_json = _Inside(TUNER_PROJECT, "oracle.json")

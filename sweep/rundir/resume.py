@@ -43,6 +43,8 @@ def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
     for d in (old, new):
         for key in RESUMABLE_CHANGES:
             d["tuner"].pop(key)
+        d.pop("tracking", None)  # where trials are also recorded, not what they are
+        d["data"].pop("download", None)  # how to get the data, not what it is
     return _diff(old, new)
 
 

@@ -59,6 +59,9 @@ class DataConfig:
     test_split: float | None = None
     data_dir: str | None = None
     unlabeled_split: str | None = None  # tfds split of unlabeled text, for word2vec only
+    # A tfds dataset not prepared under data_dir: "auto" downloads and prepares it (tfds), false
+    # refuses (DataError). Not part of what the data is: a run resumes with either.
+    download: str | bool = "auto"
 
     @property
     def scheme(self) -> str:
@@ -97,6 +100,24 @@ class TunerConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Where trials are also recorded (MLflow); not part of what a trial means.
+
+    `mlflow` is a tracking URI (`http://host:5000`, `sqlite:///mlflow.db`, ...). User names,
+    passwords and tokens come only from MLflow's environment variables
+    (MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN): a URI
+    holding them is refused, since the space is saved in the run folder.
+    """
+
+    mlflow: str | None = None
+    experiment: str | None = None  # None: the sweep's name
+
+    @property
+    def enabled(self) -> bool:
+        return self.mlflow is not None
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     """A whole, resolved search space."""
 
@@ -104,6 +125,7 @@ class SweepConfig:
     hyperparameters: dict[str, HyperParameter]
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -117,12 +139,15 @@ class SweepConfig:
                 hps[name] = {
                     k: v for k, v in dataclasses.asdict(spec).items() if v is not None
                 }
-        return {
+        out = {
             "name": self.name,
             "data": dataclasses.asdict(self.data),
             "tuner": dataclasses.asdict(self.tuner),
             "hyperparameters": hps,
         }
+        if self.tracking != TrackingConfig():
+            out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -230,7 +255,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -247,8 +272,9 @@ def from_dict(raw: dict) -> SweepConfig:
         )
     data = validation.section(DataConfig, raw.get("data"), "data")
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
+    tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
-    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner)
+    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking)
     validation.validate(cfg)
     return cfg
 

@@ -32,7 +32,7 @@ from sweep.space.checks import (
 from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
 
 if TYPE_CHECKING:
-    from sweep.space.config import SweepConfig
+    from sweep.space.config import SweepConfig, TrackingConfig
 
 
 def section(cls: type, raw: Any, where: str):
@@ -71,6 +71,8 @@ def validate(cfg: SweepConfig) -> None:
     for key in ("limit_train", "limit_eval"):
         if getattr(d, key) is not None:
             check_positive_int(getattr(d, key), f"data.{key}")
+    if not (d.download is False or d.download == "auto"):  # 0 == False, so `is`
+        raise ConfigError(f"data.download: expected auto or false, got {d.download!r}")
     for key in ("label_column", "test_source", "data_dir", "unlabeled_split"):
         if getattr(d, key) is not None:
             check_type(getattr(d, key), str, f"data.{key}", "a string")
@@ -114,6 +116,30 @@ def validate(cfg: SweepConfig) -> None:
                     "of values or a linear range with a step"
                 )
     _validate_budget(cfg)
+    _validate_tracking(cfg.tracking)
+
+
+def _validate_tracking(tracking: TrackingConfig) -> None:
+    if tracking.mlflow is not None:
+        check_tracking_uri(tracking.mlflow, "tracking.mlflow")
+    if tracking.experiment is not None and (not isinstance(tracking.experiment, str)
+                                            or not tracking.experiment.strip()):
+        raise ConfigError(f"tracking.experiment: expected an MLflow experiment name, "
+                          f"got {tracking.experiment!r}")
+    if tracking.experiment is not None and tracking.mlflow is None:
+        raise ConfigError("tracking.experiment: given without tracking.mlflow (the tracking URI)")
+
+
+def check_tracking_uri(uri: Any, key: str) -> None:
+    """A tracking URI without credentials in it (they would be saved with the space)."""
+    if not isinstance(uri, str) or not uri.strip() or any(c.isspace() for c in uri):
+        raise ConfigError(f"{key}: expected an MLflow tracking URI such as http://127.0.0.1:5000, "
+                          f"got {uri!r}")
+    _, sep, rest = uri.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        raise ConfigError(f"{key}: the URI holds a user name or password; give them in "
+                          "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
+                          "MLFLOW_TRACKING_TOKEN) instead, which are never saved")
 
 
 def _objective_hint(typed: str) -> str:

@@ -201,3 +201,12 @@ def test_load_takes_a_mapping_or_a_loaded_space_as_the_python_api_does(tmp_path)
     assert config.load(path) == config.load(raw)
     with pytest.raises(config.ConfigError, match="space: expected a YAML file's path, a mapping"):
         config.load(42)
+
+
+@pytest.mark.parametrize("value", ["yes", True, 0, None, "Auto"])
+def test_data_download_is_auto_or_false(value):
+    raw = {"name": "d", "data": {"download": value}, "hyperparameters": {"cell": "gru"}}
+    with pytest.raises(config.ConfigError, match="data.download: expected auto or false"):
+        config.from_dict(raw)
+    assert config.from_dict({**raw, "data": {}}).data.download == "auto"
+    assert config.from_dict({**raw, "data": {"download": False}}).data.download is False
