@@ -31,6 +31,12 @@ def objective_label(objective: str) -> str:
     return f"{metrics.label(objective)}, {better} is better"
 
 
+def axis_label(objective: str) -> str:
+    """`objective_label` on two lines, for a y axis."""
+    better = "higher" if metrics.maximize(objective) else "lower"
+    return f"{metrics.label(objective)},<br>{better} is better"
+
+
 def hp_label(name: str) -> str:
     unit = HP_UNITS.get(name)
     return f"{name} ({unit})" if unit else name
@@ -48,6 +54,14 @@ def show(value) -> str:
 def describe(row: pd.Series, hp_names: list[str]) -> str:
     """'trial 007: cell=LSTM, learning_rate=0.00123' (hover text)."""
     return f"trial {row['trial_id']}: " + ", ".join(f"{n}={show(row[n])}" for n in hp_names)
+
+
+def _sorted_values(values: pd.Series) -> list:
+    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
+    unique = list(values.dropna().unique())
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in unique):
+        return sorted(unique)
+    return sorted(unique, key=str)
 
 
 def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
@@ -103,13 +117,12 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
                      "name": "best so far", "xaxis": axis, "yaxis": "y", "line": {"shape": "hv",
                      "color": HIGHLIGHT, "width": 2}, "showlegend": first, "legendgroup": "best",
                      "hoverinfo": "skip"})
-    label = objective_label(objective)
     return {"data": data, "layout": _layout(
         "Optimization history: each completed trial's value and the best so far", 400,
         xaxis={"domain": [0, 0.47], "title": {"text": "trial, in the order they started"}},
         xaxis2={"domain": [0.53, 1], "title": {"text": "training time so far, trials one after "
                                                "another (minutes)"}},
-        yaxis={"title": {"text": label}},
+        yaxis={"title": {"text": axis_label(objective)}},
         legend={"orientation": "h", "y": -0.22})}
 
 
@@ -123,8 +136,8 @@ def _axis(values: pd.Series, name: str, spec_values: list | None) -> dict:
             ticks = list(range(low, high + 1))
             return {"label": f"{name} (log10)", "values": list(np.log10(v)), "tickvals": ticks,
                     "ticktext": [f"1e{t}" for t in ticks]}
-        return {"label": hp_label(name), "values": list(v)}
-    cats = list(dict.fromkeys(spec_values or sorted(values.unique(), key=str)))
+        return {"label": name, "values": list(v)}  # short: the axes' labels sit side by side
+    cats = list(dict.fromkeys(spec_values or _sorted_values(values)))
     index = {str(c): i for i, c in enumerate(cats)}
     return {"label": name, "values": [index.get(str(v), -1) for v in values],
             "tickvals": list(range(len(cats))), "ticktext": [show(c) for c in cats],
@@ -147,7 +160,7 @@ def parallel(trials: pd.DataFrame, objective: str, hp_names: list[str],
                                "colorbar": {"title": {"text": objective}}}}],
             "layout": _layout("Hyperparameters and the objective, one line per completed trial "
                               "(drag along an axis to keep only the trials in that range)", 460,
-                              margin={"l": 80, "r": 80, "t": 100, "b": 40})}
+                              margin={"l": 80, "r": 80, "t": 130, "b": 40})}
 
 
 def importance(result: Importance, objective: str) -> Figure | None:
@@ -196,12 +209,12 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
         values = done[name]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}", "title": {"text": hp_label(name)}}
-        if numeric and values.nunique() > 6:
+        if numeric and name not in choices:  # a range: a number axis
             x = list(values.astype(float))
             if name == "learning_rate":
                 axis["type"] = "log"
         else:
-            cats = list(dict.fromkeys(choices.get(name) or sorted(values.unique(), key=str)))
+            cats = list(dict.fromkeys(choices.get(name) or _sorted_values(values)))
             index = {str(v): j for j, v in enumerate(cats)}
             spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
             x = list(np.array([index.get(str(v), -1) for v in values]) + spread)
@@ -274,7 +287,7 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
                      "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
     return {"data": data, "layout": _layout(
         f"{metrics.label(objective).capitalize()} by recurrent cell and direction (each dot a trial)",
-        400, yaxis={"title": {"text": objective_label(objective)}},
+        400, yaxis={"title": {"text": axis_label(objective)}},
         xaxis={"title": {"text": "recurrent cell and direction"}})}
 
 
@@ -300,5 +313,5 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
         "Test accuracy by review length: the best model of each cell and direction", 400,
         xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
                "title": {"text": f"review length in tokens (quintiles of the test split{cut})"}},
-        yaxis={"title": {"text": "test accuracy (fraction correct), higher is better"}},
+        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"}},
         legend={"orientation": "h", "y": -0.3})}
