@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SPACE  ?= search_spaces/imdb_rnn.yaml
 ARGS   ?=
-# Exact versions (with hashes) of the runtime dependencies plus the dev extra, for Python 3.11
+# Exact versions (with hashes) of the runtime dependencies plus the dev and mlflow extras, for Python 3.11
 # on Linux x86_64. pyproject.toml keeps the ranges for installs into an environment of your own.
 LOCK   ?= requirements/lock.txt
 # The tool that writes LOCK; installed into $(VENV) by `make lock` when missing.
@@ -15,11 +15,15 @@ UV_VERSION ?= 0.13.9
 # Extra `uv pip compile` options for `make lock`, e.g. LOCK_ARGS=--upgrade (all to the newest
 # allowed) or LOCK_ARGS="--upgrade-package keras"; without them the pins already in LOCK are kept.
 LOCK_ARGS  ?=
-# The offline IMDB beside the checkout, unless TFDS_DATA_DIR already points elsewhere.
-export TFDS_DATA_DIR ?= $(abspath ../shared/tensorflow_datasets)
+# The prepared IMDB beside the checkout, when there is one and TFDS_DATA_DIR points nowhere
+# else; without it tfds uses ~/tensorflow_datasets, and a sweep downloads IMDB there once.
+SHARED_TFDS := $(abspath ../shared/tensorflow_datasets)
+ifneq ($(wildcard $(SHARED_TFDS)),)
+export TFDS_DATA_DIR ?= $(SHARED_TFDS)
+endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install lock sweep test test-battery lint bench clean
+.PHONY: install lock sweep test test-fast test-battery lint bench clean
 
 # A fresh .venv whenever the lock or pyproject.toml changes, so that it holds exactly the lock.
 $(BIN)/sweep: pyproject.toml $(LOCK)
@@ -39,7 +43,7 @@ lock:
 	@# Through a copy (uv keeps the pins it finds in its output file), replacing LOCK only when
 	@# it changes: a new LOCK rebuilds .venv on the next install.
 	@if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK).tmp; else rm -f $(LOCK).tmp; fi
-	$(BIN)/python -m uv pip compile pyproject.toml --extra dev \
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra mlflow \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 		--generate-hashes --custom-compile-command 'make lock' \
 		--quiet $(LOCK_ARGS) -o $(LOCK).tmp
@@ -51,6 +55,11 @@ sweep: install
 
 test: install
 	$(BIN)/pytest -q $(ARGS)
+
+# The inner loop: the unit tests that train nothing beyond a few seconds (no slow, IMDB or
+# battery tests); the results, plots and confirm tests read the checked-in tests/data/small_run.
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not imdb and not battery" tests/unit $(ARGS)
 
 # The long fault battery that `make test` samples (about 20 minutes on a 2-core CPU).
 test-battery: install

@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir
+from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.metrics import TrialStatus
 from sweep.progress import Say, TrialPrinter
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
 from sweep.search.distributed import Role
 from sweep.space.config import SweepConfig
-
-ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
 
 
 @dataclass
@@ -43,9 +42,13 @@ class RunOptions:
     verbose: bool = False
     mixed_precision: bool = False
 
+    def run_dir(self, cfg: SweepConfig) -> RunDir:
+        """The run folder of the sweep `cfg` describes: RESULTS_DIR/NAME."""
+        return RunDir(Path(self.results_dir) / cfg.name)
+
 
 @dataclass
-class Outcome:
+class SweepOutcome:
     """What a finished sweep leaves for the console."""
 
     run: RunDir
@@ -57,15 +60,15 @@ class Outcome:
 def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
     """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
     from sweep.data.pipeline import SweepData
-    from sweep.search import tuning
+    from sweep.search import runtime
 
     data = SweepData(cfg.data, cfg.tuner.seed, run)
-    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    runtime.configure_runtime(cfg.tuner.seed, options.mixed_precision)
     return data
 
 
 def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
-              say: Say = print) -> Outcome:
+              say: Say = print) -> SweepOutcome:
     """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
 
     Raises:
@@ -73,7 +76,7 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
         RunFailed: too many failed trials in a row.
         Interrupted: Ctrl-C; the same call resumes.
     """
-    run = RunDir(Path(options.results_dir) / cfg.name)
+    run = options.run_dir(cfg)
     if options.overwrite:
         rundir.check_overwritable(run)
     else:
@@ -83,15 +86,18 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     runlock.check_not_in_use(run)
     if role:
         distributed.check_secret(run, say)
+    track.check(cfg)  # MLflow asked for but not installed: refused here
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
             say(f"Note: {lock.note}.")
-        return _run_locked(cfg, run, data, options, role, say)
+        # Tracking's last records are sent once the run's status is written (bounded wait).
+        with track.live(run, cfg, say) as tracker:
+            return _run_locked(cfg, run, data, options, role, say, tracker)
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say) -> Outcome:
+                say: Say, tracker: track.Off) -> SweepOutcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -111,8 +117,9 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
 
     def on_trial_end() -> None:
         trials, _ = results.write_tables(run)
-        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
-        progress.trials_ended(trials[trials.status.isin(ENDED)])
+        printer.print_new(trials[~trials.status.isin([TrialStatus.RUNNING, TrialStatus.INTERRUPTED])])
+        progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+        tracker.update()
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -121,8 +128,9 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
-            printer.mark_seen(trials[trials.status.isin(ENDED)])
-            progress.trials_ended(trials[trials.status.isin(ENDED)])
+            printer.mark_seen(trials[trials.status.isin(metrics.ENDED)])
+            progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+            tracker.update()  # the parent run, and what a resume adds to the server
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
@@ -142,7 +150,25 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Finished only once the test result and the plots are written: a sweep cut short
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
-    return Outcome(run, trials, test, written)
+    written += write_report(run, (trials, history), say)
+    return SweepOutcome(run, trials, test, written)
+
+
+def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 say: Say | None = print) -> list[Path]:
+    """report.html, as the run stands; a failure to write it is a warning, never a failed sweep.
+
+    Ctrl-C while it is written skips it too: the sweep itself is saved by then.
+    """
+    from sweep.analysis import report_html
+
+    try:
+        return [report_html.write_report(run, tables=tables)]
+    except (Exception, KeyboardInterrupt) as e:
+        if say:
+            say(f"Warning: report.html not written ({type(e).__name__}: {e}); "
+                f"`sweep report {run} --html` writes it")
+        return []
 
 
 def _stopped(run: RunDir, state: str, **extra) -> None:
@@ -151,6 +177,7 @@ def _stopped(run: RunDir, state: str, **extra) -> None:
         rundir.write_status(run, state, **extra)
     with contextlib.suppress(Exception):
         results.write_tables(run)
+        write_report(run, say=None)
 
 
 @contextlib.contextmanager
@@ -177,7 +204,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
         RunFailed: the oracle failed (the chief is gone, or raised).
         Interrupted: Ctrl-C.
     """
-    run = RunDir(Path(options.results_dir) / cfg.name)
+    run = options.run_dir(cfg)
     cfg = rundir.keep_saved_standardization(cfg, run)
     distributed.check_secret(run, say)
     worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
@@ -199,7 +226,7 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     def on_trial_end(print_them: bool = True) -> None:
         trials = results.trials_dataframe(run)
-        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        ended = trials[trials.status.isin(metrics.ENDED)]  # all workers': the sweep's time left and best
         here = ended[ended.worker == role.tuner_id]
         if print_them:
             printer.print_new(here)

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny synthetic text data, space files, and one real finished run.
+"""Shared fixtures: tiny synthetic text data, space files, a checked-in run and one trained here.
 
 The helpers behind them are in helpers.py (`from helpers import ...`).
 """
@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import make_examples, run_cli, write_csv, write_space
+from helpers import ROOT, make_examples, run_cli, write_csv, write_space
 
 
 @pytest.fixture
@@ -29,9 +29,30 @@ def space_file(tmp_path: Path, synthetic_csv: Path) -> Path:
     return write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}")
 
 
+SMALL_RUN = ROOT / "tests" / "data" / "small_run"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny finished run made by this code and checked in (tests/data/make_small_run.py).
+
+    3 trials (grid over the cells, 2 epochs) on `make_examples(400, seed=3)`, saved as
+    `csv:synthetic.csv`; no PNGs, cache or TensorBoard logs. Copied once per session out of
+    the checkout (a report rewrites its CSVs); tests must not modify it (use `small_run_copy`).
+    """
+    return Path(shutil.copytree(SMALL_RUN, tmp_path_factory.mktemp("small_run") / "synthetic"))
+
+
+@pytest.fixture
+def small_run_copy(small_run: Path, tmp_path: Path) -> Path:
+    """A copy of `small_run`, free to change."""
+    return Path(shutil.copytree(small_run, tmp_path / "copy" / "synthetic"))
+
+
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real, tiny, finished run (3 trials, --tensorboard): read it, copy it to change it.
+    """A real, tiny, finished run trained in this session (3 trials, --tensorboard), for the
+    end-to-end tests; unit tests read `small_run` instead. Copy it to change it.
 
     Made once per session; tests must not modify it (copy it with shutil.copytree, or
     use `run_copy`).

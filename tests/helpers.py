@@ -163,7 +163,10 @@ def board(out: str):
 
     lines = out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
-    return pd.read_fwf(io.StringIO("\n".join(lines[start:])), dtype=str)
+    end = start + 1  # the rows, each led by its rank (lines after the table are not rows)
+    while end < len(lines) and lines[end].split()[:1] and lines[end].split()[0].isdigit():
+        end += 1
+    return pd.read_fwf(io.StringIO("\n".join(lines[start:end])), dtype=str)
 
 
 def snapshot(run_dir: Path, trial_ids) -> dict[Path, tuple[bytes, int]]:

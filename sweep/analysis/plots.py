@@ -1,11 +1,15 @@
 """DataFrames -> PNGs, with matplotlib's object API (no pyplot global state).
 
 Each function takes the tables `results` builds and writes one self-explanatory figure.
-`plot_run` writes all that the run's data allows.
+`plot_run` writes all that the run's data allows; inside `collecting()` the same calls keep
+their figures instead of writing them (the Python API's `Run.plot`, read-only folders too).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,7 @@ from matplotlib.lines import Line2D
 
 from sweep import metrics, rundir
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run
 
 CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -37,7 +42,25 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+_collected: ContextVar[dict[str, Figure] | None] = ContextVar("_collected", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[dict[str, Figure]]:
+    """Within it, plotting writes no file: each figure lands in the dict, by plot name."""
+    made: dict[str, Figure] = {}
+    token = _collected.set(made)
+    try:
+        yield made
+    finally:
+        _collected.reset(token)
+
+
 def _save(fig: Figure, path: Path) -> Path:
+    collected = _collected.get()
+    if collected is not None:
+        collected[path.stem] = fig
+        return path
     rundir.save_atomic(path, fig.savefig)
     return path
 
@@ -45,7 +68,7 @@ def _save(fig: Figure, path: Path) -> Path:
 def _completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     if trials.empty or "status" not in trials or objective not in trials:
         return trials.iloc[0:0]
-    return trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+    return trials[trials.status == TrialStatus.COMPLETED].dropna(subset=[objective])
 
 
 def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
@@ -160,12 +183,11 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
         pd.Series(False, index=done.index)
     keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
                   key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
-    maximize = metrics.maximize(objective)
     fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
     ax = fig.subplots()
     for i, (cell, b) in enumerate(keys):
         vals = done[objective][(done.cell == cell) & (bidi == b)].to_numpy()
-        best = vals.max() if maximize else vals.min()
+        best = vals[metrics.best_index(objective, vals)]
         color = _cell_color(cell)
         ax.bar(i, best, color=color, alpha=0.6 if b else 0.35, width=0.6,
                hatch="//" if b else None, edgecolor=color,
@@ -235,8 +257,8 @@ def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Pat
         hparams(trials, target.plot("hparams"), varying, objective),
         cells(trials, target.plot("cells"), objective),
     ]
-    if run.length_accuracy_csv.exists():
-        by_length = pd.read_csv(run.length_accuracy_csv)
+    by_length = rundir.read_csv(run.length_accuracy_csv)
+    if by_length is not None:
         written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]
 

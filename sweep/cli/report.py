@@ -1,12 +1,15 @@
-"""`sweep report RUN_DIR`: rebuild trials.csv and history.csv, print a leaderboard. No TensorFlow."""
+"""`sweep report RUN_DIR`: rebuild trials.csv and history.csv, print a leaderboard and the three most
+important hyperparameters; `--html [FILE]` also writes report.html. No TensorFlow."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sweep import rundir
 from sweep.analysis import results
 from sweep.cli import common
+from sweep.errors import UsageError
 from sweep.rundir import RunDir
 
 NAME = "report"
@@ -19,6 +22,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--sort", metavar="COLUMN", help="a trials.csv column (default: the objective)")
     p.add_argument("--out", metavar="DIR",
                    help="write trials.csv and history.csv here (default: the run folder, if writable)")
+    p.add_argument("--html", nargs="?", const="", metavar="FILE",
+                   help="also write the self-contained HTML report (default FILE: report.html in --out "
+                        "DIR, else in the run folder)")
     p.set_defaults(handler=run)
     return p
 
@@ -44,8 +50,24 @@ def run(args: argparse.Namespace) -> int:
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
         print(results.format_table(board))
+    imp = None
     if cfg.varying():
         from sweep.analysis import importance  # Optuna, on first use
 
-        print(importance.summary_line(importance.importance(trials, cfg), objective))
+        imp = importance.importance(trials, cfg)
+        print(importance.summary_line(imp, objective))
+    if args.html is not None:
+        _write_html(run_dir, args, (trials, history), imp)
     return common.EXIT_OK
+
+
+def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> None:
+    from sweep.analysis import report_html
+
+    target = Path(args.html) if args.html else Path(args.out or run_dir.path) / run_dir.report_html.name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = report_html.write_report(run_dir, target, tables, imp)
+    except OSError as e:
+        raise UsageError(f"cannot write the report to {target} ({e.strerror}); pass --html FILE") from None
+    print(f"Report: {written}")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sweep.analysis import results
 from sweep.cli import common
-from sweep.rundir import RunDir
 from sweep.space import config
 from sweep.space.overrides import BY_NAME, FLAGS
 
@@ -39,6 +38,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="write TensorBoard logs with HParams under RUN_DIR/tensorboard")
     p.add_argument("--mixed-precision", action="store_true", help="mixed float16 (GPU)")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    _add_override(p, "mlflow")
     d = p.add_argument_group("distributed (KerasTuner's chief/worker oracle)")
     d.add_argument("--workers", type=common.positive_int, metavar="N",
                    help="run a chief and N worker processes on this machine (one GPU each, round-robin)")
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers:
         from sweep.search import launcher
 
-        return launcher.launch_local(args.argv, args.workers, RunDir(options.results_dir / cfg.name),
+        return launcher.launch_local(args.argv, args.workers, options.run_dir(cfg),
                                      overwrite=args.overwrite)
     if role:
         distributed.apply_role(role)  # a chief checks its port here

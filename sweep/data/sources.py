@@ -97,7 +97,9 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     unlabeled = _load_unlabeled(cfg) if cfg.unlabeled_split else None
     if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
         unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
-    identity = json.dumps([asdict(cfg), seed, corpus.file_versions, class_names], sort_keys=True, default=str)
+    # data.download says how to get the data, not what it is: left out, as it changes nothing.
+    what = {k: v for k, v in asdict(cfg).items() if k != "download"}
+    identity = json.dumps([what, seed, corpus.file_versions, class_names], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
 
@@ -129,7 +131,7 @@ def _load_tfds(cfg: DataConfig) -> Corpus:
         raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
 
     def read(split: str) -> Split:
-        text, labels = _read_tfds_split(builder, split, keys)
+        text, labels = read_tfds_split(builder, split, keys)
         return Split(_decoded(text), labels.astype(np.int64))
 
     train = read("train")
@@ -144,7 +146,7 @@ def _load_unlabeled(cfg: DataConfig) -> Split:
     if split not in builder.info.splits:
         raise DataError(f"data.unlabeled_split: tfds dataset {cfg.location!r} has no split "
                         f"{split!r} (it has {', '.join(sorted(builder.info.splits))})")
-    text, _ = _read_tfds_split(builder, split, keys)
+    text, _ = read_tfds_split(builder, split, keys)
     return Split(_decoded(text), np.full(len(text), -1, np.int64))
 
 
@@ -160,23 +162,37 @@ def _tfds_builder(cfg: DataConfig):
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"data.source: tfds dataset {name!r} not found ({first})") from None
     if not builder.is_prepared():
-        where = builder.data_dir
-        raise DataError(
-            f"data.source: tfds dataset {name!r} is not prepared under {where}; set "
-            "TFDS_DATA_DIR (or data.data_dir) to a folder holding it, or prepare it once "
-            "with `tfds build` on a machine with internet"
-        )
+        _download_and_prepare(builder, cfg)
     keys = builder.info.supervised_keys
     if not keys or len(keys) != 2:
         raise DataError(f"data.source: tfds dataset {name!r} has no (text, label) supervised keys")
     return builder, keys
 
 
+def _download_and_prepare(builder, cfg: DataConfig) -> None:
+    """A tfds dataset not prepared under its data_dir: tfds downloads and prepares it there
+    (`data.download: auto`), once; offline, or with `data.download: false`, a DataError says
+    what was tried and where a prepared copy can be pointed at."""
+    name, where = cfg.location, builder.data_dir
+    point = ("set TFDS_DATA_DIR (or data.data_dir) to a folder holding a prepared copy (made "
+             f"with `tfds build {name.split('/')[0]}` on a machine with internet)")
+    if cfg.download is False:
+        raise DataError(f"data.source: tfds dataset {name!r} is not prepared under {where} and "
+                        f"data.download is false; {point}")
+    try:
+        builder.download_and_prepare()
+    except Exception as e:  # no network, a refused or broken download, a full disk, ...
+        lines = str(e).strip().splitlines()
+        reason = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+        raise DataError(f"data.source: tfds dataset {name!r} is not prepared under {where}, and "
+                        f"downloading and preparing it there failed ({reason[:300]}); {point}") from None
+
+
 def _decoded(text: list[bytes]) -> np.ndarray:
     return np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
 
 
-def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
+def read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
     """All (text, label) pairs of one prepared tfds split, in file order.
 
     tfds parses its records one at a time, most of the time it takes to read IMDB; where

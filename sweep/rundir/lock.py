@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 from sweep.errors import RunInUse
-from sweep.rundir import HEARTBEAT_SECONDS, STALE_AFTER, RunDir, read_json, write_json
+from sweep.rundir.atomic import read_json, write_json
+from sweep.rundir.layout import RunDir
+from sweep.rundir.status import HEARTBEAT_SECONDS, STALE_AFTER
 
 LOCK_TOKEN_ENV = "SWEEP_RUN_LOCK_TOKEN"  # a launcher's children share its lock
 

@@ -21,18 +21,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sweep.errors import UsageError
+from sweep.rundir.atomic import read_json, write_json
+from sweep.rundir.layout import ExportDir, RunDir
+from sweep.rundir.status import pid_alive
 
 MARKER = ".rnn-sweep.json"  # inside every folder a command made: {"kind": ..., ...}
-RUN_STATE = ("tuner", "cache", "confirm", "logs", "tensorboard")  # a run's own folders
+_STATE = RunDir("")
+RUN_STATE = tuple(p.name for p in (_STATE.tuner, _STATE.cache, _STATE.confirm_weights, _STATE.logs,
+                                   _STATE.tensorboard))  # a run's own folders
 _OLD, _NEW = "old", "new"  # `.NAME.old` (replaced, being removed), `.NAME.new-HOST-PID` (being written)
 
 
 def mark(folder: Path, kind: str, **about) -> None:
     """Writes the marker that lets a later command replace `folder`."""
-    from sweep import __version__
-    from sweep.rundir import write_json
-
-    write_json(Path(folder) / MARKER, {"kind": kind, "harness": f"rnn-sweep {__version__}", **about})
+    write_json(Path(folder) / MARKER, {"kind": kind, "made_by": "rnn-sweep", **about})
 
 
 def made_by_us(folder: Path, kind: str) -> bool:
@@ -40,8 +42,6 @@ def made_by_us(folder: Path, kind: str) -> bool:
 
     Exports made by 0.2, before the marker, count by their model card's harness line.
     """
-    from sweep.rundir import read_json
-
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         return False
@@ -49,16 +49,15 @@ def made_by_us(folder: Path, kind: str) -> bool:
     if isinstance(marker, dict):
         return marker.get("kind") == kind
     if kind == "export":
-        card = read_json(folder / "model_card.json")
+        card = read_json(ExportDir(folder).card_json)
         return isinstance(card, dict) and str(card.get("harness", "")).startswith("rnn-sweep ")
     return False
 
 
 def is_run(folder: Path) -> bool:
     """Whether `folder` holds a sweep: its saved space and its status or tuner state."""
-    folder = Path(folder)
-    return (folder / "config.yaml").is_file() and (
-        (folder / "status.json").exists() or (folder / "tuner").is_dir())
+    run = RunDir(folder)
+    return run.config.is_file() and (run.status.exists() or run.tuner.is_dir())
 
 
 def run_of(path: Path) -> tuple[Path, str | None] | None:
@@ -173,8 +172,6 @@ def clear_leftovers(dest: Path, kind: str) -> None:
 
 
 def _writer_alive(tail: str) -> bool:
-    from sweep.rundir import pid_alive
-
     host, _, pid = tail.removeprefix(f"{_NEW}-").rpartition("-")
     return host == socket.gethostname() and pid_alive(pid) and int(pid) != os.getpid()
 
@@ -241,19 +238,17 @@ def check_output_file(output: Path, inputs: dict[str, str | None], flag: str = "
         raise UsageError(f"{flag} {output}: a folder, not a file")
 
 
-def clear_run(run_path: Path, keep: str) -> None:
+def clear_run(run: RunDir, keep: str) -> None:
     """Empties a run folder for `run --overwrite` (its lock file `keep` aside).
 
     Callers check first that it holds a sweep (`rundir.check_overwritable`); this checks
     again, so that nothing else is ever emptied.
     """
-    run_path = Path(run_path)
-    if not run_path.is_dir():
+    if not run.path.is_dir():
         return
-    entries = [e for e in run_path.iterdir() if e.name != keep]  # the lock: held by this sweep
-    sweep_files = ("config.yaml", "status.json", os.path.join("tuner", "oracle.json"))
-    if entries and not any((run_path / name).exists() for name in sweep_files):
-        raise UsageError(f"--overwrite: {run_path} is not a run folder; refusing to delete it")
+    entries = [e for e in run.path.iterdir() if e.name != keep]  # the lock: held by this sweep
+    if entries and not any(p.exists() for p in (run.config, run.status, run.oracle_json)):
+        raise UsageError(f"--overwrite: {run} is not a run folder; refusing to delete it")
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -264,5 +259,5 @@ def clear_run(run_path: Path, keep: str) -> None:
 def drop_unstarted_trial(trial_dir: Path) -> None:
     """Removes a KerasTuner trial folder created but never started (see ktcompat)."""
     trial_dir = Path(trial_dir)
-    if trial_dir.name.startswith("trial_") and trial_dir.parent.name == "tuner":
+    if trial_dir.name.startswith("trial_") and trial_dir.parent.name == _STATE.tuner.name:
         shutil.rmtree(trial_dir, ignore_errors=True)

@@ -104,6 +104,9 @@ def _write_fault(kind: str, arg: str) -> None:
         return original(path, save)
 
     rundir.save_atomic = save_atomic
+    from sweep.rundir import atomic
+
+    atomic.save_atomic = save_atomic  # behind write_atomic and write_json
     from sweep.data import pipeline
 
     pipeline.save_atomic = save_atomic  # imported by name there

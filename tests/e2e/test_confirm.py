@@ -72,6 +72,10 @@ def test_confirm_writes_a_row_per_configuration_and_seed(confirmed, finished_run
         assert (run_dir / "confirm" / f"trial_{r.trial_id}-seed_{r.seed}-split_{r.split_seed}.npz").is_file()
     assert (run_dir / "confirm.png").stat().st_size > 10_000
     assert "95% interval" in proc.stdout and "intervals" in proc.stdout
+    # report.html is refreshed with the confirm results (the sweep's own had none).
+    page = (run_dir / "report.html").read_text()
+    assert 'id="confirm-table"' in page and "sweep confirm: the top configurations" in page
+    assert 'id="confirm-table"' not in (finished_run / "report.html").read_text()
 
 
 def test_the_best_mean_is_scored_on_test_beside_the_single_seed_winner(confirmed, finished_run):

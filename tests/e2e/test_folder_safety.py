@@ -251,6 +251,11 @@ def test_too_many_failures_fail_in_one_line_and_a_higher_limit_resumes(tmp_path)
     assert "stopped after 2 failed trials in a row" in line and "loss became" in line
     assert state(run) == "failed"
     assert "trials.csv" in line and len(trial_statuses(run)) == 2
+    # A failed sweep leaves its report too, saying so, with each failed trial's reason.
+    page = (run / "report.html").read_text()
+    assert "sweep failed" in page
+    failed = re.search(r'<table id="failed-trials".*?</table>', page, re.S).group(0)
+    assert failed.count("<tr data-order") == 2 and "loss became" in failed
 
     # The same space file, edited to allow more failures in a row: resumed, not refused.
     spec = yaml.safe_load(space.read_text())

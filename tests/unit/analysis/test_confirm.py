@@ -1,5 +1,5 @@
 """`sweep confirm`'s statistics, sentence and plot on hand-made rows (no training), its seeds,
-and the refusals that happen before anything trains (on copies of the real `finished_run`)."""
+and the refusals that happen before anything trains (on copies of the checked-in `small_run`)."""
 
 from __future__ import annotations
 
@@ -165,19 +165,19 @@ def assert_refused(code: int, err: str, words: str) -> None:
     assert len(err.strip().splitlines()) == 1 and words in err, err
 
 
-def test_refuses_a_sweep_that_is_not_finished(run_copy, capsys):
-    status = json.loads((run_copy / "status.json").read_text())
-    (run_copy / "status.json").write_text(json.dumps({**status, "state": "interrupted"}))
-    code, _, err = run_main(["confirm", str(run_copy), "--seeds", "2"], capsys)
+def test_refuses_a_sweep_that_is_not_finished(small_run_copy, capsys):
+    status = json.loads((small_run_copy / "status.json").read_text())
+    (small_run_copy / "status.json").write_text(json.dumps({**status, "state": "interrupted"}))
+    code, _, err = run_main(["confirm", str(small_run_copy), "--seeds", "2"], capsys)
     assert_refused(code, err, "the sweep is interrupted, not finished")
-    assert not (run_copy / "confirm.csv").exists()
+    assert not (small_run_copy / "confirm.csv").exists()
 
 
-def test_refuses_a_run_without_completed_trials(run_copy, capsys):
-    for path in run_copy.glob("tuner/trial_*/trial.json"):
+def test_refuses_a_run_without_completed_trials(small_run_copy, capsys):
+    for path in small_run_copy.glob("tuner/trial_*/trial.json"):
         trial = json.loads(path.read_text())
         path.write_text(json.dumps({**trial, "status": "FAILED"}))
-    code, _, err = run_main(["confirm", str(run_copy)], capsys)
+    code, _, err = run_main(["confirm", str(small_run_copy)], capsys)
     assert_refused(code, err, "no completed trial to confirm")
 
 
@@ -186,16 +186,16 @@ def test_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert_refused(code, err, "not a run folder")
 
 
-def test_refuses_a_run_in_use(run_copy, capsys):
-    with runlock.RunLock(RunDir(run_copy)):
-        code, _, err = run_main(["confirm", str(run_copy), "--top", "1", "--seeds", "2"], capsys)
+def test_refuses_a_run_in_use(small_run_copy, capsys):
+    with runlock.RunLock(RunDir(small_run_copy)):
+        code, _, err = run_main(["confirm", str(small_run_copy), "--top", "1", "--seeds", "2"], capsys)
     assert_refused(code, err, "is in use by process")
-    assert not (run_copy / "confirm.csv").exists()
+    assert not (small_run_copy / "confirm.csv").exists()
 
 
 @pytest.mark.parametrize("flag, value", [("--seeds", "1"), ("--top", "0")])
-def test_refuses_too_few_seeds_or_configurations(flag, value, run_copy, capsys):
-    code, _, err = run_main(["confirm", str(run_copy), flag, value], capsys)
+def test_refuses_too_few_seeds_or_configurations(flag, value, small_run_copy, capsys):
+    code, _, err = run_main(["confirm", str(small_run_copy), flag, value], capsys)
     assert_refused(code, err, "expected")
 
 

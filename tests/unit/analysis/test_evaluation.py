@@ -38,7 +38,8 @@ def test_no_completed_trial_evaluates_nothing(tmp_path):
     assert not (tmp_path / "test.json").exists()
 
 
-@pytest.mark.parametrize("num_classes", [2, 3])
+# Three classes trains a second model: in the full suite only.
+@pytest.mark.parametrize("num_classes", [2, pytest.param(3, marks=pytest.mark.slow)])
 def test_test_score_is_what_keras_evaluate_gives(tmp_path, num_classes):
     """The best trial's test score comes from one prediction pass; it must equal evaluate()."""
     path = write_csv(tmp_path / "d.csv", make_examples(300, num_classes=num_classes))

@@ -126,8 +126,8 @@ def test_categories_sort_by_value_not_text():
     assert plots._sorted_values(pd.Series(["lstm", "gru"])) == ["gru", "lstm"]
 
 
-def test_sweep_plot_writes_the_four_pngs(finished_run, tmp_path, capsys):
-    run = Path(shutil.copytree(finished_run, tmp_path / "run"))
+def test_sweep_plot_writes_the_four_pngs(small_run, tmp_path, capsys):
+    run = Path(shutil.copytree(small_run, tmp_path / "run"))
     for png in run.glob("*.png"):
         png.unlink()
     assert (run / "length_accuracy.csv").exists()
@@ -141,8 +141,8 @@ def test_sweep_plot_writes_the_four_pngs(finished_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("state", ["no trials", "no length_accuracy.csv"])
-def test_sweep_plot_writes_what_the_run_allows(finished_run, tmp_path, capsys, state):
-    run = Path(shutil.copytree(finished_run, tmp_path / "run"))
+def test_sweep_plot_writes_what_the_run_allows(small_run, tmp_path, capsys, state):
+    run = Path(shutil.copytree(small_run, tmp_path / "run"))
     for png in run.glob("*.png"):
         png.unlink()
     if state == "no trials":

@@ -315,8 +315,8 @@ def test_report_and_plot_refuse_non_run_folders(argv, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("top", ["0", "-2", "two"])
-def test_report_refuses_a_bad_top_on_a_real_run(finished_run, top, capsys):
-    code, out, err = run_main(["report", str(finished_run), "--top", top], capsys)
+def test_report_refuses_a_bad_top_on_a_real_run(small_run, top, capsys):
+    code, out, err = run_main(["report", str(small_run), "--top", top], capsys)
     assert code == 2 and "Traceback" not in err and not out
     assert "--top" in err and f"expected a positive integer, got {top!r}" in err
 

@@ -73,6 +73,7 @@ def test_light_commands_import_no_tensorflow(case, tmp_path):
     assert seen["heavy"] == [], f"{case} imported {seen['heavy']}"
 
 
+@pytest.mark.slow  # a fresh interpreter imports TensorFlow
 def test_the_probe_sees_tensorflow_when_it_is_imported(tmp_path):
     """The check can fail: a module that imports Keras shows up in the list."""
     seen = _probe(["--help"], tmp_path, module="sweep.model.hypermodel")

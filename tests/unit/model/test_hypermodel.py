@@ -66,6 +66,7 @@ def test_hyperparameters_are_declared_from_the_space():
     assert hp.get("cell") == "gru"  # a Choice's default is its first value
 
 
+@pytest.mark.slow  # 8 epochs
 def test_learns_a_planted_signal():
     """A few steps on data where token 7 means positive: training beats chance."""
     rng = np.random.default_rng(0)

@@ -24,12 +24,12 @@ def test_status_is_written_whole(tmp_path):
     assert status["state"] == "running" and "reason" not in status
 
 
-def test_a_running_sweep_of_another_host_is_trusted_not_pid_checked(run_copy):
-    status = json.loads((run_copy / "status.json").read_text())
+def test_a_running_sweep_of_another_host_is_trusted_not_pid_checked(small_run_copy):
+    status = json.loads((small_run_copy / "status.json").read_text())
     # A fresh heartbeat: the fixture's run may have ended minutes ago in a long session.
     status.update(state="running", pid=dead_pid(), host="another-machine", heartbeat=time.time())
-    (run_copy / "status.json").write_text(json.dumps(status))
-    assert rundir.run_state(RunDir(run_copy)) == "running"
+    (small_run_copy / "status.json").write_text(json.dumps(status))
+    assert rundir.run_state(RunDir(small_run_copy)) == "running"
 
 
 # --- Resuming: the saved space --------------------------------------------------------

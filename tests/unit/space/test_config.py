@@ -184,3 +184,29 @@ def test_standardize_is_one_of_keras_own_or_0_1s():
     assert config.from_dict({**base, "data": {"standardize": "sweep_0.1"}}).data.standardize == "sweep_0.1"
     with pytest.raises(ConfigError, match=r"data.standardize: unknown value 'lowercase'.*'lower'"):
         config.from_dict({**base, "data": {"standardize": "lowercase"}})
+
+
+def test_load_takes_a_mapping_or_a_loaded_space_as_the_python_api_does(tmp_path):
+    raw = {"name": "m", "tuner": {"max_trials": 4},
+           "hyperparameters": {"cell": ["lstm", "gru"], "learning_rate": 0.01}}
+    from_mapping = config.load(raw, max_trials=2, name="renamed")
+    assert from_mapping.name == "renamed" and from_mapping.tuner.max_trials == 2
+    assert raw["tuner"]["max_trials"] == 4  # the caller's dict is left alone
+    assert config.load(from_mapping, epochs=7).tuner.epochs == 7
+    # A mapping without a name takes the name flag's; a path's name comes from the file.
+    nameless = {k: v for k, v in raw.items() if k != "name"}
+    assert config.load(nameless, name="given").name == "given"
+    path = tmp_path / "space.yaml"
+    path.write_text(config.load(raw).to_yaml())
+    assert config.load(path) == config.load(raw)
+    with pytest.raises(config.ConfigError, match="space: expected a YAML file's path, a mapping"):
+        config.load(42)
+
+
+@pytest.mark.parametrize("value", ["yes", True, 0, None, "Auto"])
+def test_data_download_is_auto_or_false(value):
+    raw = {"name": "d", "data": {"download": value}, "hyperparameters": {"cell": "gru"}}
+    with pytest.raises(config.ConfigError, match="data.download: expected auto or false"):
+        config.from_dict(raw)
+    assert config.from_dict({**raw, "data": {}}).data.download == "auto"
+    assert config.from_dict({**raw, "data": {"download": False}}).data.download is False

@@ -1,0 +1,317 @@
+"""The report's charts: DataFrames -> Plotly figures (plain dicts of data and layout).
+
+Each function takes the tables `sweep.analysis.results` builds and returns one figure, or
+None when the run has nothing to show there yet; `sweep.analysis.report_html` places them
+on the page, where plotly.js draws them. Figures are written as Plotly's JSON schema
+directly (no plotly Python objects, whose validation costs seconds on 200 trials).
+No TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sweep import metrics
+from sweep.analysis.importance import Importance
+from sweep.analysis.plots import CELL_LABELS, HP_UNITS
+
+Figure = dict
+HIGHLIGHT = "#d62728"  # the selected trial, in every chart
+POINTS = "#1f77b4"
+CELL_COLORS = {"simple_rnn": "#1f77b4", "lstm": "#ff7f0e", "gru": "#2ca02c"}
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+
+
+def objective_label(objective: str) -> str:
+    """'val_accuracy' -> 'validation accuracy (fraction correct), higher is better'."""
+    better = "higher" if metrics.maximize(objective) else "lower"
+    return f"{metrics.label(objective)}, {better} is better"
+
+
+def axis_label(objective: str) -> str:
+    """`objective_label` on two lines, for a y axis."""
+    better = "higher" if metrics.maximize(objective) else "lower"
+    return f"{metrics.label(objective)},<br>{better} is better"
+
+
+def hp_label(name: str) -> str:
+    unit = HP_UNITS.get(name)
+    return f"{name} ({unit})" if unit else name
+
+
+def show(value) -> str:
+    """A hyperparameter value as a person reads it."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}"
+    return CELL_LABELS.get(str(value), str(value))
+
+
+def describe(row: pd.Series, hp_names: list[str]) -> str:
+    """'trial 007: cell=LSTM, learning_rate=0.00123' (hover text)."""
+    return f"trial {row['trial_id']}: " + ", ".join(f"{n}={show(row[n])}" for n in hp_names)
+
+
+def _sorted_values(values: pd.Series) -> list:
+    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
+    unique = list(values.dropna().unique())
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in unique):
+        return sorted(unique)
+    return sorted(unique, key=str)
+
+
+def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    if trials.empty or objective not in trials:
+        return trials.iloc[0:0]
+    done = trials[trials.status.eq("COMPLETED")].copy()
+    done[objective] = pd.to_numeric(done[objective], errors="coerce")
+    return done.dropna(subset=[objective])
+
+
+def _layout(title: str, height: int = 420, **extra) -> dict:
+    return {"title": {"text": title, "font": {"size": 15}}, "height": height, "font": FONT,
+            "margin": {"l": 70, "r": 30, "t": 60, "b": 60}, "hovermode": "closest",
+            "plot_bgcolor": "#fafafa", **extra}
+
+
+def tidy(figure: Figure) -> Figure:
+    """No zero lines: most axes here do not start at zero."""
+    layout = figure["layout"]
+    layout.setdefault("xaxis", {})
+    layout.setdefault("yaxis", {})
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis.setdefault("zeroline", False)
+    return figure
+
+
+def _order(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials in the order they ran: numeric ids by number, others as text."""
+    ids = pd.to_numeric(trials.trial_id, errors="coerce")
+    return trials.assign(_n=ids.fillna(math.inf)).sort_values(["_n", "trial_id"]).drop(columns="_n")
+
+
+def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None) -> Figure | None:
+    """Each trial's value and the best so far, against trial number and against time."""
+    ran = _order(trials[trials.status.isin(["COMPLETED", "FAILED", "INVALID"])])
+    if ran.empty:
+        return None
+    values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq("COMPLETED"))
+    number = np.arange(1, len(ran) + 1)
+    seconds = pd.to_numeric(ran.seconds, errors="coerce").fillna(0.0).cumsum() / 60.0
+    # Carried over failed trials (which have no value), so the line has no gaps.
+    best = (values.cummax() if metrics.maximize(objective) else values.cummin()).ffill()
+    text = [describe(r, hp_names) for _, r in ran.iterrows()]
+    data = []
+    for axis, x in (("x", number), ("x2", seconds)):
+        first = axis == "x"
+        data.append({"type": "scatter", "mode": "markers", "x": list(x), "y": list(values),
+                     "text": text, "name": "each trial", "xaxis": axis, "yaxis": "y",
+                     "marker": {"color": POINTS, "size": 7, "opacity": 0.7}, "showlegend": first,
+                     "legendgroup": "each", "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>"})
+        data.append({"type": "scatter", "mode": "lines", "x": list(x), "y": list(best),
+                     "name": "best so far", "xaxis": axis, "yaxis": "y", "line": {"shape": "hv",
+                     "color": HIGHLIGHT, "width": 2}, "showlegend": first, "legendgroup": "best",
+                     "hoverinfo": "skip"})
+    return {"data": data, "layout": _layout(
+        "Optimization history: each completed trial's value and the best so far", 400,
+        xaxis={"domain": [0, 0.47], "title": {"text": "trial, in the order they started"}},
+        xaxis2={"domain": [0.53, 1], "title": {"text": "training time so far, trials one after "
+                                               "another (minutes)"}},
+        yaxis={"title": {"text": axis_label(objective)}},
+        legend={"orientation": "h", "y": -0.22})}
+
+
+def _axis(values: pd.Series, name: str, spec_values: list | None) -> dict:
+    """One parallel-coordinates axis: numbers as they are (log10 for a log range), categories by index."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and (spec_values is None or values.nunique() > 6):
+        v = values.astype(float)
+        if name == "learning_rate" and (v > 0).all():
+            low, high = math.floor(np.log10(v.min())), math.ceil(np.log10(v.max()))
+            ticks = list(range(low, high + 1))
+            return {"label": f"{name} (log10)", "values": list(np.log10(v)), "tickvals": ticks,
+                    "ticktext": [f"1e{t}" for t in ticks]}
+        return {"label": name, "values": list(v)}  # short: the axes' labels sit side by side
+    cats = list(dict.fromkeys(spec_values or _sorted_values(values)))
+    index = {str(c): i for i, c in enumerate(cats)}
+    return {"label": name, "values": [index.get(str(v), -1) for v in values],
+            "tickvals": list(range(len(cats))), "ticktext": [show(c) for c in cats],
+            "range": [-0.3, len(cats) - 0.7]}
+
+
+def parallel(trials: pd.DataFrame, objective: str, hp_names: list[str],
+             choices: dict[str, list]) -> Figure | None:
+    """Parallel coordinates of the hyperparameters and the objective; drag on an axis to filter."""
+    done = completed(trials, objective)
+    names = [n for n in hp_names if n in done]
+    if done.empty or not names:
+        return None
+    dims = [_axis(done[n], n, choices.get(n)) for n in names]
+    dims.append({"label": metrics.label(objective), "values": list(done[objective])})
+    maximize = metrics.maximize(objective)
+    return {"data": [{"type": "parcoords", "dimensions": dims,
+                      "line": {"color": list(done[objective]), "colorscale": "Viridis",
+                               "reversescale": not maximize, "showscale": True,
+                               "colorbar": {"title": {"text": objective}}}}],
+            "layout": _layout("Hyperparameters and the objective, one line per completed trial "
+                              "(drag along an axis to keep only the trials in that range)", 460,
+                              margin={"l": 80, "r": 80, "t": 130, "b": 40})}
+
+
+def importance(result: Importance, objective: str) -> Figure | None:
+    """Each hyperparameter's share with its bootstrap interval, largest on top."""
+    table = result.table
+    if table.empty:
+        return None
+    shown = table.iloc[::-1]
+    return {"data": [{"type": "bar", "orientation": "h", "x": list(shown.share),
+                      "y": list(shown.hyperparameter), "marker": {"color": POINTS},
+                      "error_x": {"type": "data", "array": list(shown.high - shown.share),
+                                  "arrayminus": list(shown.share - shown.low), "color": "#333"},
+                      "customdata": list(zip(shown.low, shown.high)),
+                      "hovertemplate": "%{y}: %{x:.0%} of the variance (10th-90th percentile "
+                                       "%{customdata[0]:.0%} to %{customdata[1]:.0%})<extra></extra>"}],
+            "layout": _layout(f"Share of the variance of {metrics.label(objective)} explained by each "
+                              f"hyperparameter ({result.trials} completed trials)",
+                              max(260, 70 + 34 * len(table)),
+                              xaxis={"title": {"text": "share (fANOVA); bars: 10th to 90th percentile "
+                                               f"over {result.resamples} bootstrap resamples"},
+                                     "tickformat": ".0%", "rangemode": "tozero"},
+                              margin={"l": 140, "r": 30, "t": 60, "b": 60})}
+
+
+def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str],
+                       choices: dict[str, list], selected: str | None) -> Figure | None:
+    """The objective against each hyperparameter that varied: one panel each."""
+    done = completed(trials, objective)
+    names = [n for n in hp_names if n in done and done[n].nunique() > 1]
+    if done.empty or not names:
+        return None
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    gap_x, gap_y = 0.08, 0.5 / max(rows, 1) / 2
+    data, layout = [], _layout(f"{metrics.label(objective).capitalize()} against each hyperparameter "
+                               "that varied (one dot per completed trial)", 60 + 300 * rows)
+    text = [describe(r, hp_names) for _, r in done.iterrows()]
+    is_best = done.trial_id.astype(str) == str(selected)
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(names):
+        r, c = divmod(i, cols)
+        k = "" if i == 0 else str(i + 1)
+        width = (1 - gap_x * (cols - 1)) / cols
+        height = (1 - gap_y * (rows - 1)) / rows
+        x0, y1 = c * (width + gap_x), 1 - r * (height + gap_y)
+        values = done[name]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}", "title": {"text": hp_label(name)}}
+        if numeric and name not in choices:  # a range: a number axis
+            x = list(values.astype(float))
+            if name == "learning_rate":
+                axis["type"] = "log"
+        else:
+            cats = list(dict.fromkeys(choices.get(name) or _sorted_values(values)))
+            index = {str(v): j for j, v in enumerate(cats)}
+            spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
+            x = list(np.array([index.get(str(v), -1) for v in values]) + spread)
+            axis.update(tickvals=list(range(len(cats))), ticktext=[show(v) for v in cats],
+                        range=[-0.5, len(cats) - 0.5])
+        layout[f"xaxis{k}"] = axis
+        layout[f"yaxis{k}"] = {"domain": [y1 - height, y1], "anchor": f"x{k}",
+                               "title": {"text": objective if c == 0 else ""}}
+        colors = [HIGHLIGHT if b else POINTS for b in is_best]
+        data.append({"type": "scatter", "mode": "markers", "x": x, "y": list(done[objective]),
+                     "xaxis": f"x{k}", "yaxis": f"y{k}", "text": text, "showlegend": False,
+                     "marker": {"color": colors, "size": 7, "opacity": 0.75},
+                     "hovertemplate": "%{text}<br>" + objective + " %{y:.4f}<extra></extra>"})
+    return {"data": data, "layout": layout}
+
+
+def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names: list[str],
+           selected: str | None) -> Figure | None:
+    """Validation objective and loss by epoch of every completed trial, the selected one highlighted."""
+    done = completed(trials, objective)
+    if done.empty or history.empty:
+        return None
+    panels = [objective] + [c for c in ("val_loss",) if c != objective and c in history]
+    data = []
+    for _, row in done.iterrows():
+        h = history[history.trial_id == row.trial_id].sort_values("epoch")
+        mine = row.trial_id == selected
+        for p, column in enumerate(panels):
+            if column not in h:
+                continue
+            k = "" if p == 0 else str(p + 1)
+            data.append({
+                "type": "scatter", "mode": "lines+markers", "x": list(h.epoch),
+                "y": list(pd.to_numeric(h[column], errors="coerce")), "xaxis": f"x{k}", "yaxis": f"y{k}",
+                "name": f"selected: trial {row.trial_id}" if mine else f"trial {row.trial_id}",
+                "legendgroup": row.trial_id, "showlegend": bool(mine and p == 0),
+                "line": {"color": HIGHLIGHT if mine else "rgba(31,119,180,0.35)",
+                         "width": 3 if mine else 1},
+                "marker": {"size": 5 if mine else 3},
+                "hovertemplate": describe(row, hp_names) + "<br>epoch %{x}: " + column
+                                 + " %{y:.4f}<extra></extra>"})
+    data.sort(key=lambda t: t["showlegend"] or "selected" in t["name"])  # the selected one on top
+    layout = _layout("Learning curves of every completed trial (selected trial in red; hover to "
+                     "identify one)", 420, legend={"orientation": "h", "y": -0.2})
+    width = 1 / len(panels)
+    for p, column in enumerate(panels):
+        k = "" if p == 0 else str(p + 1)
+        layout[f"xaxis{k}"] = {"domain": [p * width + (0.05 if p else 0), (p + 1) * width - 0.03],
+                               "anchor": f"y{k}", "title": {"text": "epoch"}, "dtick": 1}
+        layout[f"yaxis{k}"] = {"anchor": f"x{k}", "title": {"text": metrics.label(column)}}
+    return {"data": data, "layout": layout}
+
+
+def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure | None:
+    """The objective of each trial by cell and direction, the best of each marked."""
+    done = completed(trials, objective)
+    if done.empty or "cell" not in done:
+        return None
+    bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
+        pd.Series(False, index=done.index)
+    keys = sorted({(c, b) for c, b in zip(done.cell, bidi)},
+                  key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
+    data = []
+    for cell, b in keys:
+        group = done[(done.cell == cell) & (bidi == b)]
+        data.append({"type": "box", "name": f"{show(cell)}<br>{'bidirectional' if b else 'one-way'}",
+                     "y": list(group[objective]), "boxpoints": "all", "jitter": 0.4, "pointpos": 0,
+                     "marker": {"color": CELL_COLORS.get(str(cell), "#9467bd"), "size": 6},
+                     "text": [describe(r, hp_names) for _, r in group.iterrows()],
+                     "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
+    return {"data": data, "layout": _layout(
+        f"{metrics.label(objective).capitalize()} by recurrent cell and direction (each dot a trial)",
+        400, yaxis={"title": {"text": axis_label(objective)}},
+        xaxis={"title": {"text": "recurrent cell and direction"}})}
+
+
+def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | None:
+    """Test accuracy of the best model of each cell x direction by review length (length_accuracy.csv)."""
+    if frame is None or frame.empty:
+        return None
+    buckets = frame.drop_duplicates("bucket").sort_values("bucket")
+    ticks = [f"{r.min_tokens}-{r.max_tokens}<br>({r.examples} reviews)" for r in buckets.itertuples()]
+    bidi = frame["bidirectional"].fillna(False).astype(bool) if "bidirectional" in frame else \
+        pd.Series(False, index=frame.index)
+    data = []
+    for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
+        g = g.sort_values("bucket")
+        way = "bidirectional" if b else "one-way"
+        data.append({"type": "scatter", "mode": "lines+markers", "x": list(g.bucket),
+                     "y": list(g.accuracy), "line": {"color": CELL_COLORS.get(str(cell), "#9467bd"),
+                                                     "dash": "dash" if b else "solid"},
+                     "name": f"{show(cell)} {way} (trial {g.trial_id.iloc[0]})",
+                     "hovertemplate": "%{y:.3f}<extra>%{fullData.name}</extra>"})
+    cut = f"; models read the first {max_length} tokens" if max_length else ""
+    return {"data": data, "layout": _layout(
+        "Test accuracy by review length: the best model of each cell and direction", 400,
+        xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
+               "title": {"text": f"review length in tokens (quintiles of the test split{cut})"}},
+        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"}},
+        legend={"orientation": "h", "y": -0.3})}

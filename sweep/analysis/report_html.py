@@ -1,0 +1,331 @@
+"""report.html: what a sweep learnt, as one self-contained page that opens from disk, offline.
+
+    run folder -> trials, history (results) -> importance, figures (report_figures)
+               -> one HTML file: summary, leaderboard, charts, failed trials
+
+Everything is inside the file: plotly.js (gzip-compressed and base64-encoded, unpacked by
+the browser's own DecompressionStream: 4.8 MB of plotly.min.js becomes 1.9 MB), the
+figures as JSON, the style and the few lines of script that sort and filter the table. It
+asks nothing of any network. It works on a finished run, one still going, an interrupted
+or failed one, and a folder copied without `tuner/` (then from its trials.csv and
+history.csv). No TensorFlow.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import html
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sweep import metrics, rundir
+from sweep.analysis import importance as importance_mod
+from sweep.analysis import report_figures as figs
+from sweep.analysis import results
+from sweep.rundir import RunDir, as_run, read_json
+from sweep.space.config import SweepConfig
+from sweep.space.hyperparameters import Choice
+
+TEMPLATE = Path(__file__).with_name("report_template.html")
+# The charts, in page order: (id, section title). A chart with no data is a sentence instead.
+CHARTS = [
+    ("history", "Optimization history"),
+    ("parallel", "Parallel coordinates"),
+    ("importance", "Hyperparameter importance"),
+    ("hyperparameters", "The objective against each hyperparameter"),
+    ("curves", "Learning curves"),
+    ("cells", "Cell and direction"),
+    ("length", "Accuracy by review length"),
+]
+
+
+def read_tables(run: RunDir) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """(trials, history, note): from the trial folders, or from the CSVs when `tuner/` is absent."""
+    if run.trial_dirs() or not run.trials_csv.exists():
+        trials, history = results.read_tables(run)
+        return trials, history, None
+    trials = pd.read_csv(run.trials_csv, dtype={"trial_id": str})
+    try:
+        history = pd.read_csv(run.history_csv, dtype={"trial_id": str})
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        history = pd.DataFrame(columns=results.HISTORY_COLUMNS)
+    return trials, history, ("This folder has no tuner/ (copied without it): read from trials.csv and "
+                             "history.csv.")
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js_packed() -> str:
+    """plotly.min.js, gzip-compressed and base64-encoded (once per process)."""
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode(), compresslevel=6, mtime=0)).decode()
+
+
+def write_report(run_dir: RunDir | str | Path, path: str | Path | None = None,
+                 tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 imp: importance_mod.Importance | None = None) -> Path:
+    """Writes the run's report.html (atomically); returns its path.
+
+    Args:
+        run_dir: the run folder read.
+        path: the file written (default: RUN/report.html).
+        tables: (trials, history) as `results.read_tables` gives them, when already read.
+        imp: `importance.importance` of those trials, when already computed.
+    """
+    run = as_run(run_dir)
+    target = Path(path) if path is not None else run.report_html
+    page = render(run, tables, imp)
+    rundir.write_atomic(target, page)
+    return target
+
+
+def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+           imp: importance_mod.Importance | None = None) -> str:
+    """The page's HTML."""
+    cfg = rundir.load_config(run)
+    note = None
+    if tables is None:
+        trials, history, note = read_tables(run)
+    else:
+        trials, history = tables
+    objective = cfg.tuner.objective
+    hp_names = cfg.varying()
+    test = read_json(run.test_json) or {}
+    selected = str(test["trial_id"]) if test.get("trial_id") is not None else _best(trials, objective)
+    choices = {n: list(s.values) for n, s in cfg.hyperparameters.items() if isinstance(s, Choice)}
+    imp = imp or importance_mod.importance(trials, cfg)
+    by_length = pd.read_csv(run.length_accuracy_csv, dtype={"trial_id": str}) \
+        if run.length_accuracy_csv.exists() else None
+    built = {
+        "history": figs.history(trials, objective, hp_names, selected),
+        "parallel": figs.parallel(trials, objective, hp_names, choices),
+        "importance": figs.importance(imp, objective),
+        "hyperparameters": figs.per_hyperparameter(trials, objective, hp_names, choices, selected),
+        "curves": figs.curves(trials, history, objective, hp_names, selected),
+        "cells": figs.cells(trials, objective, hp_names),
+        "length": figs.by_length(by_length, cfg.data.max_length),
+    }
+    why_empty = {
+        "history": "No trial has ended yet.",
+        "parallel": "No completed trial yet, or no hyperparameter varied.",
+        "importance": imp.note or "",
+        "hyperparameters": "No completed trial yet, or no hyperparameter varied.",
+        "curves": "No completed trial with recorded epochs yet.",
+        "cells": "No completed trial yet.",
+        "length": "Not measured yet: length_accuracy.csv is written with the test evaluation at the "
+                  "end of a finished sweep.",
+    }
+    sections = [_section(key, title, built[key], why_empty[key], _caption(key, imp, objective))
+                for key, title in CHARTS]
+    figures = {k: figs.tidy(v) for k, v in built.items() if v is not None}
+    page = TEMPLATE.read_text(encoding="utf-8")
+    parts = {
+        "TITLE": html.escape(f"Sweep {cfg.name}: report"),
+        "HEADING": html.escape(f"Sweep {cfg.name}"),
+        "GENERATED": html.escape(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        "SUMMARY": _summary(run, cfg, trials, test, selected, note),
+        "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected),
+        "CHARTS": "\n".join(sections),
+        "FAILED": _failed(trials, hp_names),
+        "FIGURES": _json(figures).replace("</", "<\\/"),
+        "PLOTLY": plotly_js_packed(),
+    }
+    for key, value in parts.items():
+        page = page.replace(f"@@{key}@@", value)
+    return page
+
+
+def _best(trials: pd.DataFrame, objective: str) -> str | None:
+    done = figs.completed(trials, objective)
+    if done.empty:
+        return None
+    values = done[objective].to_numpy(dtype=float)
+    best = int(np.argmax(values) if metrics.maximize(objective) else np.argmin(values))
+    return str(done.trial_id.iloc[best])
+
+
+def _json(obj) -> str:
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if o is pd.NA:
+            return None
+        raise TypeError(type(o).__name__)
+
+    def clean(o):  # NaN is no JSON: null, which plotly.js draws as a gap
+        if isinstance(o, float) and not np.isfinite(o):
+            return None
+        if isinstance(o, np.floating) and not np.isfinite(o):
+            return None
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        return o
+
+    return json.dumps(clean(obj), default=default, separators=(",", ":"))
+
+
+def _caption(key: str, imp: importance_mod.Importance, objective: str) -> str:
+    if key == "importance":
+        return ("How much of the spread of the objective each hyperparameter accounts for, by "
+                f"{importance_mod.METHOD} over the completed trials. It describes the trials that were "
+                "run: a correlation over them, not a causal effect, and only over the ranges searched.")
+    if key == "parallel":
+        return "Drag along any axis to keep the trials in that range; drag again to change it, click "\
+               "outside the range to clear it. Colour: " + figs.objective_label(objective) + "."
+    return ""
+
+
+def _section(key: str, title: str, figure: dict | None, why_empty: str, caption: str) -> str:
+    body = (f'<div class="chart" id="chart-{key}" data-chart="{key}"></div>' if figure is not None
+            else f'<p class="empty" data-empty="{key}">{html.escape(why_empty)}</p>')
+    note = f'<p class="caption">{html.escape(caption)}</p>' if caption else ""
+    return f'<section id="{key}"><h2>{html.escape(title)}</h2>{note}{body}</section>'
+
+
+def _cell(value) -> tuple[str, str]:
+    """(shown text, sort key) of one table cell."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "", ""
+    if isinstance(value, (bool, np.bool_)):
+        return ("yes" if value else "no"), str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(value), str(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        small_or_large = number and not 1e-3 <= abs(number) < 1e4
+        shown = f"{number:.4g}" if small_or_large else f"{number:.4f}".rstrip("0").rstrip(".")
+        return shown, repr(number)
+    return str(value), str(value)
+
+
+def _table(frame: pd.DataFrame, titles: dict[str, str], table_id: str, row_attrs=None) -> str:
+    head = "".join(f'<th title="{html.escape(titles.get(c, c))}" data-col="{i}">{html.escape(c)}</th>'
+                   for i, c in enumerate(frame.columns))
+    body = []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        cells = "".join('<td data-v="{1}">{0}</td>'.format(*map(html.escape, _cell(v))) for v in row)
+        attrs = row_attrs(row) if row_attrs else ""
+        body.append(f'<tr data-order="{i}"{attrs}>{cells}</tr>')
+    return (f'<table id="{table_id}" class="data"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
+def _titles(columns) -> dict[str, str]:
+    from sweep.space.hyperparameters import HYPERPARAMETERS
+
+    out = {c: figs.objective_label(c) for c in columns if metrics.is_metric(c)}
+    out.update({c: HYPERPARAMETERS[c].doc for c in columns if c in HYPERPARAMETERS})
+    out.update(rank="rank among completed trials by the objective", seconds="seconds the trial took",
+               epochs_run="epochs trained (early stopping may end a trial early)",
+               best_epoch="the epoch whose weights the trial kept")
+    return out
+
+
+def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None) -> str:
+    if trials.empty:
+        return '<p class="empty">No trial has started yet.</p>'
+    board = results.leaderboard(trials, objective, len(trials), hp_names=hp_names)
+    extra = [c for c in metrics.metric_columns(objective) if c in trials and c not in board
+             and c.startswith("val_")]
+    more = trials.set_index("trial_id")[extra + [c for c in ("best_epoch",) if c in trials]]
+    board = board.join(more, on="trial_id")
+    cols = ["rank", "trial_id", "status", *hp_names, objective, *extra, "test_accuracy", "epochs_run",
+            "best_epoch", "seconds"]
+    board = board[[c for c in dict.fromkeys(cols) if c in board]]
+    statuses = sorted(board.status.dropna().unique())
+    cells = sorted(board.cell.dropna().astype(str).unique()) if "cell" in board else []
+
+    def attrs(row):
+        chosen = ' class="selected"' if row.trial_id == selected else ""
+        return (f' data-status="{html.escape(str(row.status))}"'
+                f' data-cell="{html.escape(str(row.get("cell", "")))}"{chosen}')
+
+    options = "".join(f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in statuses)
+    cell_options = "".join(f'<option value="{html.escape(c)}">{html.escape(figs.show(c))}</option>'
+                           for c in cells)
+    filters = (f'<label>status <select id="filter-status"><option value="">all</option>{options}'
+               '</select></label>')
+    if cells:
+        filters += (f' <label>cell <select id="filter-cell"><option value="">all</option>{cell_options}'
+                    '</select></label>')
+    return (f'<div class="filters">{filters} <span id="shown-count"></span></div>'
+            f'<p class="caption">Click a column to sort by it (again to reverse). Ranked by '
+            f'{html.escape(figs.objective_label(objective))}; only completed trials get a rank. '
+            'The selected trial is highlighted.</p>'
+            + _table(board, _titles(board.columns), "leaderboard", attrs))
+
+
+def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
+    bad = trials[trials.status.isin(["FAILED", "INVALID", "UNREADABLE"])] if not trials.empty else trials
+    if bad.empty:
+        return '<p class="empty" data-empty="failed">No trial failed.</p>'
+    cols = [c for c in ["trial_id", "status", *hp_names, "epochs_run", "reason"] if c in bad]
+    return _table(bad[cols].reset_index(drop=True), _titles(cols), "failed-trials")
+
+
+def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, selected: str | None,
+             note: str | None) -> str:
+    objective = cfg.tuner.objective
+    counts = trials.status.value_counts().to_dict() if len(trials) else {}
+    names = rundir.class_names(run)
+    seconds = pd.to_numeric(trials.get("seconds", pd.Series(dtype=float)), errors="coerce").sum()
+    rows = [
+        ("space", f"{cfg.name} (config.yaml in the run folder): {len(cfg.varying())} hyperparameters "
+                  f"varied ({', '.join(cfg.varying()) or 'none'})"),
+        ("data", cfg.data.source + (f"; {len(names)} classes ({', '.join(names[:10])})" if names else "")),
+        ("search", f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} "
+                   f"epochs, seed {cfg.tuner.seed}"),
+        ("objective", f"{objective}: {figs.objective_label(objective)}"),
+        ("state", f"sweep {rundir.run_state(run)}"),
+        ("trials", f"{len(trials)}: " + (", ".join(f"{v} {str(k).lower()}" for k, v in counts.items())
+                                         or "none yet")),
+        ("time", f"{seconds / 60:.1f} minutes of trials (added up)"),
+    ]
+    if selected is not None and not trials.empty and (trials.trial_id == selected).any():
+        row = trials[trials.trial_id == selected].iloc[0]
+        value = pd.to_numeric(pd.Series([row.get(objective)]), errors="coerce").iloc[0]
+        rows.append(("selected trial", f"{figs.describe(row, cfg.varying())}; {objective} "
+                                       f"{value:.4f} at epoch {_cell(row.get('best_epoch'))[0]}"))
+    if test.get("test_accuracy") is not None:
+        rows.append(("test", f"trial {test['trial_id']} on {test.get('test_examples')} test examples: "
+                             f"accuracy {test['test_accuracy']:.4f} (fraction correct, higher is better), "
+                             f"loss {test.get('test_loss', float('nan')):.4f} (cross-entropy, lower is "
+                             "better); the test split is scored once, for the selected trial"))
+    if note:
+        rows.append(("note", note))
+    out = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f'<table class="summary">{out}</table>' + _confirmed(run, cfg, trials, test)
+
+
+def _confirmed(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict) -> str:
+    """`sweep confirm`'s configurations (mean, sd, interval) and its sentence, when it has run."""
+    if not run.confirm_csv.exists():
+        return ""
+    from sweep.analysis import confirm
+
+    try:
+        rows = confirm.read_rows(run)
+    except Exception as e:  # a damaged confirm.csv must not cost the whole page
+        return f'<p class="empty">confirm.csv could not be read ({html.escape(str(e))}).</p>'
+    objective = cfg.tuner.objective
+    if rows.empty or objective not in rows:
+        return ""
+    sweep = trials.set_index("trial_id")[objective] if objective in trials else None
+    summary = confirm.summarize(rows, objective, cfg.varying(), sweep=sweep)
+    verdict = confirm.overlap_sentence(summary, objective)
+    confirmed = test.get("confirmed") or {}
+    extra = ""
+    if confirmed.get("test_accuracy") is not None:
+        extra = (f" The best mean, trial {confirmed.get('trial_id')}, scored "
+                 f"{confirmed['test_accuracy']:.4f} on test over its repeats.")
+    return ('<h3>sweep confirm: the top configurations retrained with new seeds</h3>'
+            f'<p class="caption">{html.escape(verdict + extra)}</p>'
+            + _table(summary, _titles(summary.columns), "confirm-table"))
