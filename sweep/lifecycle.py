@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir, track
+from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.metrics import TrialStatus
 from sweep.progress import Say, TrialPrinter
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
 from sweep.search.distributed import Role
 from sweep.space.config import SweepConfig
-
-ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
 
 
 @dataclass
@@ -49,7 +48,7 @@ class RunOptions:
 
 
 @dataclass
-class Outcome:
+class SweepOutcome:
     """What a finished sweep leaves for the console."""
 
     run: RunDir
@@ -61,15 +60,15 @@ class Outcome:
 def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
     """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
     from sweep.data.pipeline import SweepData
-    from sweep.search import tuning
+    from sweep.search import runtime
 
     data = SweepData(cfg.data, cfg.tuner.seed, run)
-    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    runtime.configure_runtime(cfg.tuner.seed, options.mixed_precision)
     return data
 
 
 def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
-              say: Say = print) -> Outcome:
+              say: Say = print) -> SweepOutcome:
     """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
 
     Raises:
@@ -96,7 +95,7 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say, tracker: track.Off) -> Outcome:
+                say: Say, tracker: track.Off) -> SweepOutcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -116,8 +115,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
 
     def on_trial_end() -> None:
         trials, _ = results.write_tables(run)
-        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
-        progress.trials_ended(trials[trials.status.isin(ENDED)])
+        printer.print_new(trials[~trials.status.isin([TrialStatus.RUNNING, TrialStatus.INTERRUPTED])])
+        progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
         tracker.update()
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
@@ -127,8 +126,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
-            printer.mark_seen(trials[trials.status.isin(ENDED)])
-            progress.trials_ended(trials[trials.status.isin(ENDED)])
+            printer.mark_seen(trials[trials.status.isin(metrics.ENDED)])
+            progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
             tracker.update()  # the parent run, and what a resume adds to the server
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
@@ -150,7 +149,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
     written += write_report(run, (trials, history), say)
-    return Outcome(run, trials, test, written)
+    return SweepOutcome(run, trials, test, written)
 
 
 def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
@@ -224,7 +223,7 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     def on_trial_end(print_them: bool = True) -> None:
         trials = results.trials_dataframe(run)
-        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        ended = trials[trials.status.isin(metrics.ENDED)]  # all workers': the sweep's time left and best
         here = ended[ended.worker == role.tuner_id]
         if print_them:
             printer.print_new(here)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sweep.metrics import TrialStatus
 from sweep.space.config import SweepConfig
 from sweep.space.hyperparameters import Choice, Range
 
@@ -87,7 +88,7 @@ def optuna_trials(trials: pd.DataFrame, cfg: SweepConfig, objective: str) -> lis
     dists = distributions(cfg)
     if trials.empty or "status" not in trials or objective not in trials:
         return []
-    done = trials[trials.status.eq("COMPLETED")]
+    done = trials[trials.status.eq(TrialStatus.COMPLETED)]
     values = pd.to_numeric(done[objective], errors="coerce")
     done = done[np.isfinite(values.to_numpy(dtype=float))]
     out = []

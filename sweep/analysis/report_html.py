@@ -28,11 +28,14 @@ from sweep import metrics, rundir
 from sweep.analysis import importance as importance_mod
 from sweep.analysis import report_figures as figs
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import SweepConfig
 from sweep.space.hyperparameters import Choice
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
+# Trials that ended without a model: listed with their reasons.
+FAILED = (TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.UNREADABLE)
 # The charts, in page order: (id, section title). A chart with no data is a sentence instead.
 CHARTS = [
     ("history", "Optimization history"),
@@ -264,7 +267,7 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
 
 
 def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
-    bad = trials[trials.status.isin(["FAILED", "INVALID", "UNREADABLE"])] if not trials.empty else trials
+    bad = trials[trials.status.isin(FAILED)] if not trials.empty else trials
     if bad.empty:
         return '<p class="empty" data-empty="failed">No trial failed.</p>'
     cols = [c for c in ["trial_id", "status", *hp_names, "epochs_run", "reason"] if c in bad]

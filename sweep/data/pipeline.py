@@ -141,14 +141,7 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
     arrays: dict[str, np.ndarray] = {}
     for name in names:
         split: Split = getattr(splits, name)
-        values, raw_lengths = [], []
-        for start in range(0, len(split), 2048):
-            tokens = layer(tf.constant(split.text[start : start + 2048].tolist()))
-            values.append(tokens.flat_values.numpy())
-            raw_lengths.append(tokens.row_lengths().numpy())
-        raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
-        flat = np.concatenate(values) if values else np.zeros(0, np.int64)
-        ids, lengths = truncate(flat, raw, max_length)
+        ids, lengths, raw = encode(layer, split.text.tolist(), max_length)
         arrays[f"{name}_ids"] = ids.astype(np.int32)
         arrays[f"{name}_lengths"] = lengths
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
@@ -182,6 +175,27 @@ def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
         path.unlink(missing_ok=True)
         return None
     return arrays
+
+
+def encode(layer, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texts -> token ids by `layer` (a ragged TextVectorization), in batches, cut at max_length.
+
+    The one way text becomes ids, for training (`vectorize`) and for `sweep predict`.
+
+    Returns:
+        (flat ids, row lengths after the cut, row lengths before it), as `truncate`.
+    """
+    import tensorflow as tf
+
+    values, raw_lengths = [], []
+    for start in range(0, len(texts), 2048):
+        tokens = layer(tf.constant(texts[start : start + 2048]))
+        values.append(tokens.flat_values.numpy())
+        raw_lengths.append(tokens.row_lengths().numpy())
+    raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
+    flat = np.concatenate(values) if values else np.zeros(0, np.int64)
+    ids, lengths = truncate(flat, raw, max_length)
+    return ids, lengths, raw
 
 
 def truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):

@@ -131,7 +131,7 @@ def _load_tfds(cfg: DataConfig) -> Corpus:
         raise DataError(f"data.source: tfds dataset {name!r} has no 'train' split")
 
     def read(split: str) -> Split:
-        text, labels = _read_tfds_split(builder, split, keys)
+        text, labels = read_tfds_split(builder, split, keys)
         return Split(_decoded(text), labels.astype(np.int64))
 
     train = read("train")
@@ -146,7 +146,7 @@ def _load_unlabeled(cfg: DataConfig) -> Split:
     if split not in builder.info.splits:
         raise DataError(f"data.unlabeled_split: tfds dataset {cfg.location!r} has no split "
                         f"{split!r} (it has {', '.join(sorted(builder.info.splits))})")
-    text, _ = _read_tfds_split(builder, split, keys)
+    text, _ = read_tfds_split(builder, split, keys)
     return Split(_decoded(text), np.full(len(text), -1, np.int64))
 
 
@@ -192,7 +192,7 @@ def _decoded(text: list[bytes]) -> np.ndarray:
     return np.array([s.decode("utf-8", "replace") for s in text], dtype=object)
 
 
-def _read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
+def read_tfds_split(builder, split: str, keys) -> tuple[list[bytes], np.ndarray]:
     """All (text, label) pairs of one prepared tfds split, in file order.
 
     tfds parses its records one at a time, most of the time it takes to read IMDB; where

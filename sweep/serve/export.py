@@ -31,6 +31,7 @@ import pandas as pd
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
 from sweep.errors import RunFailed, UsageError
+from sweep.metrics import TrialStatus
 from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
 from sweep.space.config import LEGACY_STANDARDIZATION, SweepConfig
 
@@ -59,7 +60,7 @@ def choose_trial(run: RunDir, trial_id: str | None = None) -> pd.Series:
         if row.empty:
             known = ", ".join(trials.trial_id.astype(str).head(20))
             raise UsageError(f"--trial: no trial {trial_id!r} in {run} (it has {known or 'none'})")
-        if row.iloc[0].status != "COMPLETED":
+        if row.iloc[0].status != TrialStatus.COMPLETED:
             raise UsageError(f"--trial: trial {trial_id} is {row.iloc[0].status}, not COMPLETED; "
                              "only a completed trial is a model")
         return row.iloc[0]
@@ -90,7 +91,7 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
     import keras_tuner as kt
 
     from sweep.model.hypermodel import RNNHyperModel
-    from sweep.search import tuning
+    from sweep.search import runtime, tuning
 
     cfg = rundir.load_config(run)
     row = choose_trial(run, trial_id)
@@ -99,7 +100,7 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
     hp = kt.HyperParameters.from_config(read_json(RunDir.trial_json(trial_dir))["hyperparameters"])
     names = rundir.class_names(run) or ["0", "1"]
     vocab_size = int(hp.get("vocab_size"))
-    tuning.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
+    runtime.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
 
     data, vocab = _vocabulary(cfg, run, vocab_size)
     hypermodel = RNNHyperModel(cfg.hyperparameters, len(names),
@@ -137,7 +138,7 @@ def _vocabulary(cfg: SweepConfig, run: RunDir, vocab_size: int):
     """(data or None, Vocabulary): read from the run folder, else made from the data source."""
     from sweep.data.pipeline import Vocabulary
 
-    for path in sorted(run.cache.glob(f"vocab-*-v{vocab_size}-l{cfg.data.max_length}.json")):
+    for path in run.vocabularies(vocab_size, cfg.data.max_length):
         vocab = Vocabulary.read(path, cfg.data.standardize, cfg.data.max_length)
         if vocab is not None:
             return None, vocab
@@ -158,6 +159,7 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     """The trial's hyperparameters trained again on train + validation, seeded."""
     import keras
 
+    from sweep.model import training
     from sweep.search import tuning
 
     epochs = int(row.best_epoch) if pd.notna(row.best_epoch) else cfg.tuner.epochs
@@ -171,11 +173,14 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     say(f"Refitting trial {tid} on train + validation ({examples:,} examples) for {epochs} epochs")
     start = time.perf_counter()
     # The trial's callbacks but early stopping: there is no validation data left to watch.
-    callbacks = [cb for cb in tuning.trial_callbacks(cfg)
-                 if not isinstance(cb, keras.callbacks.EarlyStopping)]
-    history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    callbacks = training.callbacks(cfg.tuner.objective, cfg.tuner.early_stopping_patience,
+                                   early_stopping=False)
+    try:
+        history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    except training.Diverged as e:
+        history = e.history
     losses = history.history.get("loss", [])
-    if len(losses) < epochs or not np.isfinite(losses).all():
+    if len(losses) < epochs or training.divergence(losses):
         raise RunFailed(f"the refit of trial {tid} diverged (loss {losses[-1] if losses else None} "
                         f"at epoch {len(losses)}); nothing exported")
     return model, {"epochs": epochs, "seed": seed, "train_examples": examples,
@@ -246,8 +251,8 @@ def _card(cfg: SweepConfig, run: RunDir, row: pd.Series, values: dict, vocab, na
           checkpoint_test: dict, refit: dict | None) -> dict:
     objective = cfg.tuner.objective
     by_length = []
-    if run.length_accuracy_csv.exists():
-        lengths = pd.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    lengths = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    if lengths is not None:
         by_length = lengths[lengths.trial_id == str(row.trial_id)].drop(
             columns=["cell", "bidirectional", "trial_id"]).to_dict("records")
 

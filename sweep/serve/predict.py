@@ -83,16 +83,10 @@ class Predictor:
         return out
 
     def _vectorize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        import tensorflow as tf
+        from sweep.data.pipeline import encode
 
-        from sweep.data.pipeline import truncate
-
-        flat, raw = [], []
-        for start in range(0, len(texts), 2048):
-            tokens = self.tokenizer(tf.constant(texts[start : start + 2048]))
-            flat.append(tokens.flat_values.numpy())
-            raw.append(tokens.row_lengths().numpy())
-        return truncate(np.concatenate(flat), np.concatenate(raw), self.max_length)
+        ids, lengths, _ = encode(self.tokenizer, texts, self.max_length)
+        return ids, lengths
 
     def _predict_saved_model(self, texts: list[str], batch_size: int, progress) -> np.ndarray:
         import tensorflow as tf

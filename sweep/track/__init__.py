@@ -67,7 +67,7 @@ def check(cfg: SweepConfig | None, flag: str | None = None) -> str | None:
     """The URI tracking will use (None: off); refuses, before any work, when MLflow is missing."""
     uri = uri_for(cfg, flag)
     if uri is not None:
-        from sweep.space.config import check_tracking_uri
+        from sweep.space.validation import check_tracking_uri
 
         check_tracking_uri(uri, "--mlflow" if flag else "tracking.mlflow" if cfg and cfg.tracking.mlflow
                            else "MLFLOW_TRACKING_URI")

@@ -36,6 +36,7 @@ import pandas as pd
 
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir
 from sweep.track import public_uri
 
@@ -53,8 +54,9 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 TAG = "rnn_sweep."
 KIND, UID, TRIAL, SUPERSEDED = TAG + "kind", TAG + "folder_id", TAG + "trial_id", TAG + "superseded"
 PARENT_TAG = "mlflow.parentRunId"
-STATUS = {"COMPLETED": "FINISHED", "FAILED": "FAILED", "INVALID": "FAILED", "INTERRUPTED": "KILLED",
-          "RUNNING": "RUNNING"}
+STATUS: dict[str, str] = {  # a trial's status -> its MLflow run's
+    TrialStatus.COMPLETED: "FINISHED", TrialStatus.FAILED: "FAILED", TrialStatus.INVALID: "FAILED",
+    TrialStatus.INTERRUPTED: "KILLED", TrialStatus.RUNNING: "RUNNING"}
 SWEEP_STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
                 "interrupted": "KILLED"}
 # Trial-level figures (not per epoch), from trials.csv's columns.
