@@ -17,6 +17,7 @@ import pandas as pd
 from sweep import metrics
 from sweep.analysis.importance import Importance
 from sweep.analysis.plots import CELL_LABELS, HP_UNITS
+from sweep.metrics import TrialStatus
 
 Figure = dict
 HIGHLIGHT = "#d62728"  # the selected trial, in every chart
@@ -67,7 +68,7 @@ def _sorted_values(values: pd.Series) -> list:
 def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     if trials.empty or objective not in trials:
         return trials.iloc[0:0]
-    done = trials[trials.status.eq("COMPLETED")].copy()
+    done = trials[trials.status.eq(TrialStatus.COMPLETED)].copy()
     done[objective] = pd.to_numeric(done[objective], errors="coerce")
     return done.dropna(subset=[objective])
 
@@ -97,10 +98,10 @@ def _order(trials: pd.DataFrame) -> pd.DataFrame:
 
 def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None) -> Figure | None:
     """Each trial's value and the best so far, against trial number and against time."""
-    ran = _order(trials[trials.status.isin(["COMPLETED", "FAILED", "INVALID"])])
+    ran = _order(trials[trials.status.isin(metrics.ENDED)])
     if ran.empty:
         return None
-    values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq("COMPLETED"))
+    values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq(TrialStatus.COMPLETED))
     number = np.arange(1, len(ran) + 1)
     seconds = pd.to_numeric(ran.seconds, errors="coerce").fillna(0.0).cumsum() / 60.0
     # Carried over failed trials (which have no value), so the line has no gaps.

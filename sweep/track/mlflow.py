@@ -36,6 +36,7 @@ import pandas as pd
 
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir
 from sweep.track import public_uri
 
@@ -53,8 +54,9 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 TAG = "rnn_sweep."
 KIND, UID, TRIAL, SUPERSEDED = TAG + "kind", TAG + "folder_id", TAG + "trial_id", TAG + "superseded"
 PARENT_TAG = "mlflow.parentRunId"
-STATUS = {"COMPLETED": "FINISHED", "FAILED": "FAILED", "INVALID": "FAILED", "INTERRUPTED": "KILLED",
-          "RUNNING": "RUNNING"}
+STATUS: dict[str, str] = {  # a trial's status -> its MLflow run's
+    TrialStatus.COMPLETED: "FINISHED", TrialStatus.FAILED: "FAILED", TrialStatus.INVALID: "FAILED",
+    TrialStatus.INTERRUPTED: "KILLED", TrialStatus.RUNNING: "RUNNING"}
 SWEEP_STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
                 "interrupted": "KILLED"}
 # Trial-level figures (not per epoch), from trials.csv's columns.
@@ -167,7 +169,8 @@ class Reconciler:
         final = state != "running" if final is None else final
         trials, history = self._tables()
         done = {"trials": 0, "confirm": 0}
-        parent = self._parent(cfg, state)
+        starts = [t for _, row in trials.iterrows() if (t := self._times(row)[0]) is not None]
+        parent = self._parent(cfg, state, min(starts) if starts else None)
         for _, row in trials.iterrows():
             if row.status not in STATUS:
                 continue  # UNREADABLE: nothing to say about it
@@ -176,7 +179,10 @@ class Reconciler:
         done["confirm"] = self._confirm(cfg, parent)
         if final:
             self._end(parent)
-        self._set_status(parent, SWEEP_STATUS.get(state, "KILLED"))
+        status = rundir.read_json(self.run.status)
+        ended = status.get("time") if isinstance(status, dict) and state != "running" else None
+        self._set_status(parent, SWEEP_STATUS.get(state, "KILLED"),
+                         int(ended * 1000) if isinstance(ended, (int, float)) else None)
         self._save()
         return done
 
@@ -255,9 +261,9 @@ class Reconciler:
         assert run_id is not None
         return run_id
 
-    def _parent(self, cfg, state: str) -> str:
+    def _parent(self, cfg, state: str, start_time: int | None) -> str:
         exp_id = self._experiment_id(cfg)
-        parent = self._run_for(exp_id, "sweep", "", cfg.name, self.state, "parent", {})
+        parent = self._run_for(exp_id, "sweep", "", cfg.name, self.state, "parent", {}, start_time)
         space = cfg.to_dict()
         space.pop("tracking", None)
         moving = {k: space["tuner"].pop(k) for k in rundir.RESUMABLE_CHANGES}
