@@ -106,6 +106,7 @@ class KeepBest(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if metrics.better(self.monitor, None if value is None else float(value), self.best):
-            self.best, self.epoch = float(value), epoch
+        current = None if value is None else float(value)
+        if metrics.better(self.monitor, current, self.best):
+            self.best, self.epoch = current, epoch
             self.weights = self.model.get_weights()

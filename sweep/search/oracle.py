@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 from sweep.metrics import TrialStatus
 
+if TYPE_CHECKING:
+    _Oracle = Any  # KerasTuner's Oracle, which the mixin is mixed in front of (no types)
+else:
+    _Oracle = object
 
-class SweepOracleMixin:
+
+class SweepOracleMixin(_Oracle):
     """A time budget and known starting points, in front of one of KerasTuner's oracles.
 
     Both live in `populate_space`, the method KerasTuner's oracles override to propose a

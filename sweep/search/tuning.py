@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +32,13 @@ from sweep.search.oracle import SweepOracleMixin, oracle_class
 from sweep.search.trial_model import hypermodel_class
 from sweep.space.config import MAX_SEED, SweepConfig
 
+if TYPE_CHECKING:
+    # The mixin's base for mypy: KerasTuner's Tuner, which it is mixed in front of and which
+    # ships no types (so its `super()` calls and `self.oracle`, `self.hypermodel` check).
+    _Tuner = Any
+else:
+    _Tuner = object
+
 
 @dataclass
 class SweepOptions:
@@ -42,7 +50,7 @@ class SweepOptions:
     evaluate: bool = True  # False on a distributed worker: the chief evaluates
 
 
-class SweepTunerMixin:
+class SweepTunerMixin(_Tuner):
     """Adds per-epoch records, timings, memory, seeds and Ctrl-C checks to a KerasTuner tuner.
 
     Mixed in before one of KerasTuner's tuners (`_tuner_class`); every method calls the
@@ -131,7 +139,7 @@ class SweepTunerMixin:
             self.trial_end_hook()
 
     def _trial_dir(self, trial) -> Path:
-        return Path(self.get_trial_dir(trial.trial_id))  # type: ignore[attr-defined]  # the tuner's
+        return Path(self.get_trial_dir(trial.trial_id))  # the tuner's
 
 
 def _tuner_class(base):
