@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -45,9 +46,10 @@ def _open(page, url: str, parent: str) -> None:
     _click(page, "Got it")
     with contextlib.suppress(Exception):  # the assistant panel takes a third of the width
         page.locator("[aria-label='Close']").last.click(timeout=3000)
-    button = "button[contains(@data-component-id, 'runnamecellrenderer')]"  # [+] beside the name
-    page.locator(f"xpath=//a[contains(@href, '{parent}')]/ancestor::*[.//{button}][1]//{button}"
-                 ).first.click(timeout=10_000)
+    if not page.get_by_text(re.compile(r"^trial \d+$")).first.is_visible():  # expanded before
+        button = "button[contains(@data-component-id, 'runnamecellrenderer')]"  # [+] beside the name
+        page.locator(f"xpath=//a[contains(@href, '{parent}')]/ancestor::*[.//{button}][1]//{button}"
+                     ).first.click(timeout=10_000)
     page.wait_for_timeout(4000)
 
 
@@ -61,6 +63,9 @@ def shoot(uri: str, experiment_id: str, parent: str, out: Path, chart: Path | No
         page.screenshot(path=str(out))
         if chart is not None:
             _open(page, f"{uri}/#/experiments/{experiment_id}/runs?compareRunsMode=CHART", parent)
+            with contextlib.suppress(Exception):  # the per-epoch validation curves first
+                page.get_by_placeholder("Search metric charts").fill("val_", timeout=5000)
+                page.wait_for_timeout(3000)
             page.screenshot(path=str(chart))
         browser.close()
 

@@ -169,7 +169,8 @@ class Reconciler:
         final = state != "running" if final is None else final
         trials, history = self._tables()
         done = {"trials": 0, "confirm": 0}
-        parent = self._parent(cfg, state)
+        starts = [t for _, row in trials.iterrows() if (t := self._times(row)[0]) is not None]
+        parent = self._parent(cfg, state, min(starts) if starts else None)
         for _, row in trials.iterrows():
             if row.status not in STATUS:
                 continue  # UNREADABLE: nothing to say about it
@@ -178,7 +179,10 @@ class Reconciler:
         done["confirm"] = self._confirm(cfg, parent)
         if final:
             self._end(parent)
-        self._set_status(parent, SWEEP_STATUS.get(state, "KILLED"))
+        status = rundir.read_json(self.run.status)
+        ended = status.get("time") if isinstance(status, dict) and state != "running" else None
+        self._set_status(parent, SWEEP_STATUS.get(state, "KILLED"),
+                         int(ended * 1000) if isinstance(ended, (int, float)) else None)
         self._save()
         return done
 
@@ -257,9 +261,9 @@ class Reconciler:
         assert run_id is not None
         return run_id
 
-    def _parent(self, cfg, state: str) -> str:
+    def _parent(self, cfg, state: str, start_time: int | None) -> str:
         exp_id = self._experiment_id(cfg)
-        parent = self._run_for(exp_id, "sweep", "", cfg.name, self.state, "parent", {})
+        parent = self._run_for(exp_id, "sweep", "", cfg.name, self.state, "parent", {}, start_time)
         space = cfg.to_dict()
         space.pop("tracking", None)
         moving = {k: space["tuner"].pop(k) for k in rundir.RESUMABLE_CHANGES}
