@@ -145,3 +145,15 @@ def test_a_real_sweep_ends_with_its_report(finished_run):
     assert "sweep finished" in page
     assert set(charts(page)) >= {"history", "parallel", "curves", "cells", "length"}
     assert "Only 3 completed trials" in page
+
+
+def test_the_python_api_writes_it_and_gives_importance(run60, tmp_path):
+    import sweep
+
+    run = sweep.load(run60)
+    path = run.html(tmp_path / "api.html")
+    assert path == tmp_path / "api.html" and charts(path.read_text()) == CHART_IDS
+    shares = run.importance()
+    assert shares.hyperparameter.iloc[0] == "cell" and shares.attrs["note"] is None
+    few = sweep.load(synthetic_run(tmp_path / "few", trials=3)).importance()
+    assert few.empty and few.attrs["note"].startswith("Only 3 completed trials")
