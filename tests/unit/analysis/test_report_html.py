@@ -157,3 +157,17 @@ def test_the_python_api_writes_it_and_gives_importance(run60, tmp_path):
     assert shares.hyperparameter.iloc[0] == "cell" and shares.attrs["note"] is None
     few = sweep.load(synthetic_run(tmp_path / "few", trials=3)).importance()
     assert few.empty and few.attrs["note"].startswith("Only 3 completed trials")
+
+
+def test_report_html_flag_on_a_copy_without_tuner_reads_its_csvs(run60, tmp_path, capsys):
+    from sweep.analysis import results
+
+    copy = Path(shutil.copytree(run60, tmp_path / "copy"))
+    results.write_tables(copy)
+    shutil.rmtree(copy / "tuner")
+
+    code, out, err = report(capsys, copy, "--html", str(tmp_path / "copy.html"))
+
+    assert code == 0, err
+    page = (tmp_path / "copy.html").read_text()
+    assert "no tuner/ (copied without it)" in page and len(leaderboard_ids(page)) == 60
