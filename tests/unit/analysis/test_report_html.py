@@ -140,6 +140,7 @@ def test_a_report_that_fails_is_a_warning_not_a_failed_sweep(run60, monkeypatch)
     assert said and said[0].startswith("Warning: report.html not written (ValueError: no luck)")
 
 
+@pytest.mark.slow  # finished_run trains a sweep
 def test_a_real_sweep_ends_with_its_report(finished_run):
     page = (finished_run / "report.html").read_text()
     assert "sweep finished" in page
