@@ -197,6 +197,25 @@ class Run:
         cfg = self.config
         return results.leaderboard(self.trials, cfg.tuner.objective, top, sort, cfg.varying())
 
+    def importance(self) -> pd.DataFrame:
+        """Each varying hyperparameter's share of the objective's variance (Optuna's fANOVA), as
+        the line `sweep report` prints: hyperparameter, share, low, high (10th and 90th
+        percentiles over bootstrap resamples). Empty under 10 completed trials, with the
+        reason in `.attrs["note"]`.
+        """
+        from sweep.analysis import importance
+
+        result = importance.importance(self.trials, self.config)
+        table = result.table.copy()
+        table.attrs["note"] = result.note
+        return table
+
+    def html(self, path: str | os.PathLike | None = None) -> Path:
+        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
+        from sweep.analysis import report_html
+
+        return report_html.write_report(self._run, None if path is None else Path(path))
+
     def plot(self, kind: str | None = None, top: int = 3) -> Figure | Plots:
         """The run's plots as matplotlib Figures (shown inline in Jupyter); nothing is written.
 

@@ -240,8 +240,11 @@ def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names
         return None
     panels = [objective] + [c for c in ("val_loss",) if c != objective and c in history]
     data = []
+    by_trial = {str(k): g.sort_values("epoch") for k, g in history.groupby("trial_id", sort=False)}
     for _, row in done.iterrows():
-        h = history[history.trial_id == row.trial_id].sort_values("epoch")
+        h = by_trial.get(str(row.trial_id))
+        if h is None:
+            continue
         mine = row.trial_id == selected
         for p, column in enumerate(panels):
             if column not in h:

@@ -42,7 +42,8 @@ else:
 
 @dataclass
 class SweepOptions:
-    """What the search needs of the run's options (`sweep.lifecycle.RunOptions`), plus `evaluate`."""
+    """The options `search` takes: those of `sweep.lifecycle.RunOptions` the tuner reads, and
+    whether to score the best trial on test (not on a distributed worker)."""
 
     overwrite: bool = False
     tensorboard: bool = False

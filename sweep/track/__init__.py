@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sweep.errors import UsageError
+from sweep.progress import Say
 from sweep.rundir import RunDir
 from sweep.space.config import SweepConfig
 
 MISSING = "MLflow tracking needs MLflow: pip install 'rnn-sweep[mlflow]'"
 CLOSE_SECONDS = 30.0  # the longest a sweep waits for its last records to reach the server
-Say = Callable[[str], None]
 
 
 def public_uri(uri: str) -> str:

@@ -62,6 +62,9 @@ def tables(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def assert_matches_folder(uri: str, experiment: str, run: Path) -> None:
     """The server holds what the run folder holds."""
+    from sweep import rundir
+
+    space_of_run = rundir.load_config(rundir.RunDir(run))
     trials, history = tables(run)
     parent, runs, _ = sweep_runs(uri, experiment)
     assert sorted(runs) == sorted(trials.trial_id)
@@ -70,7 +73,10 @@ def assert_matches_folder(uri: str, experiment: str, run: Path) -> None:
         assert r.data.tags["mlflow.parentRunId"] == parent.info.run_id
         values = json.loads((run / "tuner" / f"trial_{row.trial_id}" / "trial.json").read_text())
         hps = values["hyperparameters"]["values"]
-        assert r.data.params == {k: str(v) for k, v in hps.items()}
+        # Every hyperparameter of the space (those the trial did not draw at their defaults, as in
+        # trials.csv); those it drew as KerasTuner saved them.
+        assert set(r.data.params) == set(space_of_run.hyperparameters)
+        assert {k: r.data.params[k] for k in hps} == {k: str(v) for k, v in hps.items()}
         want = expected_history(history, row.trial_id)
         assert histories(uri, r.info.run_id, list(want)) == want  # to the last digit
         assert r.info.status == STATUS[row.status]
@@ -263,3 +269,24 @@ def test_workers_log_each_trial_once(server, synthetic_csv, tmp_path):
     assert_matches_folder(server.uri, "synthetic", results / "synthetic")
     every = sweep_runs(server.uri, "synthetic")[2]
     assert len(every) == 1 + 4  # the parent and one run per trial, none twice
+
+
+def test_failed_trials_are_failed_runs_with_their_reason(server, tmp_path):
+    """A made-up run folder (no training): FAILED trials -> FAILED runs, reason as a tag."""
+    from helpers import synthetic_run
+
+    from sweep import cli
+    from sweep.analysis import results
+
+    run = synthetic_run(tmp_path / "failing", trials=6, failed=2, epochs=3)
+    results.write_tables(run)
+    assert cli.main(["track", str(run), "--mlflow", server.uri]) == 0
+    assert_matches_folder(server.uri, "failing", run)
+    trials, _ = tables(run)
+    _, runs, _ = sweep_runs(server.uri, "failing")
+    failed = trials[trials.status == "FAILED"]
+    assert len(failed) == 2
+    for _, row in failed.iterrows():
+        assert runs[row.trial_id].info.status == "FAILED"
+        assert runs[row.trial_id].data.tags["rnn_sweep.reason"] == row.reason
+        assert "objective" not in runs[row.trial_id].data.metrics  # never scored

@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "search": {"space", "data", "model", "rundir", "progress"},
     "analysis": {"space", "rundir", "progress"},
     "serve": {"space", "data", "model", "search", "rundir", "analysis", "progress"},
-    "track": {"space", "rundir", "analysis"},  # MLflow (optional): reads the run folder
+    "track": {"space", "rundir", "analysis", "progress"},  # MLflow (optional): reads the run folder
     "lifecycle": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "track"},
     "cli": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
             "track"},

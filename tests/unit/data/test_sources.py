@@ -168,7 +168,7 @@ def test_tfds_batched_reader_matches_tfds(tmp_path, monkeypatch):
     """The batched TFRecord parse returns what tfds' own reader does, in the same order."""
     import tensorflow_datasets as tfds
 
-    from sweep.data.sources import read_tfds_split
+    from sweep.data.tfds_source import read_tfds_split
 
     rows = [(f"{i} caf\u00e9 <br />{text}", label)
             for i, (text, label) in enumerate(make_examples(50, num_classes=3))]
