@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SPACE  ?= search_spaces/imdb_rnn.yaml
 ARGS   ?=
-# Exact versions (with hashes) of the runtime dependencies plus the dev extra, for Python 3.11
+# Exact versions (with hashes) of the runtime dependencies plus the dev and mlflow extras, for Python 3.11
 # on Linux x86_64. pyproject.toml keeps the ranges for installs into an environment of your own.
 LOCK   ?= requirements/lock.txt
 # The tool that writes LOCK; installed into $(VENV) by `make lock` when missing.
@@ -43,7 +43,7 @@ lock:
 	@# Through a copy (uv keeps the pins it finds in its output file), replacing LOCK only when
 	@# it changes: a new LOCK rebuilds .venv on the next install.
 	@if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK).tmp; else rm -f $(LOCK).tmp; fi
-	$(BIN)/python -m uv pip compile pyproject.toml --extra dev \
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra mlflow \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 		--generate-hashes --custom-compile-command 'make lock' \
 		--quiet $(LOCK_ARGS) -o $(LOCK).tmp

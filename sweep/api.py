@@ -130,8 +130,8 @@ def predict(model: str | os.PathLike | Run, texts: Iterable[str] | pd.Series,
         raise UsageError(f"batch_size: expected a positive integer, got {batch_size!r}")
     _quiet()
     path = model.path if isinstance(model, Run) else Path(model)
-    folder = serving.resolve_model(path, _say)
-    return serving.predict_table(folder, items, batch_size)
+    with serving.resolve_model(path, _say) as folder:  # a temporary export lives until the end
+        return serving.predict_table(folder, items, batch_size)
 
 
 class Run:
@@ -197,6 +197,25 @@ class Run:
         _check_positive(top, "top")
         cfg = self.config
         return results.leaderboard(self.trials, cfg.tuner.objective, top, sort, cfg.varying())
+
+    def importance(self) -> pd.DataFrame:
+        """Each varying hyperparameter's share of the objective's variance (Optuna's fANOVA), as
+        the line `sweep report` prints: hyperparameter, share, low, high (10th and 90th
+        percentiles over bootstrap resamples). Empty under 10 completed trials, with the
+        reason in `.attrs["note"]`.
+        """
+        from sweep.analysis import importance
+
+        result = importance.importance(self.trials, self.config)
+        table = result.table.copy()
+        table.attrs["note"] = result.note
+        return table
+
+    def html(self, path: str | os.PathLike | None = None) -> Path:
+        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
+        from sweep.analysis import report_html
+
+        return report_html.write_report(self._run, None if path is None else Path(path))
 
     def plot(self, kind: str | None = None, top: int = 3) -> Figure | Plots:
         """The run's plots as matplotlib Figures (shown inline in Jupyter); nothing is written.

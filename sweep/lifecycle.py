@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir
+from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
+from sweep.metrics import TrialStatus
 from sweep.progress import Say, TrialPrinter
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
 from sweep.search.distributed import Role
 from sweep.space.config import SweepConfig
-
-ENDED = ("COMPLETED", "FAILED", "INVALID")  # KerasTuner's statuses of a trial that is over
 
 
 @dataclass
@@ -49,7 +48,7 @@ class RunOptions:
 
 
 @dataclass
-class Outcome:
+class SweepOutcome:
     """What a finished sweep leaves for the console."""
 
     run: RunDir
@@ -61,15 +60,15 @@ class Outcome:
 def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
     """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
     from sweep.data.pipeline import SweepData
-    from sweep.search import tuning
+    from sweep.search import runtime
 
     data = SweepData(cfg.data, cfg.tuner.seed, run)
-    tuning.configure_runtime(cfg.tuner.seed, options.mixed_precision)
+    runtime.configure_runtime(cfg.tuner.seed, options.mixed_precision)
     return data
 
 
 def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
-              say: Say = print) -> Outcome:
+              say: Say = print) -> SweepOutcome:
     """Runs or resumes the sweep `cfg` describes, alone or as a distributed chief.
 
     Raises:
@@ -85,15 +84,20 @@ def run_sweep(cfg: SweepConfig, options: RunOptions, role: Role | None = None,
     # Refused before minutes of loading data, and before the lock file is made.
     rundir.check_resumable(cfg, run, options.overwrite)
     runlock.check_not_in_use(run)
+    if role:
+        distributed.check_secret(run, say)
+    track.check(cfg)  # MLflow asked for but not installed: refused here
     data = _prepare_data(cfg, run, options)
     with runlock.RunLock(run) as lock, _disk_full_is_fatal(run):
         if lock.note:
             say(f"Note: {lock.note}.")
-        return _run_locked(cfg, run, data, options, role, say)
+        # Tracking's last records are sent once the run's status is written (bounded wait).
+        with track.live(run, cfg, say) as tracker:
+            return _run_locked(cfg, run, data, options, role, say, tracker)
 
 
 def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role | None,
-                say: Say) -> Outcome:
+                say: Say, tracker: track.Off) -> SweepOutcome:
     from sweep.analysis import plots
     from sweep.search import tuning
 
@@ -101,7 +105,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
     if role:
-        distributed.secure_chief(run)
+        distributed.secure_chief(run, say)
     say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
         f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
         f"data {cfg.data.source}, {describe_classes(data.class_names)}")
@@ -113,8 +117,9 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
 
     def on_trial_end() -> None:
         trials, _ = results.write_tables(run)
-        printer.print_new(trials[~trials.status.isin(["RUNNING", "INTERRUPTED"])])
-        progress.trials_ended(trials[trials.status.isin(ENDED)])
+        printer.print_new(trials[~trials.status.isin([TrialStatus.RUNNING, TrialStatus.INTERRUPTED])])
+        progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+        tracker.update()
 
     search_options = tuning.SweepOptions(overwrite=options.overwrite, verbose=options.verbose,
                                          tensorboard=options.tensorboard)
@@ -123,8 +128,9 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         with runlock.Heartbeat(run):
             # Trials that ended before a resume are not printed again.
             trials, _ = results.write_tables(run)
-            printer.mark_seen(trials[trials.status.isin(ENDED)])
-            progress.trials_ended(trials[trials.status.isin(ENDED)])
+            printer.mark_seen(trials[trials.status.isin(metrics.ENDED)])
+            progress.trials_ended(trials[trials.status.isin(metrics.ENDED)])
+            tracker.update()  # the parent run, and what a resume adds to the server
             # A chief's search only serves the oracle; the trials end in the workers.
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
@@ -145,7 +151,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
     written += write_report(run, (trials, history), say)
-    return Outcome(run, trials, test, written)
+    return SweepOutcome(run, trials, test, written)
 
 
 def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
@@ -200,12 +206,13 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
     """
     run = options.run_dir(cfg)
     cfg = rundir.keep_saved_standardization(cfg, run)
+    distributed.check_secret(run, say)
     worker_lock = runlock.RunLock(run, run.worker_lock(role.tuner_id), what=f"worker id {role.tuner_id!r}")
     worker_lock.acquire(take=False)  # a second live worker of that id: refused before loading data
     data = _prepare_data(cfg, run, options)
     distributed.check_worker_run_dir(cfg, run)
     with worker_lock, _disk_full_is_fatal(run):
-        distributed.secure_worker(run)
+        distributed.secure_worker(run, say)
         say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
             + distributed.gpu_note())
         return _work(cfg, run, data, options, role, say)
@@ -219,7 +226,7 @@ def _work(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: Role, 
 
     def on_trial_end(print_them: bool = True) -> None:
         trials = results.trials_dataframe(run)
-        ended = trials[trials.status.isin(ENDED)]  # all workers': the sweep's time left and best
+        ended = trials[trials.status.isin(metrics.ENDED)]  # all workers': the sweep's time left and best
         here = ended[ended.worker == role.tuner_id]
         if print_them:
             printer.print_new(here)

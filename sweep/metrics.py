@@ -7,7 +7,33 @@ read it; nothing else decides whether a metric is maximised. No TensorFlow at im
 
 from __future__ import annotations
 
+import enum
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+class TrialStatus(str, enum.Enum):
+    """A trial's status in trials.csv: KerasTuner's own (trial.json), and this project's UNREADABLE.
+
+    A str, so `TrialStatus.COMPLETED == "COMPLETED"` and pandas compares columns with it.
+    """
+
+    RUNNING = "RUNNING"
+    IDLE = "IDLE"
+    INVALID = "INVALID"
+    STOPPED = "STOPPED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"  # a RUNNING trial of a sweep that is no longer running
+    UNREADABLE = "UNREADABLE"  # its trial.json cannot be read
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The statuses of a trial that is over (its row no longer changes).
+ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 
 
 @dataclass(frozen=True)
@@ -107,3 +133,33 @@ def label(column: str) -> str:
     except KeyError:
         return column
     return f"{where} {metric.label}"
+
+
+def better(column: str, a: float | None, b: float | None) -> bool:
+    """Whether `a` is strictly better than `b` on `column` (a metric, or a cost such as seconds).
+
+    A missing or non-finite value is never better, and any finite value beats one.
+    """
+    if a is None or not math.isfinite(a):
+        return False
+    if b is None or not math.isfinite(b):
+        return True
+    return a < b if ascending(column) else a > b
+
+
+def best_index(column: str, values: Iterable[float | None]) -> int | None:
+    """The position of the best value (the first of equals); None when none is finite.
+
+    The one "best epoch" rule: the epoch whose weights KerasTuner keeps (it saves on a strict
+    improvement), confirm keeps, and trials.csv reports.
+    """
+    best: int | None = None
+    best_value: float | None = None
+    for i, value in enumerate(values):
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):  # None, pd.NA, a string
+            v = None
+        if better(column, v, best_value):
+            best, best_value = i, v
+    return best

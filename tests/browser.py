@@ -77,11 +77,21 @@ def main() -> None:
     parser.add_argument("report", type=Path)
     parser.add_argument("png", type=Path)
     parser.add_argument("--height", type=int, default=2600, help="pixels from the top (default 2600)")
+    parser.add_argument("--sections", nargs=2, metavar=("FIRST", "LAST"),
+                        help="instead, from the top of section #FIRST to the bottom of #LAST "
+                             "(e.g. parallel importance)")
     args = parser.parse_args()
     with browser() as b, open_report(b, args.report, height=args.height) as opened:
-        assert opened.page.evaluate("document.body.dataset.ready") == "true", opened.errors
-        opened.page.screenshot(path=str(args.png), clip={"x": 0, "y": 0, "width": 1280,
-                                                         "height": args.height})
+        page = opened.page
+        assert page.evaluate("document.body.dataset.ready") == "true", opened.errors
+        top, bottom = 0.0, float(args.height)
+        if args.sections:
+            first, last = (page.evaluate(f"(() => {{ const r = document.getElementById('{s}')"
+                                         ".getBoundingClientRect(); return [r.top + scrollY, "
+                                         "r.bottom + scrollY]; })()") for s in args.sections)
+            top, bottom = first[0] - 8, last[1] + 8
+        page.screenshot(path=str(args.png), full_page=True,
+                        clip={"x": 0, "y": top, "width": 1280, "height": bottom - top})
     print(args.png)
 
 

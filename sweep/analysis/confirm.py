@@ -21,7 +21,6 @@ train: the summary functions work on a copied folder.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from scipy import stats
 
 from sweep import metrics, rundir
 from sweep.analysis import evaluation, results
-from sweep.errors import DamagedRun, Interrupted, UsageError
+from sweep.analysis.retrain import Repeat, Retrainer
+from sweep.errors import Interrupted, UsageError
 from sweep.metrics import METRIC_COLUMNS
 from sweep.progress import Say
 from sweep.rundir import RunDir, read_json
@@ -39,9 +39,10 @@ from sweep.rundir import lock as runlock
 from sweep.space.config import MAX_SEED, SweepConfig
 
 LEVEL = 0.95  # the intervals' confidence level
+MIN_INFORMATIVE = 3  # repeats per configuration before intervals are compared
 SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a prime)
 ROW_COLUMNS = ["trial_id", "rank", "repeat", "seed", "split_seed"]
-TAIL_COLUMNS = ["best_epoch", "epochs_run", "seconds", "reason"]
+REPEAT_TAIL_COLUMNS = ["best_epoch", "epochs_run", "seconds", "reason"]
 
 
 def confirm_seed(sweep_seed: int, repeat: int) -> int:
@@ -54,7 +55,7 @@ def confirm_seed(sweep_seed: int, repeat: int) -> int:
 
 
 @dataclass
-class Outcome:
+class ConfirmOutcome:
     """What a confirm leaves for the console."""
 
     run: RunDir
@@ -84,7 +85,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
     Returns:
         rank, trial_id, the hyperparameters, [sweep,] seeds (repeats with a value), mean, sd
         (n - 1 in the denominator), ci_low, ci_high (Student's t with n - 1 degrees of
-        freedom; NaN under two repeats) and failed.
+        freedom, clipped to [0, 1] unless the objective is a loss; NaN under two repeats)
+        and failed.
     """
     hp_names = [h for h in (hp_names or []) if h in rows]
     out = []
@@ -96,6 +98,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
         if n > 1:
             half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
             low, high = mean - half, mean + half
+            if not objective.endswith("loss"):  # a rate: the interval cannot leave [0, 1]
+                low, high = max(low, 0.0), min(high, 1.0)
         else:
             low = high = np.nan
         out.append({"rank": int(group["rank"].min()), "trial_id": str(trial_id),
@@ -106,9 +110,8 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
     frame = pd.DataFrame(out, columns=columns)
     if sweep is not None:
         frame.insert(len(hp_names) + 2, "sweep", frame.trial_id.map(sweep).astype(float))
-    ascending = not metrics.maximize(objective)
-    return frame.sort_values(["mean", "rank"], ascending=[ascending, True], na_position="last",
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(["mean", "rank"], ascending=[metrics.ascending(objective), True],
+                             na_position="last", kind="stable").reset_index(drop=True)
 
 
 def intervals_overlap(a: pd.Series, b: pd.Series) -> bool:
@@ -125,6 +128,13 @@ def overlap_sentence(summary: pd.DataFrame, objective: str, level: float = LEVEL
     lead, second = ranked.iloc[0], ranked.iloc[1]
     if pd.isna(lead.ci_low) or pd.isna(second.ci_low):
         return "Intervals need two repeats or more of each configuration; run more --seeds."
+    few = min(int(lead.seeds), int(second.seeds))
+    if few < MIN_INFORMATIVE or not (lead.sd > 0 and second.sd > 0):
+        why = (f"{few} repeats of a configuration are too few to estimate its spread"
+               if few < MIN_INFORMATIVE else "identical repeats (sd 0) say nothing of the spread")
+        return (f"By mean {objective}, trial {lead.trial_id} leads trial {second.trial_id} "
+                f"({lead['mean']:.4f} vs {second['mean']:.4f}), but the {pct} intervals are not "
+                f"informative: {why}; run {MIN_INFORMATIVE} or more --seeds before judging the gap.")
 
     def who(row: pd.Series) -> str:
         return (f"trial {row.trial_id} (rank {row['rank']}; mean {row['mean']:.4f}, {pct} interval "
@@ -142,30 +152,14 @@ def overlap_sentence(summary: pd.DataFrame, objective: str, level: float = LEVEL
 
 def read_rows(run: RunDir) -> pd.DataFrame:
     """confirm.csv's rows (none yet: an empty frame)."""
-    try:
-        return pd.read_csv(run.confirm_csv, dtype={"trial_id": str})
-    except FileNotFoundError:
-        return pd.DataFrame(columns=ROW_COLUMNS)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DamagedRun(f"{run.confirm_csv}: damaged ({str(e).splitlines()[0]}); delete it to "
-                         "confirm afresh") from None
+    rows = rundir.read_csv(run.confirm_csv, damaged="delete it to confirm afresh",
+                           dtype={"trial_id": str})
+    return pd.DataFrame(columns=ROW_COLUMNS) if rows is None else rows
 
 
 def _write_rows(run: RunDir, rows: pd.DataFrame) -> None:
     rows = rows.sort_values(["rank", "repeat", "split_seed"], kind="stable")
     rundir.write_atomic(run.confirm_csv, rows.to_csv(index=False))
-
-
-@dataclass(frozen=True)
-class _Repeat:
-    trial_id: str
-    rank: int
-    repeat: int
-    seed: int
-    split_seed: int
-
-    def key(self) -> tuple[str, int, int]:
-        return (self.trial_id, self.seed, self.split_seed)
 
 
 def _keys(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
@@ -197,7 +191,7 @@ def check_confirmable(run: RunDir, top: int) -> tuple[SweepConfig, pd.DataFrame,
 
 
 def confirm(run_dir: str | Path, top: int, seeds: int, resplit: bool = False,
-            verbose: bool = False, say: Say = print) -> Outcome:
+            verbose: bool = False, say: Say = print) -> ConfirmOutcome:
     """Runs (or resumes, or extends) the confirmation of a finished run's top configurations.
 
     Args:
@@ -226,12 +220,12 @@ def confirm(run_dir: str | Path, top: int, seeds: int, resplit: bool = False,
 
 
 def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: pd.DataFrame,
-                    top: int, seeds: int, resplit: bool, verbose: bool, say: Say) -> Outcome:
+                    top: int, seeds: int, resplit: bool, verbose: bool, say: Say) -> ConfirmOutcome:
     from sweep.analysis import plots
 
     objective = cfg.tuner.objective
     hp_names = list(cfg.hyperparameters)
-    plan = [_Repeat(str(b.trial_id), int(b["rank"]), r, confirm_seed(cfg.tuner.seed, r),
+    plan = [Repeat(str(b.trial_id), int(b["rank"]), r, confirm_seed(cfg.tuner.seed, r),
                     confirm_seed(cfg.tuner.seed, r) if resplit else cfg.tuner.seed)
             for r in range(1, seeds + 1) for _, b in board.iterrows()]
     rows = read_rows(run)
@@ -244,7 +238,7 @@ def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: 
         f"{seeds} seeds each{' and new validation splits' if resplit else ''}: {len(plan)} repeats, "
         f"{len(plan) - len(todo)} already in {run.confirm_csv.name}, {len(todo)} to train "
         f"(up to {cfg.tuner.epochs} epochs each, early stopping on {objective})")
-    trainer = _Trainer(run, cfg, verbose, say) if todo else None
+    trainer = Retrainer(run, cfg, verbose, say) if todo else None
     for i, repeat in enumerate(todo, start=1):
         assert trainer is not None
         hps = trials.loc[trials.trial_id == repeat.trial_id, hp_names].iloc[0].to_dict()
@@ -269,7 +263,7 @@ def _confirm_locked(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, board: 
         confirmed = _evaluate_leader(run, cfg, leader.iloc[0], mine, objective, resplit, say,
                                      trainer)
     _refresh_report(run, say)
-    return Outcome(run, objective, summary, verdict, confirmed, len(todo), plot)
+    return ConfirmOutcome(run, objective, summary, verdict, confirmed, len(todo), plot)
 
 
 def _refresh_report(run: RunDir, say: Say) -> None:
@@ -289,7 +283,7 @@ def _number(value) -> float | None:
 
 def _ordered(rows: pd.DataFrame, hp_names: list[str]) -> pd.DataFrame:
     others = [c for c in rows if metrics.is_metric(str(c)) and c not in METRIC_COLUMNS]  # the objective's
-    columns = [*ROW_COLUMNS, *METRIC_COLUMNS, *others, *TAIL_COLUMNS, *hp_names]
+    columns = [*ROW_COLUMNS, *METRIC_COLUMNS, *others, *REPEAT_TAIL_COLUMNS, *hp_names]
     for c in columns:
         if c not in rows:
             rows[c] = pd.NA
@@ -297,7 +291,7 @@ def _ordered(rows: pd.DataFrame, hp_names: list[str]) -> pd.DataFrame:
 
 
 def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.DataFrame,
-                     objective: str, resplit: bool, say: Say, trainer: _Trainer | None) -> dict:
+                     objective: str, resplit: bool, say: Say, trainer: Retrainer | None) -> dict:
     """The best mean's repeats, each scored once on test; recorded in test.json."""
     mine = rows[(rows.trial_id.astype(str) == lead.trial_id) & rows[objective].notna()] \
         .sort_values("repeat")
@@ -316,10 +310,10 @@ def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.Da
     same = ("trial_id", "seeds", "resplit")
     if isinstance(previous, dict) and all(previous.get(k) == entry[k] for k in same):
         return previous  # evaluated once already
-    trainer = trainer or _Trainer(run, cfg, False, say)
+    trainer = trainer or Retrainer(run, cfg, False, say)
     by_seed = []
     for r in mine.itertuples():
-        repeat = _Repeat(str(r.trial_id), int(r.rank), int(r.repeat), int(r.seed), int(r.split_seed))
+        repeat = Repeat(str(r.trial_id), int(r.rank), int(r.repeat), int(r.seed), int(r.split_seed))
         by_seed.append({"seed": repeat.seed, "split_seed": repeat.split_seed,
                         **trainer.score_on_test(repeat)})
     scores = pd.DataFrame(by_seed)
@@ -332,135 +326,3 @@ def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.Da
     })
     evaluation.record_confirmed(run, entry)
     return entry
-
-
-# --- Training (TensorFlow) ------------------------------------------------------------------
-
-
-class _Trainer:
-    """Trains and scores repeats the way the sweep trains its trials."""
-
-    def __init__(self, run: RunDir, cfg: SweepConfig, verbose: bool, say: Say):
-        from sweep.search import tuning
-
-        self.run, self.cfg, self.verbose, self.say = run, cfg, verbose, say
-        tuning.configure_runtime(cfg.tuner.seed, mixed_precision=False)
-        self._data: tuple[int, object] | None = None  # (split seed, SweepData): one at a time
-
-    def data(self, split_seed: int):
-        from sweep.data.pipeline import SweepData
-
-        if self._data is None or self._data[0] != split_seed:
-            self._data = None  # a resplit's text is freed before the next is loaded
-            self._data = (split_seed, SweepData(self.cfg.data, split_seed, self.run))
-        return self._data[1]
-
-    def _model(self, repeat: _Repeat):
-        import keras_tuner as kt
-
-        from sweep.search import tuning
-
-        trial = read_json(RunDir.trial_json(self.run.trial_dir(repeat.trial_id)))
-        if not isinstance(trial, dict) or "hyperparameters" not in trial:
-            raise DamagedRun(f"{RunDir.trial_json(self.run.trial_dir(repeat.trial_id))}: missing or "
-                             "damaged")
-        hp = kt.HyperParameters.from_config(trial["hyperparameters"])
-        data = self.data(repeat.split_seed)
-        hypermodel = tuning._hypermodel_class()(self.cfg.hyperparameters, data, verbose=self.verbose,
-                                                objective=self.cfg.tuner.objective)
-        return hp, hypermodel, data
-
-    def train(self, repeat: _Repeat, tag: str) -> dict:
-        """Trains one repeat; its best epoch's metrics (the sweep's rule) and its weights saved."""
-        import keras
-        import keras_tuner as kt
-
-        from sweep.search import tuning
-
-        start = time.perf_counter()
-        hp, hypermodel, _ = self._model(repeat)
-        keras.utils.set_random_seed(repeat.seed)  # starting weights, dropout and shuffling
-        model = hypermodel.build(hp)
-        best = _keep_best(self.cfg.tuner.objective, self.cfg.tuner.direction)
-        epoch_lines = _epoch_lines(self.cfg, repeat, tag, self.say)
-        callbacks = [*tuning.trial_callbacks(self.cfg, self.verbose), best, epoch_lines]
-        reason = None
-        try:
-            history = hypermodel.fit(hp, model, epochs=self.cfg.tuner.epochs, callbacks=callbacks)
-            epochs = pd.DataFrame(history.history)
-        except kt.errors.FailedTrialError as e:  # a NaN loss: kept as a failed repeat
-            reason = str(e)
-            epochs = pd.DataFrame(epoch_lines.logs)
-        out: dict = {m: None for m in METRIC_COLUMNS}
-        if reason is None and best.epoch is not None:
-            # The metrics of the epoch whose weights were kept: the sweep's best epoch.
-            at_best = epochs.iloc[best.epoch]
-            out.update({str(m): float(at_best[m]) for m in epochs if metrics.is_metric(str(m))})
-            out.update(epochs_run=len(epochs), best_epoch=best.epoch + 1)
-            checkpoint = self.run.confirm_checkpoint(repeat.trial_id, repeat.seed, repeat.split_seed)
-            # Weights first, then the row: a row in confirm.csv always has its weights.
-            rundir.save_atomic(checkpoint, lambda tmp: np.savez(tmp, *best.weights))
-        else:
-            reason = reason or f"{self.cfg.tuner.objective} was never a finite number"
-            out.update(epochs_run=len(epochs), best_epoch=None)
-        out.update(seconds=round(time.perf_counter() - start, 3), reason=reason)
-        return out
-
-    def score_on_test(self, repeat: _Repeat) -> dict:
-        """The repeat's best-epoch weights on the test split (of its own split seed)."""
-        path = self.run.confirm_checkpoint(repeat.trial_id, repeat.seed, repeat.split_seed)
-        if not path.exists():
-            raise DamagedRun(f"{path}: missing (the weights of a row of {self.run.confirm_csv.name}); "
-                             "delete that row to train it again")
-        hp, hypermodel, data = self._model(repeat)
-        model = hypermodel.build(hp)
-        with np.load(path) as saved:
-            model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
-        return evaluation.score_on_test(model, data, hp.get("vocab_size"))
-
-
-def _keep_best(monitor: str, direction: str):
-    """A callback holding the weights of the best epoch so far (the sweep's rule: the first
-    epoch with the best value; KerasTuner saves them the same way for its trials)."""
-    import keras
-
-    class KeepBest(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.best: float | None = None
-            self.epoch: int | None = None  # 0-based
-            self.weights: list = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get(monitor)
-            if value is None or not np.isfinite(value):
-                return
-            better = self.best is None or (value > self.best if direction == "max" else value < self.best)
-            if better:
-                self.best, self.epoch = float(value), epoch
-                self.weights = self.model.get_weights()
-
-    return KeepBest()
-
-
-def _epoch_lines(cfg: SweepConfig, repeat: _Repeat, tag: str, say: Say):
-    """A line per epoch (a repeat on the full IMDB takes minutes), and the logs kept."""
-    import keras
-
-    objective = cfg.tuner.objective
-
-    class EpochLines(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.logs: list[dict] = []
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            self.logs.append(logs)
-            value = logs.get(objective)
-            shown = f"{objective}={value:.4f}" if value is not None else ""
-            say(f"{tag} trial {repeat.trial_id} seed {repeat.seed} epoch {epoch + 1}/{cfg.tuner.epochs}"
-                f"  {shown}  {time.perf_counter() - self.start:.1f}s")
-
-    return EpochLines()

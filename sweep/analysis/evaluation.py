@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, read_json, write_atomic, write_json
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def completed_trials(oracle) -> list:
     KerasTuner's `get_best_trials(n)` fills up with FAILED and RUNNING trials when fewer
     than n completed; those are not models.
     """
-    return [t for t in oracle.get_best_trials(len(oracle.trials)) if t.status == "COMPLETED"]
+    return [t for t in oracle.get_best_trials(len(oracle.trials)) if t.status == TrialStatus.COMPLETED]
 
 
 def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sweep.metrics import TrialStatus
 from sweep.space.config import SweepConfig
 from sweep.space.hyperparameters import Choice, Range
 
@@ -87,7 +88,7 @@ def optuna_trials(trials: pd.DataFrame, cfg: SweepConfig, objective: str) -> lis
     dists = distributions(cfg)
     if trials.empty or "status" not in trials or objective not in trials:
         return []
-    done = trials[trials.status.eq("COMPLETED")]
+    done = trials[trials.status.eq(TrialStatus.COMPLETED)]
     values = pd.to_numeric(done[objective], errors="coerce")
     done = done[np.isfinite(values.to_numpy(dtype=float))]
     out = []
@@ -116,15 +117,23 @@ def importance(trials: pd.DataFrame, cfg: SweepConfig, objective: str | None = N
         min_trials: fewer completed trials and `note` says so instead.
     """
     objective = objective or cfg.tuner.objective
-    dists = distributions(cfg)
     empty = pd.DataFrame(columns=COLUMNS)
-    if not dists:
+    if not cfg.varying():
         return Importance(empty, 0, 0, "No hyperparameter varied, so none can matter more than another.")
-    built = optuna_trials(trials, cfg, objective)
+    done = 0
+    if not trials.empty and "status" in trials and objective in trials:
+        values = pd.to_numeric(trials.loc[trials.status.eq("COMPLETED"), objective], errors="coerce")
+        done = int(np.isfinite(values.to_numpy(dtype=float)).sum())
+    # Too few: said before Optuna is imported (most small runs, and every test run, stop here).
+    built = optuna_trials(trials, cfg, objective) if done >= min_trials else []
     if len(built) < min_trials:
-        return Importance(empty, len(built), 0, (
-            f"Only {len(built)} completed trial{'s' * (len(built) != 1)}: too few to say which "
+        n = len(built) if done >= min_trials else done
+        return Importance(empty, n, 0, (
+            f"Only {n} completed trial{'s' * (n != 1)}: too few to say which "
             f"hyperparameters matter (importance needs about {min_trials} or more)."))
+    dists = distributions(cfg)
+    if not dists:  # a choice of one value, a range of one point
+        return Importance(empty, 0, 0, "No hyperparameter varied, so none can matter more than another.")
     import optuna
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 

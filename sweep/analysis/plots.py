@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 
 from sweep import metrics, rundir
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run
 
 CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -67,7 +68,7 @@ def _save(fig: Figure, path: Path) -> Path:
 def _completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     if trials.empty or "status" not in trials or objective not in trials:
         return trials.iloc[0:0]
-    return trials[trials.status == "COMPLETED"].dropna(subset=[objective])
+    return trials[trials.status == TrialStatus.COMPLETED].dropna(subset=[objective])
 
 
 def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
@@ -182,12 +183,11 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
         pd.Series(False, index=done.index)
     keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
                   key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
-    maximize = metrics.maximize(objective)
     fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
     ax = fig.subplots()
     for i, (cell, b) in enumerate(keys):
         vals = done[objective][(done.cell == cell) & (bidi == b)].to_numpy()
-        best = vals.max() if maximize else vals.min()
+        best = vals[metrics.best_index(objective, vals)]
         color = _cell_color(cell)
         ax.bar(i, best, color=color, alpha=0.6 if b else 0.35, width=0.6,
                hatch="//" if b else None, edgecolor=color,
@@ -257,8 +257,8 @@ def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Pat
         hparams(trials, target.plot("hparams"), varying, objective),
         cells(trials, target.plot("cells"), objective),
     ]
-    if run.length_accuracy_csv.exists():
-        by_length = pd.read_csv(run.length_accuracy_csv)
+    by_length = rundir.read_csv(run.length_accuracy_csv)
+    if by_length is not None:
         written.append(length_accuracy(by_length, target.plot("length_accuracy"), cfg.data.max_length))
     return [p for p in written if p is not None]
 

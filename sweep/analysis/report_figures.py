@@ -17,6 +17,7 @@ import pandas as pd
 from sweep import metrics
 from sweep.analysis.importance import Importance
 from sweep.analysis.plots import CELL_LABELS, HP_UNITS
+from sweep.metrics import TrialStatus
 
 Figure = dict
 HIGHLIGHT = "#d62728"  # the selected trial, in every chart
@@ -29,6 +30,12 @@ def objective_label(objective: str) -> str:
     """'val_accuracy' -> 'validation accuracy (fraction correct), higher is better'."""
     better = "higher" if metrics.maximize(objective) else "lower"
     return f"{metrics.label(objective)}, {better} is better"
+
+
+def axis_label(objective: str) -> str:
+    """`objective_label` on two lines, for a y axis."""
+    better = "higher" if metrics.maximize(objective) else "lower"
+    return f"{metrics.label(objective)},<br>{better} is better"
 
 
 def hp_label(name: str) -> str:
@@ -50,10 +57,18 @@ def describe(row: pd.Series, hp_names: list[str]) -> str:
     return f"trial {row['trial_id']}: " + ", ".join(f"{n}={show(row[n])}" for n in hp_names)
 
 
+def _sorted_values(values: pd.Series) -> list:
+    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
+    unique = list(values.dropna().unique())
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in unique):
+        return sorted(unique)
+    return sorted(unique, key=str)
+
+
 def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     if trials.empty or objective not in trials:
         return trials.iloc[0:0]
-    done = trials[trials.status.eq("COMPLETED")].copy()
+    done = trials[trials.status.eq(TrialStatus.COMPLETED)].copy()
     done[objective] = pd.to_numeric(done[objective], errors="coerce")
     return done.dropna(subset=[objective])
 
@@ -83,10 +98,10 @@ def _order(trials: pd.DataFrame) -> pd.DataFrame:
 
 def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None) -> Figure | None:
     """Each trial's value and the best so far, against trial number and against time."""
-    ran = _order(trials[trials.status.isin(["COMPLETED", "FAILED", "INVALID"])])
+    ran = _order(trials[trials.status.isin(metrics.ENDED)])
     if ran.empty:
         return None
-    values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq("COMPLETED"))
+    values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq(TrialStatus.COMPLETED))
     number = np.arange(1, len(ran) + 1)
     seconds = pd.to_numeric(ran.seconds, errors="coerce").fillna(0.0).cumsum() / 60.0
     # Carried over failed trials (which have no value), so the line has no gaps.
@@ -103,13 +118,12 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
                      "name": "best so far", "xaxis": axis, "yaxis": "y", "line": {"shape": "hv",
                      "color": HIGHLIGHT, "width": 2}, "showlegend": first, "legendgroup": "best",
                      "hoverinfo": "skip"})
-    label = objective_label(objective)
     return {"data": data, "layout": _layout(
         "Optimization history: each completed trial's value and the best so far", 400,
         xaxis={"domain": [0, 0.47], "title": {"text": "trial, in the order they started"}},
         xaxis2={"domain": [0.53, 1], "title": {"text": "training time so far, trials one after "
                                                "another (minutes)"}},
-        yaxis={"title": {"text": label}},
+        yaxis={"title": {"text": axis_label(objective)}},
         legend={"orientation": "h", "y": -0.22})}
 
 
@@ -123,8 +137,8 @@ def _axis(values: pd.Series, name: str, spec_values: list | None) -> dict:
             ticks = list(range(low, high + 1))
             return {"label": f"{name} (log10)", "values": list(np.log10(v)), "tickvals": ticks,
                     "ticktext": [f"1e{t}" for t in ticks]}
-        return {"label": hp_label(name), "values": list(v)}
-    cats = list(dict.fromkeys(spec_values or sorted(values.unique(), key=str)))
+        return {"label": name, "values": list(v)}  # short: the axes' labels sit side by side
+    cats = list(dict.fromkeys(spec_values or _sorted_values(values)))
     index = {str(c): i for i, c in enumerate(cats)}
     return {"label": name, "values": [index.get(str(v), -1) for v in values],
             "tickvals": list(range(len(cats))), "ticktext": [show(c) for c in cats],
@@ -147,7 +161,7 @@ def parallel(trials: pd.DataFrame, objective: str, hp_names: list[str],
                                "colorbar": {"title": {"text": objective}}}}],
             "layout": _layout("Hyperparameters and the objective, one line per completed trial "
                               "(drag along an axis to keep only the trials in that range)", 460,
-                              margin={"l": 80, "r": 80, "t": 100, "b": 40})}
+                              margin={"l": 80, "r": 80, "t": 130, "b": 40})}
 
 
 def importance(result: Importance, objective: str) -> Figure | None:
@@ -196,12 +210,12 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
         values = done[name]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}", "title": {"text": hp_label(name)}}
-        if numeric and values.nunique() > 6:
+        if numeric and name not in choices:  # a range: a number axis
             x = list(values.astype(float))
             if name == "learning_rate":
                 axis["type"] = "log"
         else:
-            cats = list(dict.fromkeys(choices.get(name) or sorted(values.unique(), key=str)))
+            cats = list(dict.fromkeys(choices.get(name) or _sorted_values(values)))
             index = {str(v): j for j, v in enumerate(cats)}
             spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
             x = list(np.array([index.get(str(v), -1) for v in values]) + spread)
@@ -226,8 +240,11 @@ def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names
         return None
     panels = [objective] + [c for c in ("val_loss",) if c != objective and c in history]
     data = []
+    by_trial = {str(k): g.sort_values("epoch") for k, g in history.groupby("trial_id", sort=False)}
     for _, row in done.iterrows():
-        h = history[history.trial_id == row.trial_id].sort_values("epoch")
+        h = by_trial.get(str(row.trial_id))
+        if h is None:
+            continue
         mine = row.trial_id == selected
         for p, column in enumerate(panels):
             if column not in h:
@@ -274,7 +291,7 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
                      "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
     return {"data": data, "layout": _layout(
         f"{metrics.label(objective).capitalize()} by recurrent cell and direction (each dot a trial)",
-        400, yaxis={"title": {"text": objective_label(objective)}},
+        400, yaxis={"title": {"text": axis_label(objective)}},
         xaxis={"title": {"text": "recurrent cell and direction"}})}
 
 
@@ -300,5 +317,5 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
         "Test accuracy by review length: the best model of each cell and direction", 400,
         xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
                "title": {"text": f"review length in tokens (quintiles of the test split{cut})"}},
-        yaxis={"title": {"text": "test accuracy (fraction correct), higher is better"}},
+        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"}},
         legend={"orientation": "h", "y": -0.3})}

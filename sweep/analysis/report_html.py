@@ -17,6 +17,7 @@ import base64
 import functools
 import gzip
 import html
+import importlib.resources
 import json
 import time
 from pathlib import Path
@@ -28,11 +29,14 @@ from sweep import metrics, rundir
 from sweep.analysis import importance as importance_mod
 from sweep.analysis import report_figures as figs
 from sweep.analysis import results
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import SweepConfig
 from sweep.space.hyperparameters import Choice
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
+# Trials that ended without a model: listed with their reasons.
+FAILED = (TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.UNREADABLE)
 # The charts, in page order: (id, section title). A chart with no data is a sentence instead.
 CHARTS = [
     ("history", "Optimization history"),
@@ -61,10 +65,12 @@ def read_tables(run: RunDir) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
 
 @functools.lru_cache(maxsize=1)
 def plotly_js_packed() -> str:
-    """plotly.min.js, gzip-compressed and base64-encoded (once per process)."""
-    from plotly.offline import get_plotlyjs
+    """plotly.min.js, gzip-compressed and base64-encoded (once per process).
 
-    return base64.b64encode(gzip.compress(get_plotlyjs().encode(), compresslevel=6, mtime=0)).decode()
+    Read where `plotly.offline.get_plotlyjs` reads it, without importing plotly's Python side.
+    """
+    source = importlib.resources.files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
+    return base64.b64encode(gzip.compress(source, compresslevel=6, mtime=0)).decode()
 
 
 def write_report(run_dir: RunDir | str | Path, path: str | Path | None = None,
@@ -264,7 +270,7 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
 
 
 def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
-    bad = trials[trials.status.isin(["FAILED", "INVALID", "UNREADABLE"])] if not trials.empty else trials
+    bad = trials[trials.status.isin(FAILED)] if not trials.empty else trials
     if bad.empty:
         return '<p class="empty" data-empty="failed">No trial failed.</p>'
     cols = [c for c in ["trial_id", "status", *hp_names, "epochs_run", "reason"] if c in bad]

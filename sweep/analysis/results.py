@@ -11,16 +11,16 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sweep import metrics, rundir
 from sweep.errors import ConfigError, failure_reason
+from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import HYPERPARAMETERS, Choice, Fixed
 
 TRIAL_COLUMNS = ["trial_id", "status"]
-TAIL_COLUMNS = ["epochs_run", "best_epoch", "params", "seconds", "fit_seconds",
+TRIAL_TAIL_COLUMNS = ["epochs_run", "best_epoch", "params", "seconds", "fit_seconds",
                 "overhead_seconds", "peak_rss_mb", "worker", "test_accuracy", "test_loss", "reason"]
 HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
@@ -49,7 +49,7 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
             continue
         tid = str(trial["trial_id"])
         status = trial.get("status", "")
-        if status == "RUNNING" and not running:
+        if status == TrialStatus.RUNNING and not running:
             status = "INTERRUPTED"
         row = {"trial_id": tid, "status": status}
         values = trial.get("hyperparameters", {}).get("values", {})
@@ -58,7 +58,7 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         row.update(_best_epoch(history[history.trial_id == tid], objective, metric_columns))
         if not row.get("epochs_run"):
             row.update(_kt_metrics(trial, metric_columns))
-        if status != "COMPLETED":
+        if status != TrialStatus.COMPLETED:
             # Not a model: its last figures are in history.csv, none is ranked or compared.
             row.update({m: None for m in metric_columns}, best_epoch=None)
         record = read_json(RunDir.trial_record(trial_dir))
@@ -66,10 +66,10 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         if test.get("trial_id") == tid:
             row["test_accuracy"] = test.get("test_accuracy")
             row["test_loss"] = test.get("test_loss")
-        if trial.get("message") and status in ("FAILED", "INVALID"):
+        if trial.get("message") and status in (TrialStatus.FAILED, TrialStatus.INVALID):
             row["reason"] = failure_reason(trial["message"])
         rows.append(row)
-    columns = TRIAL_COLUMNS + hp_names + metric_columns + TAIL_COLUMNS
+    columns = TRIAL_COLUMNS + hp_names + metric_columns + TRIAL_TAIL_COLUMNS
     frame = pd.DataFrame(rows)
     for c in columns:
         if c not in frame:
@@ -88,7 +88,7 @@ def _unreadable(trial_dir: Path) -> dict:
     """A trial whose trial.json is missing or damaged: listed as such, never dropped."""
     path = RunDir.trial_json(trial_dir)
     why = "missing" if not path.exists() else "empty" if path.stat().st_size == 0 else "not valid JSON"
-    return {"trial_id": RunDir.trial_id_of(trial_dir), "status": "UNREADABLE",
+    return {"trial_id": RunDir.trial_id_of(trial_dir), "status": TrialStatus.UNREADABLE.value,
             "reason": f"{path.name} is {why}"}
 
 
@@ -100,8 +100,9 @@ def _default(name: str):
 def _best_epoch(epochs: pd.DataFrame, objective: str, columns: list[str]) -> dict:
     if epochs.empty or objective not in epochs or epochs[objective].isna().all():
         return {"epochs_run": len(epochs)} if len(epochs) else {}
-    values = epochs[objective].to_numpy(dtype=float)
-    best = epochs.iloc[int(np.nanargmax(values) if metrics.maximize(objective) else np.nanargmin(values))]
+    at = metrics.best_index(objective, epochs[objective])  # the one best-epoch rule
+    assert at is not None  # some value is a number (above)
+    best = epochs.iloc[at]
     row = {m: best[m] for m in columns if m in epochs}
     row.update(epochs_run=len(epochs), best_epoch=int(best["epoch"]))
     return row
@@ -124,9 +125,8 @@ def history_dataframe(run_dir: RunDir | str | Path) -> pd.DataFrame:
     """One row per trial x epoch, from each trial's epochs.csv."""
     frames = []
     for trial_dir in as_run(run_dir).trial_dirs():
-        try:
-            frame = pd.read_csv(RunDir.epochs_csv(trial_dir))
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError):
+        frame = rundir.read_csv(RunDir.epochs_csv(trial_dir))
+        if frame is None:
             continue  # not written yet, or damaged: the trial's row says what is known
         frame.insert(0, "trial_id", RunDir.trial_id_of(trial_dir))
         frames.append(frame)
@@ -147,6 +147,35 @@ def read_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFram
     run = as_run(run_dir)
     history = history_dataframe(run)
     return trials_dataframe(run, history), history
+
+
+def report_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """(trials, history, why not to write them) for `sweep report`; why is None when it may.
+
+    A folder without KerasTuner's state (a copy of the CSVs from another machine) is reported
+    from its CSVs, read-only; so is one whose trial folders hold fewer trials than its
+    trials.csv lists: a table is never written over with fewer rows.
+    """
+    run = as_run(run_dir)
+    saved = _read_csv(run.trials_csv, TRIAL_COLUMNS)
+    csvs = f"{run.trials_csv.name} and {run.history_csv.name}"
+    if not run.tuner.is_dir():
+        return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), \
+            f"no {run.tuner.name}/ in {run}: reporting read-only from its {csvs}"
+    trials, history = read_tables(run)
+    if len(saved) > len(trials):
+        return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), (
+            f"{run.trials_csv} lists {len(saved)} trials, {run.tuner.name}/ only {len(trials)}: "
+            f"reporting read-only from its {csvs}, which are left as they are")
+    return trials, history, None
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A table this module wrote (empty, with `columns`, when missing or unreadable)."""
+    try:
+        return pd.read_csv(path, dtype={"trial_id": str})
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return pd.DataFrame(columns=columns)
 
 
 def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -179,16 +208,16 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     ascending = metrics.ascending(sort)
     if hp_names is None:
         hp_names = [c for c in trials.columns
-                    if c not in TRIAL_COLUMNS + TAIL_COLUMNS and not metrics.is_metric(c)]
+                    if c not in TRIAL_COLUMNS + TRIAL_TAIL_COLUMNS and not metrics.is_metric(c)]
     # Failed or unfinished trials rank after every completed one, whatever their metrics.
-    done = trials.status.eq("COMPLETED") if "status" in trials else True
+    done = trials.status.eq(TrialStatus.COMPLETED) if "status" in trials else True
     ranked = trials.assign(_done=done).sort_values(
         ["_done", sort], ascending=[False, ascending], na_position="last", kind="stable"
     ).drop(columns="_done").head(top)
     cols = ["trial_id", "status"] + hp_names + [objective, "test_accuracy", "epochs_run", "seconds"]
     cols = list(dict.fromkeys(c for c in cols if c in ranked))
     board = ranked[cols].reset_index(drop=True)
-    completed = board.status.eq("COMPLETED") if "status" in board else pd.Series(True, board.index)
+    completed = board.status.eq(TrialStatus.COMPLETED) if "status" in board else pd.Series(True, board.index)
     board.insert(0, "rank", pd.Series(range(1, len(board) + 1), dtype="Int64").where(completed))
     return board
 

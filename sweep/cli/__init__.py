@@ -6,6 +6,7 @@
     sweep confirm RUN_DIR       retrain the top configurations with new seeds        cli/confirm.py
     sweep export RUN_DIR        a completed trial as a model that reads raw text     cli/export.py
     sweep predict MODEL TEXT    class probabilities for new text                     cli/predict.py
+    sweep track RUN_DIR         bring an MLflow tracking server up to date           cli/track.py
 
 Each command module has a `NAME`, an `add_parser(subparsers)` that sets the handler, and the
 handler, which calls the library and prints. `main` maps the errors of `sweep.errors` to
@@ -17,17 +18,18 @@ Command modules import TensorFlow (through the library) inside their handlers, s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 
-from sweep.cli import confirm, export, plot, predict, report, run
+from sweep.cli import confirm, export, plot, predict, report, run, track
 from sweep.cli.common import EXIT_OK, EXIT_USAGE, Parser
 from sweep.errors import Interrupted, SweepError, UsageError
 
 __all__ = ["COMMANDS", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 # The registry: name -> module, in --help's order.
-COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (run, report, plot, confirm, export, predict)}
+COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (run, report, plot, confirm, export, predict, track)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # what `run --workers` passes on to the processes it starts
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, so that a reader gone (`| head`) is caught below
+        return code
+    except BrokenPipeError:  # the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:  # before the sweep started: nothing to keep
         print("\nInterrupted before the sweep started; run the same command again.", file=sys.stderr)
         return Interrupted.exit_code

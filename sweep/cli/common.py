@@ -81,12 +81,16 @@ def note(message: str) -> None:
     print(f"sweep: note: {message}", file=sys.stderr)
 
 
-def write_or_say(write: Callable, out: str | None, what: str, required: bool = False):
+def write_or_say(write: Callable, out: str | None, what: str, required: bool = False,
+                 files: list[str] | None = None):
     """Runs `write(out)`; a folder that cannot be written (read-only, a colleague's share)
-    is said in one line: a note when the output is optional, else an error (exit 2)."""
+    is said in one line: a note when the output is optional, else an error (exit 2).
+    An --out folder must not hold `files` (glob patterns) that sweep did not write there."""
+    from sweep.rundir import owned
+
     try:
         if out is not None:
-            Path(out).mkdir(parents=True, exist_ok=True)
+            owned.writable_folder(Path(out), "report", files or [])
         return write(out)
     except OSError as e:
         message = f"cannot write {what} to {out or 'the run folder'} ({e.strerror}); pass --out DIR"

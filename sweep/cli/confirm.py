@@ -6,6 +6,7 @@ import argparse
 
 from sweep.analysis import results
 from sweep.cli import common
+from sweep.cli import track as cli_track
 
 NAME = "confirm"
 
@@ -26,6 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--resplit", action="store_true",
                    help="also draw a new validation split from the training data for each seed")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    cli_track.add_mlflow_flag(p, "the repeats, under the sweep's parent run,")
     p.set_defaults(handler=run)
     return p
 
@@ -33,9 +35,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from sweep.analysis import confirm
 
+    cli_track.check(args.run_dir, args.mlflow)
     with common.native_stderr_hidden(not args.verbose):
         outcome = confirm.confirm(args.run_dir, args.top, args.seeds, args.resplit,
                                   verbose=args.verbose, say=common.say)
+    cli_track.after(args.run_dir, args.mlflow, common.say)
     print()
     print(results.format_table(outcome.summary))
     print(f"\n{outcome.verdict}")

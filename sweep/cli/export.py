@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from sweep.cli import common
+from sweep.cli import track as cli_track
+from sweep.errors import UsageError
 from sweep.rundir import RunDir
 
 NAME = "export"
@@ -23,6 +25,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "of epochs, and export that model")
     p.add_argument("--out", metavar="DIR", help="the export folder (default RUN/export/trial_ID[_refit])")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own lines")
+    cli_track.add_mlflow_flag(p, "the export folder, as an artifact of the trial's run,")
+    p.add_argument("--register", metavar="NAME",
+                   help="with MLflow tracking: register the export in the Model Registry as NAME")
     p.set_defaults(handler=run)
     return p
 
@@ -30,6 +35,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from sweep.serve import export
 
+    if cli_track.check(args.run_dir, args.mlflow) is None and args.register:
+        raise UsageError("--register: needs MLflow tracking (--mlflow URI or MLFLOW_TRACKING_URI)")
     with common.native_stderr_hidden(not args.verbose):
         done = export.export(RunDir(args.run_dir), args.trial, args.refit,
                              Path(args.out) if args.out else None, say=common.say)
@@ -42,4 +49,10 @@ def run(args: argparse.Namespace) -> int:
         line += f", refit {card['refit']['test_accuracy']:.4f} ({card['refit']['seconds']} s)"
     print(line)
     print(f"Exported: {done.folder}/ ({', '.join(card['files'])})")
+    job = cli_track.export_job(str(card["trial_id"]), Path(str(done.folder)), args.register)
+    logged = cli_track.after(args.run_dir, args.mlflow, common.say, job)
+    if logged:
+        print(f"MLflow: run {logged['run_id']}, artifact {logged['artifact_path']}"
+              + (f"; registered {logged['registered']!r} version {logged['version']}"
+                 if logged.get("registered") else ""))
     return common.EXIT_OK

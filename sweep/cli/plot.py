@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from sweep.analysis import plots
 
     written = common.write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
-                                  "the plots", required=True) or []
+                                  "the plots", required=True, files=["*.png"]) or []
     for p in written:
         print(p)
     if not written:

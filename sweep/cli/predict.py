@@ -9,6 +9,7 @@ from pathlib import Path
 from sweep import rundir
 from sweep.cli import common
 from sweep.errors import UsageError
+from sweep.rundir import owned
 
 NAME = "predict"
 
@@ -34,19 +35,26 @@ def run(args: argparse.Namespace) -> int:
     from sweep.serve import predict
 
     source = args.input
+    if "-" in args.texts and len(args.texts) > 1:
+        raise UsageError("predict: '-' reads the texts from standard input; give it alone")
     if args.texts == ["-"] and source is None:
         source = "-"
     elif args.texts and source is not None:
         raise UsageError("predict: give texts or --input, not both")
     elif not args.texts and source is None:
         raise UsageError("predict: give texts, --input FILE, or - for standard input")
+    if args.output:
+        owned.check_output_file(Path(args.output), {"--input": source, "MODEL": args.model})
     texts = predict.read_texts([] if source else args.texts, source, args.text_column)
-    with common.native_stderr_hidden(True):
-        folder = predict.resolve_model(Path(args.model), common.say_stderr)
+    with common.native_stderr_hidden(True), \
+            predict.resolve_model(Path(args.model), common.say_stderr) as folder:
         table = predict.predict_table(folder, texts, args.batch_size, show_progress=sys.stderr.isatty())
     if args.output:
-        common.write_or_say(lambda _: rundir.write_atomic(Path(args.output), table.to_csv(index=False)),
-                            None, args.output, required=True)
+        try:
+            rundir.write_atomic(Path(args.output), table.to_csv(index=False))
+        except OSError as e:
+            raise UsageError(f"--output {args.output}: cannot write it ({e.strerror}); "
+                             "give another --output") from None
     else:
         table.to_csv(sys.stdout, index=False)
     return common.EXIT_OK

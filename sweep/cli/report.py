@@ -32,9 +32,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     cfg = rundir.load_config(run_dir)
-    trials, history = results.read_tables(run_dir)
-    common.write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
-                        "trials.csv and history.csv")
+    trials, history, read_only = results.report_tables(run_dir)
+    copied = args.html is not None and not run_dir.trial_dirs()
+    if copied:  # no tuner/: the page reads trials.csv and history.csv itself
+        html = _write_html(run_dir, args, None, None)
+    if read_only and args.out is None:
+        common.note(read_only)  # a copy of the CSVs, or fewer trials than they list: kept as they are
+    else:
+        common.write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
+                            "trials.csv and history.csv", files=["trials.csv", "history.csv"])
     objective = cfg.tuner.objective
     state = rundir.run_state(run_dir)
     counts = trials.status.value_counts().to_dict() if len(trials) else {}
@@ -53,12 +59,14 @@ def run(args: argparse.Namespace) -> int:
 
         imp = importance.importance(trials, cfg)
         print(importance.summary_line(imp, objective))
+    if args.html is not None and not copied:
+        html = _write_html(run_dir, args, (trials, history), imp)
     if args.html is not None:
-        _write_html(run_dir, args, (trials, history), imp)
+        print(f"Report: {html}")
     return common.EXIT_OK
 
 
-def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> None:
+def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> Path:
     from sweep.analysis import report_html
 
     target = Path(args.html) if args.html else Path(args.out or run_dir.path) / run_dir.report_html.name
@@ -67,4 +75,4 @@ def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> None:
         written = report_html.write_report(run_dir, target, tables, imp)
     except OSError as e:
         raise UsageError(f"cannot write the report to {target} ({e.strerror}); pass --html FILE") from None
-    print(f"Report: {written}")
+    return written

@@ -38,6 +38,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="write TensorBoard logs with HParams under RUN_DIR/tensorboard")
     p.add_argument("--mixed-precision", action="store_true", help="mixed float16 (GPU)")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
+    _add_override(p, "mlflow")
     d = p.add_argument_group("distributed (KerasTuner's chief/worker oracle)")
     d.add_argument("--workers", type=common.positive_int, metavar="N",
                    help="run a chief and N worker processes on this machine (one GPU each, round-robin)")

@@ -141,14 +141,7 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
     arrays: dict[str, np.ndarray] = {}
     for name in names:
         split: Split = getattr(splits, name)
-        values, raw_lengths = [], []
-        for start in range(0, len(split), 2048):
-            tokens = layer(tf.constant(split.text[start : start + 2048].tolist()))
-            values.append(tokens.flat_values.numpy())
-            raw_lengths.append(tokens.row_lengths().numpy())
-        raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
-        flat = np.concatenate(values) if values else np.zeros(0, np.int64)
-        ids, lengths = truncate(flat, raw, max_length)
+        ids, lengths, raw = encode(layer, split.text.tolist(), max_length)
         arrays[f"{name}_ids"] = ids.astype(np.int32)
         arrays[f"{name}_lengths"] = lengths
         arrays[f"{name}_raw_lengths"] = raw.astype(np.int64)
@@ -166,8 +159,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
 
 
 def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
-    """The cached arrays, verified against the splits; None (and the file removed) when
-    it is damaged, so that it is made again."""
+    """The cached arrays, verified against the splits; None when it is damaged, so that
+    it is made again (and saved over it)."""
     names = ("train", "val", "test") + (("unlabeled",) if splits.unlabeled is not None else ())
     try:
         with np.load(path) as f:
@@ -178,10 +171,30 @@ def _read_cache(path: Path, splits: TextSplits) -> dict[str, np.ndarray] | None:
             if len(lengths) != len(split) or len(arrays[f"{name}_ids"]) != lengths.sum() \
                     or not np.array_equal(arrays[f"{name}_labels"], split.labels):
                 raise ValueError(f"{name} does not match the data")
-    except Exception:  # truncated zip, missing array, wrong sizes: make it again
-        path.unlink(missing_ok=True)
+    except Exception:  # truncated zip, missing array, wrong sizes: made again, saved over it
         return None
     return arrays
+
+
+def encode(layer, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texts -> token ids by `layer` (a ragged TextVectorization), in batches, cut at max_length.
+
+    The one way text becomes ids, for training (`vectorize`) and for `sweep predict`.
+
+    Returns:
+        (flat ids, row lengths after the cut, row lengths before it), as `truncate`.
+    """
+    import tensorflow as tf
+
+    values, raw_lengths = [], []
+    for start in range(0, len(texts), 2048):
+        tokens = layer(tf.constant(texts[start : start + 2048]))
+        values.append(tokens.flat_values.numpy())
+        raw_lengths.append(tokens.row_lengths().numpy())
+    raw = np.concatenate(raw_lengths) if raw_lengths else np.zeros(0, np.int64)
+    flat = np.concatenate(values) if values else np.zeros(0, np.int64)
+    ids, lengths = truncate(flat, raw, max_length)
+    return ids, lengths, raw
 
 
 def truncate(flat: np.ndarray, raw: np.ndarray, max_length: int):
@@ -328,14 +341,13 @@ class SweepData:
 
 
 def _read_vectors(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
-    """A cached word-vector matrix of `shape`; None (and the file removed) when damaged."""
+    """A cached word-vector matrix of `shape`; None when damaged (it is made again)."""
     if not path.exists():
         return None
     try:
         matrix = np.load(path)
         if matrix.shape != shape or not np.isfinite(matrix).all():
             raise ValueError("wrong shape or values")
-    except Exception:
-        path.unlink(missing_ok=True)
+    except Exception:  # made again, and saved over it
         return None
     return matrix

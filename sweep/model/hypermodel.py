@@ -28,7 +28,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from sweep.model import keras_metrics
+from sweep.model import keras_metrics, training
 from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
 
 CELL_LAYERS = {
@@ -88,14 +88,9 @@ class RNNHyperModel(kt.HyperModel):
         return model
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
-        """`model.fit`, with the learning rate decayed per epoch when `lr_decay` < 1."""
-        decay = hp.values.get("lr_decay", 1.0)
-        if decay != 1.0:
-            base = hp.get("learning_rate")
-            # By absolute epoch, so a Hyperband trial resumed at initial_epoch stays on schedule.
-            schedule = keras.callbacks.LearningRateScheduler(lambda epoch: base * decay**epoch)
-            kwargs["callbacks"] = [schedule, *(kwargs.get("callbacks") or [])]
-        return model.fit(*args, **kwargs)
+        """Trains with the project's one routine (`sweep.model.training.fit`): the learning rate
+        decayed per epoch when `lr_decay` < 1; a NaN loss raises `training.Diverged`."""
+        return training.fit(hp, model, *args, **kwargs)
 
 
 def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | None = None,

@@ -50,46 +50,55 @@ def one_hot_probabilities(y_true, logits, num_classes: int):
     return ops.one_hot(labels, num_classes), probabilities
 
 
+class _OnLogits(keras.metrics.Metric):
+    """In front of a Keras metric that wants one-hot labels and probabilities: it takes class
+    ids and logits (`one_hot_probabilities`), and its config leaves out the arguments that
+    the wrapper fixes (`fixed`) and keeps `num_classes`."""
+
+    default_name = ""
+
+    def __init__(self, num_classes: int = 2, name: str = "", **kwargs):
+        for key in self.fixed(num_classes):
+            kwargs.pop(key, None)
+        super().__init__(name=name or self.default_name, **self.fixed(num_classes), **kwargs)
+        self.num_classes = num_classes
+
+    @staticmethod
+    def fixed(num_classes: int) -> dict:
+        """The wrapped metric's arguments this class sets."""
+        return {}
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, probabilities = one_hot_probabilities(y_true, y_pred, self.num_classes)
+        return super().update_state(labels, probabilities, sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in self.fixed(self.num_classes):
+            config.pop(key, None)
+        return {**config, "num_classes": self.num_classes}
+
+
 @keras.saving.register_keras_serializable(package="sweep")
-class ClassAUC(keras.metrics.AUC):
+class ClassAUC(_OnLogits, keras.metrics.AUC):
     """ROC AUC from logits and class ids: macro one-vs-rest (binary AUC for two classes)."""
 
-    def __init__(self, num_classes: int = 2, name: str = "auc", **kwargs):
-        kwargs.pop("multi_label", None)
-        kwargs.pop("num_labels", None)
-        super().__init__(name=name, multi_label=True, num_labels=num_classes, **kwargs)
-        self.num_classes = num_classes
+    default_name = "auc"
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        labels, probabilities = one_hot_probabilities(y_true, y_pred, self.num_classes)
-        return super().update_state(labels, probabilities, sample_weight)
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ("multi_label", "num_labels"):
-            config.pop(key, None)
-        return {**config, "num_classes": self.num_classes}
+    @staticmethod
+    def fixed(num_classes: int) -> dict:
+        return {"multi_label": True, "num_labels": num_classes}
 
 
 @keras.saving.register_keras_serializable(package="sweep")
-class ClassF1(keras.metrics.F1Score):
+class ClassF1(_OnLogits, keras.metrics.F1Score):
     """Macro F1 over classes from logits and class ids (the predicted class: the argmax)."""
 
-    def __init__(self, num_classes: int = 2, name: str = "f1", **kwargs):
-        kwargs.pop("average", None)
-        kwargs.pop("threshold", None)
-        super().__init__(average="macro", threshold=None, name=name, **kwargs)
-        self.num_classes = num_classes
+    default_name = "f1"
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        labels, probabilities = one_hot_probabilities(y_true, y_pred, self.num_classes)
-        return super().update_state(labels, probabilities, sample_weight)
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ("average", "threshold"):
-            config.pop(key, None)
-        return {**config, "num_classes": self.num_classes}
+    @staticmethod
+    def fixed(num_classes: int) -> dict:
+        return {"average": "macro", "threshold": None}
 
 
 @keras.saving.register_keras_serializable(package="sweep")

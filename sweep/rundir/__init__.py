@@ -10,11 +10,12 @@ and plots work on a folder copied from elsewhere.
     resume    whether a folder resumes or may be replaced; making it ready
     legacy    what runs made by older versions lack, filled in
     lock      who runs the sweep (the lock file)
+    owned     the delete rule: what a command may remove or replace (only what it made)
 
 May import: `sweep.space`, `sweep.errors`.
 """
 
-from sweep.rundir.atomic import fsync_tree, read_json, save_atomic, write_atomic, write_json
+from sweep.rundir.atomic import fsync_tree, read_csv, read_json, save_atomic, write_atomic, write_json
 from sweep.rundir.layout import TUNER_PROJECT, ExportDir, RunDir, as_run
 from sweep.rundir.resume import (
     RESUMABLE_CHANGES,
@@ -32,6 +33,6 @@ __all__ = [
     "HEARTBEAT_SECONDS", "RESUMABLE_CHANGES", "STALE_AFTER", "STATES", "TUNER_PROJECT",
     "ExportDir", "RunDir", "as_run", "check_is_run", "check_overwritable", "check_resumable",
     "check_tuner_state", "class_names", "fsync_tree", "keep_saved_standardization", "load_config",
-    "pid_alive", "prepare", "read_json", "run_state", "save_atomic", "saved_space_diffs",
+    "pid_alive", "prepare", "read_csv", "read_json", "run_state", "save_atomic", "saved_space_diffs",
     "write_atomic", "write_json", "write_status",
 ]

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sweep.errors import DamagedRun
+
 
 def save_atomic(path: Path, save: Callable[[Path], Any]) -> None:
     """`save(tmp)` writes a temporary file, which is synced and renamed to `path`.
@@ -61,6 +63,28 @@ def fsync_tree(folder: Path) -> None:
         elif path.is_dir():
             _fsync_dir(path)
     _fsync_dir(Path(folder))
+
+
+def read_csv(path: Path, damaged: str | None = None, **read_kwargs: Any) -> Any:
+    """A table the sweep wrote (pandas.read_csv), or None when it is missing.
+
+    Args:
+        path: the CSV file.
+        damaged: what the user can do about a damaged file (empty, cut short, not UTF-8):
+            it raises DamagedRun naming the file and this. Without it a damaged file reads
+            as None too (a file caught mid-write by a report, say).
+        read_kwargs: passed to pandas.read_csv (`dtype={"trial_id": str}`).
+    """
+    import pandas as pd  # not at import: status and layout users need no pandas
+
+    try:
+        return pd.read_csv(path, **read_kwargs)
+    except FileNotFoundError:
+        return None
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        if damaged is None:
+            return None
+        raise DamagedRun(f"{path}: damaged ({str(e).splitlines()[0]}); {damaged}") from None
 
 
 def read_json(path: Path) -> Any:

@@ -5,6 +5,7 @@
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
       length_accuracy.csv  classes.json  *.png  report.html
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
+      mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -25,11 +26,24 @@ class _Inside:
     def __init__(self, *parts: str):
         self.parts = parts
 
-    def __get__(self, folder: RunDir | ExportDir, owner: type | None = None) -> Path:
+    def __get__(self, folder: _Folder, owner: type | None = None) -> Path:
         return folder.path.joinpath(*self.parts)
 
 
-class RunDir:
+class _Folder:
+    """A folder whose fixed paths are read as attributes (`_Inside`)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+
+class RunDir(_Folder):
     """Paths inside one run folder (nothing is read or made by building one)."""
 
     config = _Inside("config.yaml")  # the resolved space, as saved
@@ -44,21 +58,13 @@ class RunDir:
     confirm_png = _Inside("confirm.png")
     confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.rundir.lock)
+    mlflow_json = _Inside("mlflow.json")  # MLflow run ids by tracking server (sweep.track)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
     oracle_json = _Inside(TUNER_PROJECT, "oracle.json")
     cache = _Inside("cache")
     logs = _Inside("logs")
     tensorboard = _Inside("tensorboard")
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __repr__(self) -> str:
-        return f"RunDir({str(self.path)!r})"
 
     def worker_lock(self, worker_id: str) -> Path:
         """Held by the live worker of that id."""
@@ -121,11 +127,15 @@ class RunDir:
         """The vocabulary behind `tokens_cache` (and what cut the text), for export."""
         return self.cache / f"vocab-{fingerprint}-v{vocab_size}-l{max_length}.json"
 
+    def vocabularies(self, vocab_size: int, max_length: int) -> list[Path]:
+        """Every saved vocabulary of this size and cut (`vocabulary`), whatever the data's fingerprint."""
+        return sorted(self.cache.glob(f"vocab-*-v{vocab_size}-l{max_length}.json"))
+
     def vectors_cache(self, fingerprint: str, vocab_size: int, max_length: int, dim: int) -> Path:
         return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
 
 
-class ExportDir:
+class ExportDir(_Folder):
     """Paths inside an export folder (`sweep export`), inside a run folder or anywhere."""
 
     model_keras = _Inside("model.keras")  # raw strings in, probabilities out; Keras built-ins only
@@ -133,12 +143,6 @@ class ExportDir:
     classes_json = _Inside("classes.json")
     card_md = _Inside("model_card.md")
     card_json = _Inside("model_card.json")
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    def __str__(self) -> str:
-        return str(self.path)
 
     def is_export(self) -> bool:
         return self.card_json.is_file()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from typing import Any
 
 from sweep.errors import ConfigError, DamagedRun, NotARunError, UsageError
+from sweep.rundir import owned
 from sweep.rundir.atomic import read_json, write_atomic
 from sweep.rundir.layout import RunDir
 from sweep.rundir.saved import load_config
@@ -43,6 +43,7 @@ def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
     for d in (old, new):
         for key in RESUMABLE_CHANGES:
             d["tuner"].pop(key)
+        d.pop("tracking", None)  # where trials are also recorded, not what they are
         d["data"].pop("download", None)  # how to get the data, not what it is
     return _diff(old, new)
 
@@ -68,13 +69,7 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
     """
     resuming = check_resumable(cfg, run, overwrite)
     if overwrite and run.path.exists():
-        for entry in run.path.iterdir():
-            if entry.name == run.lock.name:
-                continue  # held by this sweep
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        owned.clear_run(run, keep=run.lock.name)
     run.path.mkdir(parents=True, exist_ok=True)
     write_atomic(run.config, cfg.to_yaml())
     return resuming

@@ -231,37 +231,96 @@ def gpu_note() -> str:
 SECRET_ENV = "SWEEP_ORACLE_SECRET"
 
 
-def secure_chief(run: RunDir) -> None:
+def check_secret(run: RunDir, say: Callable[[str], None] = print) -> None:
+    """Refuses a secret that would not protect the oracle, before any work (both roles).
+
+    $SWEEP_ORACLE_SECRET or an existing RUN/oracle.secret must hold printable ASCII (gRPC
+    metadata carries nothing else) and not be empty (an empty one turns the check off);
+    a secret file that others may read is warned about.
+
+    Raises:
+        ConfigError: an empty, unreadable or non-ASCII secret.
+    """
+    env = os.environ.get(SECRET_ENV)
+    if env is not None:
+        _valid_secret(env, f"${SECRET_ENV}")
+    elif run.oracle_secret.exists():
+        _read_secret(run, say)
+
+
+def _valid_secret(secret: str, where: str) -> str:
+    secret = secret.strip()
+    if not secret:
+        raise ConfigError(f"{where}: empty, which would let anyone call the oracle; put a secret "
+                          f"there, or delete the file and let the chief write one")
+    if not (secret.isascii() and secret.isprintable()):
+        raise ConfigError(f"{where}: use printable ASCII only (gRPC metadata carries nothing else), "
+                          "e.g. the output of `openssl rand -hex 32`")
+    return secret
+
+
+def _read_secret(run: RunDir, say: Callable[[str], None]) -> str:
+    path = run.oracle_secret
+    try:
+        text = path.read_bytes().decode("ascii")
+    except OSError as e:
+        raise ConfigError(f"{path}: unreadable ({e.strerror})") from None
+    except UnicodeDecodeError:
+        text = "\x80"  # refused below as not ASCII
+    secret = _valid_secret(text, str(path))
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        say(f"Warning: {path} has mode {mode:o}: others can read the oracle's secret; chmod 600 it")
+    return secret
+
+
+def secure_chief(run: RunDir, say: Callable[[str], None] = print) -> None:
     """Makes the chief's oracle answer only callers with the sweep's secret.
 
     The secret is $SWEEP_ORACLE_SECRET, else RUN/oracle.secret, made (mode 0600) when
     missing: workers that share the results folder read it there.
+
+    Raises:
+        ConfigError: the secret is empty, unreadable or not ASCII (`check_secret`).
     """
     from sweep.search import ktcompat
 
     secret = os.environ.get(SECRET_ENV)
-    if not secret:
+    if secret is not None:
+        secret = _valid_secret(secret, f"${SECRET_ENV}")
+    else:
         if not run.oracle_secret.exists():
             made = secrets.token_hex(32)
             rundir.save_atomic(run.oracle_secret, lambda tmp: _write_private(tmp, made))
-        secret = run.oracle_secret.read_text().strip()
+        secret = _read_secret(run, say)
     ktcompat.require_oracle_secret(secret)
 
 
-def secure_worker(run: RunDir, wait: float = 3600.0, poll: float = 5.0) -> None:
-    """Makes this worker send the sweep's secret; waits for the chief to write it."""
+def secure_worker(run: RunDir, say: Callable[[str], None] = print, wait: float = 3600.0,
+                  poll: float = 5.0) -> None:
+    """Makes this worker send the sweep's secret; waits (saying so) for the chief to write it.
+
+    Raises:
+        ConfigError: the secret is empty, unreadable or not ASCII, or no chief wrote it
+            within `wait` seconds.
+    """
     from sweep.search import ktcompat
 
     secret = os.environ.get(SECRET_ENV)
-    deadline = time.monotonic() + wait
-    while not secret:
-        if run.oracle_secret.exists():
-            secret = run.oracle_secret.read_text().strip()
-        elif time.monotonic() > deadline:
-            raise ConfigError(f"no oracle secret: {run.oracle_secret} was not written by a chief "
-                              f"within {wait:.0f} s; start the chief, or set {SECRET_ENV} on every process")
-        else:
+    if secret is not None:
+        secret = _valid_secret(secret, f"${SECRET_ENV}")
+    else:
+        deadline = time.monotonic() + wait
+        if not run.oracle_secret.exists():
+            say(f"Waiting for the chief to write {run.oracle_secret} (up to {wait:.0f} s; or set "
+                f"{SECRET_ENV} on every process)")
+        while not run.oracle_secret.exists():
+            if time.monotonic() > deadline:
+                raise ConfigError(f"no oracle secret: {run.oracle_secret} was not written by a chief "
+                                  f"within {wait:.0f} s; start the chief, or set {SECRET_ENV} on every "
+                                  "process")
             time.sleep(poll)
+        secret = _read_secret(run, say)  # written whole (save_atomic): read once
     ktcompat.send_oracle_secret(secret)
 
 

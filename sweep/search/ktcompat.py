@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from sweep.metrics import TrialStatus
 from sweep.rundir import write_atomic
 
 
@@ -60,6 +61,31 @@ def atomic_json_writes() -> None:
     utils.save_json = save_json
 
 
+# --- Tuners and oracles -------------------------------------------------------------
+
+
+def init_with_oracle(tuner, *args, **kwargs) -> None:
+    """Runs KerasTuner's base `Tuner.__init__` on `tuner` (one of its tuner classes, subclassed).
+
+    KerasTuner's tuner classes (RandomSearch, Hyperband, ...) make their own oracle in their
+    __init__ and take no `oracle=` argument; `tuning.make_tuner` makes the oracle (with the
+    oracle mixin in front), so the base class's __init__, which does take one, is called
+    directly, past the tuner class's own.
+    """
+    import keras_tuner as kt
+
+    kt.Tuner.__init__(tuner, *args, **kwargs)
+
+
+def limit_hyperband_trials(oracle, max_trials: int) -> None:
+    """Makes a HyperbandOracle stop after `max_trials` trials.
+
+    Its __init__ takes no max_trials (it stops after `hyperband_iterations` brackets, 0 for
+    unbounded); the base Oracle's attribute, which it checks before each trial, is set after.
+    """
+    oracle.max_trials = max_trials
+
+
 # --- Resume -------------------------------------------------------------------------
 #
 # KerasTuner saves a trial's own file (trial_*/trial.json) and the oracle's state
@@ -93,13 +119,13 @@ def _drop_orphan_trials(oracle) -> list[str]:
     before it was drawn (seed state, tried values, Hyperband brackets), so removing it
     makes the next `create_trial` draw the very same trial again.
     """
-    import shutil
+    from sweep.rundir import owned
 
     notes = []
     for trial_id in [t for t in oracle.trials if t not in oracle.start_order]:
         trial = oracle.trials.pop(trial_id)
-        if trial.status == "RUNNING":
-            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
+        if trial.status == TrialStatus.RUNNING:
+            owned.drop_unstarted_trial(oracle._get_trial_dir(trial_id))
             notes.append(f"trial {trial_id} was created but never started; it is drawn again")
         else:  # never expected; keep the file, leave the trial out of the search
             notes.append(f"trial {trial_id} is not in oracle.json; left out of the search")
@@ -115,7 +141,7 @@ def _finish_ended_trials(oracle) -> list[str]:
     notes = []
     for trial_id in list(oracle._retry_queue):
         trial = oracle.trials[trial_id]
-        if trial.status in ("COMPLETED", "FAILED"):
+        if trial.status in (TrialStatus.COMPLETED, TrialStatus.FAILED):
             oracle._retry_queue.remove(trial_id)
             if trial_id not in oracle.end_order:
                 oracle.end_order.append(trial_id)

@@ -89,7 +89,9 @@ def _default_sigint() -> None:
 
 
 @dataclass
-class _Child:
+class Child:
+    """A chief or worker process the launcher starts, watches and restarts."""
+
     name: str
     argv: list[str]
     env: dict[str, str]
@@ -173,11 +175,11 @@ def _launch(argv: list[str], workers: int, run: RunDir, max_restarts: int, grace
     port = free_port()
     address = f"127.0.0.1:{port}"
     gpus = visible_gpus()
-    chief = _Child(CHIEF_ID, base + ["--role", "chief", "--oracle", address],
+    chief = Child(CHIEF_ID, base + ["--role", "chief", "--oracle", address],
                    device_env(None, gpus, workers))
     worker_argv = [a for a in base if a != "--overwrite"]
     worker_procs = [
-        _Child(f"worker{i}",
+        Child(f"worker{i}",
                worker_argv + ["--role", "worker", "--oracle", address, "--worker-id", f"worker{i}"],
                device_env(i, gpus, workers), log=run.worker_log(f"worker{i}"))
         for i in range(workers)
@@ -204,7 +206,7 @@ def _launch(argv: list[str], workers: int, run: RunDir, max_restarts: int, grace
             where = f" on GPUs {','.join(gpus)}" if gpus else ""
             print(f"Chief listening on {address}; started {workers} workers{where} "
                   f"(logs: {run.logs}/)", flush=True)
-        return _supervise(chief, worker_procs, max_restarts, grace, lambda: interrupts)
+        return supervise(chief, worker_procs, max_restarts, grace, lambda: interrupts)
     finally:
         for child in everyone:  # nothing is left behind, whatever happened
             child.signal(signal.SIGKILL)
@@ -220,8 +222,8 @@ def _listening(port: int) -> bool:
     return False
 
 
-def _supervise(chief: _Child, worker_procs: list[_Child], max_restarts: int, grace: float,
-               interrupted: Callable[[], int]) -> int:
+def supervise(chief: Child, worker_procs: list[Child], max_restarts: int, grace: float,
+              interrupted: Callable[[], int]) -> int:
     """Waits for the chief and workers, restarting killed workers; returns the exit status."""
     deadline: float | None = None  # when whatever still runs gets killed
     gave_up = False
@@ -268,7 +270,7 @@ def _supervise(chief: _Child, worker_procs: list[_Child], max_restarts: int, gra
     return _exit_status(chief)
 
 
-def _exit_status(child: _Child) -> int:
+def _exit_status(child: Child) -> int:
     """A finished child's exit status; 1 when it was killed by a signal."""
     rc = child.proc.returncode if child.proc is not None else 1
     return rc if rc >= 0 else 1

@@ -12,29 +12,38 @@ and, once the search is over, has `sweep.analysis.evaluation` score the best com
 from __future__ import annotations
 
 import errno
-import math
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sweep import metrics
 from sweep.analysis import evaluation
 from sweep.data.pipeline import SweepData
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.progress import TrialEvents
 from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
-from sweep.search import ktcompat
+from sweep.search import ktcompat, runtime
+from sweep.search.oracle import SweepOracleMixin, oracle_class
+from sweep.search.trial_model import hypermodel_class
 from sweep.space.config import MAX_SEED, SweepConfig
+
+if TYPE_CHECKING:
+    # The mixin's base for mypy: KerasTuner's Tuner, which it is mixed in front of and which
+    # ships no types (so its `super()` calls and `self.oracle`, `self.hypermodel` check).
+    _Tuner = Any
+else:
+    _Tuner = object
 
 
 @dataclass
 class SweepOptions:
-    """What the search needs of the run's options (`sweep.lifecycle.RunOptions`), plus `evaluate`."""
+    """The options `search` takes: those of `sweep.lifecycle.RunOptions` the tuner reads, and
+    whether to score the best trial on test (not on a distributed worker)."""
 
     overwrite: bool = False
     tensorboard: bool = False
@@ -42,116 +51,7 @@ class SweepOptions:
     evaluate: bool = True  # False on a distributed worker: the chief evaluates
 
 
-# --- Seeds and devices --------------------------------------------------------------
-
-
-def configure_runtime(seed: int, mixed_precision: bool) -> None:
-    """Seeds Python, NumPy and TF; deterministic ops on CPU; mixed precision on request."""
-    import warnings
-
-    import keras
-    import tensorflow as tf
-
-    # Expected with bucketed tf.data input (unknown length, shuffled upstream) and when
-    # a checkpoint is loaded for evaluation without its optimizer.
-    for message in ("`shuffle=True` was passed", "Your input ran out of data",
-                    "Skipping variable loading for optimizer"):
-        warnings.filterwarnings("ignore", message=message)
-
-    keras.utils.set_random_seed(seed)
-    if not tf.config.list_physical_devices("GPU"):
-        # Same seed, same metrics on CPU. (On GPU cuDNN's RNN kernels are not
-        # deterministic, and we want those kernels.)
-        tf.config.experimental.enable_op_determinism()
-    # Set either way: a Python session (sweep.run in a notebook) may run several sweeps.
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
-
-
-def peak_rss_reset() -> None:
-    """Resets the kernel's resident-memory high-water mark (VmHWM) for this process."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def peak_rss_mb() -> float | None:
-    """Peak resident memory since the last reset, in MiB (Linux); None elsewhere."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-# --- Ctrl-C that is never lost ------------------------------------------------------
-
-
-class _CtrlC:
-    """SIGINT raises KeyboardInterrupt as usual, and is also remembered.
-
-    Python raises it wherever the interpreter happens to be; inside a weakref callback
-    or a `__del__` (frequent while Keras and TensorFlow free objects) it is printed as
-    "Exception ignored" and lost, and the sweep would run on. The tuner raises it
-    again at its next batch or trial boundary (`check`).
-    """
-
-    requested = False
-
-    @classmethod
-    def handler(cls, signum, frame):
-        cls.requested = True
-        raise KeyboardInterrupt
-
-    @classmethod
-    def check(cls) -> None:
-        if cls.requested:
-            raise KeyboardInterrupt
-
-
-# --- The hypermodel with data, and the tuner ----------------------------------------
-
-
-def _hypermodel_class():
-    import keras_tuner as kt
-
-    from sweep.model.hypermodel import RNNHyperModel
-
-    class SweepHyperModel(RNNHyperModel):
-        """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
-
-        def __init__(self, space, data: SweepData, verbose: bool = False,
-                     objective: str = "val_accuracy"):
-            super().__init__(space, num_classes=len(data.class_names),
-                             word_vectors=data.word_vectors, metrics=metrics.compiled(objective))
-            self.data = data
-            self.verbose = verbose
-            self.fit_seconds = 0.0
-            self.params: int | None = None
-
-        def fit(self, hp, model, *args, **kwargs):
-            vocab = hp.get("vocab_size")
-            train = self.data.dataset(vocab, "train")
-            val = self.data.dataset(vocab, "val")
-            kwargs["verbose"] = 2 if self.verbose else 0
-            self.params = model.count_params()
-            start = time.perf_counter()
-            history = super().fit(hp, model, train, validation_data=val, **kwargs)
-            self.fit_seconds = time.perf_counter() - start
-            losses = history.history.get("loss", [])
-            bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
-            if bad:
-                raise kt.errors.FailedTrialError(
-                    f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}"
-                )
-            return history
-
-    return SweepHyperModel
-
-
-class _SweepTunerMixin:
+class SweepTunerMixin(_Tuner):
     """Adds per-epoch records, timings, memory, seeds and Ctrl-C checks to a KerasTuner tuner.
 
     Mixed in before one of KerasTuner's tuners (`_tuner_class`); every method calls the
@@ -162,16 +62,12 @@ class _SweepTunerMixin:
 
     def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
                  **kwargs):
-        import keras_tuner as kt
-
         self.sweep_seed = seed
         self.trial_end_hook = on_trial_end
-        # `make_tuner` makes the oracle (with `_SweepOracleMixin`); the tuner classes' own
-        # __init__ only makes theirs, so KerasTuner's base Tuner takes it from here.
-        kt.Tuner.__init__(self, *args, **kwargs)
+        ktcompat.init_with_oracle(self, *args, **kwargs)
 
     def on_trial_begin(self, trial):
-        _CtrlC.check()
+        runtime.CtrlC.check()
         super().on_trial_begin(trial)
         import keras
 
@@ -180,7 +76,7 @@ class _SweepTunerMixin:
         self.sweep_progress.trial_begin(trial.trial_id, trial.hyperparameters.values)
         self.hypermodel.fit_seconds = 0.0
         self.hypermodel.params = None
-        peak_rss_reset()
+        runtime.peak_rss_reset()
         # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
         keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
         ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
@@ -189,7 +85,7 @@ class _SweepTunerMixin:
     def on_batch_end(self, trial, model, batch, logs=None):
         super().on_batch_end(trial, model, batch, logs)
         self.sweep_progress.batch_end(batch)
-        _CtrlC.check()
+        runtime.CtrlC.check()
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -227,7 +123,7 @@ class _SweepTunerMixin:
             "fit_seconds": round(fit, 3),
             "overhead_seconds": round(seconds - fit, 3),
             "params": self.hypermodel.params,
-            "peak_rss_mb": peak_rss_mb(),
+            "peak_rss_mb": runtime.peak_rss_mb(),
             "worker": self.tuner_id,
         }
         write_json(RunDir.trial_record(self._trial_dir(trial)), record)
@@ -244,75 +140,13 @@ class _SweepTunerMixin:
             self.trial_end_hook()
 
     def _trial_dir(self, trial) -> Path:
-        return Path(self.get_trial_dir(trial.trial_id))  # type: ignore[attr-defined]  # the tuner's
+        return Path(self.get_trial_dir(trial.trial_id))  # the tuner's
 
 
 def _tuner_class(base):
-    """One of KerasTuner's tuners, with `_SweepTunerMixin` in front."""
+    """One of KerasTuner's tuners, with `SweepTunerMixin` in front."""
     ktcompat.atomic_json_writes()
-    return type(f"Sweep{base.__name__}", (_SweepTunerMixin, base), {})
-
-
-class _SweepOracleMixin:
-    """A time budget and known starting points, in front of one of KerasTuner's oracles.
-
-    Both live in `populate_space`, the method KerasTuner's oracles override to propose a
-    trial, so they work alike for every algorithm and for a distributed chief's oracle:
-
-    - budget: once `max_seconds` of search time is spent, no trial is proposed (STOPPED);
-      the trial running goes on to its end. Search time is counted across resumes: each
-      run of the search adds its time since `start_clock` (saved with the oracle).
-    - start_from: each new configuration the oracle proposes (not a Hyperband promotion)
-      takes the next known starting point's values; what it leaves out keeps the oracle's
-      draw. How many were handed out is saved, so a resume does not hand them out again.
-    """
-
-    def __init__(self, *args, max_seconds: float | None = None,
-                 start_from: list[dict] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sweep_max_seconds = max_seconds
-        self.sweep_start_from = [dict(entry) for entry in start_from or []]
-        self.sweep_started = 0  # start_from entries handed out
-        self.sweep_seconds_before = 0.0  # search seconds of earlier runs of this sweep
-        self.sweep_clock: float | None = None
-        self.budget_spent = False
-
-    def start_clock(self) -> None:
-        self.sweep_clock = time.monotonic()
-
-    def seconds_used(self) -> float:
-        running = 0.0 if self.sweep_clock is None else time.monotonic() - self.sweep_clock
-        return self.sweep_seconds_before + running
-
-    def populate_space(self, trial_id):
-        if self.sweep_max_seconds is not None and self.seconds_used() >= self.sweep_max_seconds:
-            self.budget_spent = True
-            return {"status": "STOPPED"}
-        response = super().populate_space(trial_id)
-        values = response.get("values")
-        if (response.get("status") == "RUNNING" and values is not None
-                and self.sweep_started < len(self.sweep_start_from)
-                and "tuner/trial_id" not in values):
-            values.update(self.sweep_start_from[self.sweep_started])
-            self.sweep_started += 1
-        return response
-
-    def get_state(self):
-        state = super().get_state()
-        state["sweep"] = {"start_from_used": self.sweep_started,
-                          "search_seconds": round(self.seconds_used(), 3)}
-        return state
-
-    def set_state(self, state):
-        super().set_state(state)
-        saved = state.get("sweep") or {}
-        self.sweep_started = int(saved.get("start_from_used", 0))
-        self.sweep_seconds_before = float(saved.get("search_seconds", 0.0))
-
-
-def _oracle_class(base):
-    """One of KerasTuner's oracles, with `_SweepOracleMixin` in front."""
-    return type(f"Sweep{base.__name__}", (_SweepOracleMixin, base), {})
+    return type(f"Sweep{base.__name__}", (SweepTunerMixin, base), {})
 
 
 def trial_seed(seed: int, trial_id: str) -> int:
@@ -340,17 +174,17 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
         # KerasTuner's default, one Hyperband iteration, stops after as few as 1 trial
         # (epochs 1 or 2) or 10 (epochs 5, factor 3) whatever max_trials says; as many
         # iterations as it takes (0: unbounded), so that max_trials decides.
-        oracle = _oracle_class(kt.oracles.HyperbandOracle)(
+        oracle = oracle_class(kt.oracles.HyperbandOracle)(
             max_epochs=t.epochs, factor=t.hyperband_factor, hyperband_iterations=0, **common)
-        oracle.max_trials = t.max_trials
+        ktcompat.limit_hyperband_trials(oracle, t.max_trials)
     elif t.algorithm == "bayesian":
         # KerasTuner's default is 3 x every declared hyperparameter, fixed ones included.
-        oracle = _oracle_class(kt.oracles.BayesianOptimizationOracle)(
+        oracle = oracle_class(kt.oracles.BayesianOptimizationOracle)(
             max_trials=t.max_trials, num_initial_points=cfg.initial_points(), **common)
     else:
         base = {"random": kt.oracles.RandomSearchOracle,
                 "grid": kt.oracles.GridSearchOracle}[t.algorithm]
-        oracle = _oracle_class(base)(max_trials=t.max_trials, **common)
+        oracle = oracle_class(base)(max_trials=t.max_trials, **common)
     tuner_class = {"random": kt.RandomSearch, "grid": kt.GridSearch,
                    "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[t.algorithm]
     return _tuner_class(tuner_class)(
@@ -389,9 +223,11 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     import keras
     import keras_tuner as kt
 
+    from sweep.model import training
+
     ktcompat.show_trial_tracebacks(options.verbose)
     write_json(run.classes_json, data.class_names)
-    hypermodel = _hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
+    hypermodel = hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
                                      objective=cfg.tuner.objective)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
     if progress is not None:
@@ -400,18 +236,19 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
         for note in ktcompat.repair_reloaded_oracle(tuner.oracle):
             say(f"Resume: {note}.")
 
-    callbacks = trial_callbacks(cfg, options.verbose)
+    callbacks = training.callbacks(cfg.tuner.objective, cfg.tuner.early_stopping_patience,
+                                   options.verbose)
     if options.tensorboard:
         # KerasTuner gives each trial its own log folder and writes the HParams summary.
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.tensorboard)))
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _CtrlC.handler) if main_thread else None
-    oracle = tuner.oracle if isinstance(tuner.oracle, _SweepOracleMixin) else None  # not a worker's
+    previous = signal.signal(signal.SIGINT, runtime.CtrlC.handler) if main_thread else None
+    oracle = tuner.oracle if isinstance(tuner.oracle, SweepOracleMixin) else None  # not a worker's
     if oracle is not None:
         oracle.start_clock()
     try:
         tuner.search(epochs=cfg.tuner.epochs, callbacks=callbacks, verbose=0)
-        _CtrlC.check()
+        runtime.CtrlC.check()
     except kt.errors.FatalError as e:
         if isinstance(e.__cause__, OSError):
             raise e.__cause__ from None  # disk full inside a trial (see run_trial)
@@ -419,7 +256,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        _CtrlC.requested = False
+        runtime.CtrlC.requested = False
     # A chief's oracle saves itself before it lets go of a trial that ended, so its
     # oracle.json would still list the last one as ongoing (and a resume re-run it).
     tuner.save()
@@ -433,33 +270,3 @@ def budget_note(cfg: SweepConfig, seconds: float, trials: int) -> str:
     return (f"Time budget spent: tuner.max_time {cfg.tuner.max_time} reached after "
             f"{seconds:.0f}s of search and {trials} of up to {cfg.tuner.max_trials} trials; "
             "no trial started after it. Raise it (--max-time) and run the same command to go on.")
-
-
-def trial_callbacks(cfg: SweepConfig, verbose: bool = False) -> list:
-    """What every trial trains with (`sweep confirm`'s repeats too): early stopping on the
-    objective, and a stop on a NaN loss."""
-    import keras
-
-    return [
-        keras.callbacks.EarlyStopping(
-            monitor=cfg.tuner.objective,
-            mode=cfg.tuner.direction,
-            patience=cfg.tuner.early_stopping_patience,
-        ),
-        _stop_on_nan(verbose),
-    ]
-
-
-def _stop_on_nan(verbose: bool):
-    """Keras' TerminateOnNaN, which says so only with --verbose (the trial's reason says it)."""
-    import keras
-
-    class StopOnNaN(keras.callbacks.Callback):
-        def on_batch_end(self, batch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                if verbose:
-                    print(f"Batch {batch}: invalid loss {loss}, terminating training", flush=True)
-                self.model.stop_training = True
-
-    return StopOnNaN()

@@ -18,8 +18,6 @@ becomes the logits [0, z], whose softmax is [1 - sigmoid(z), sigmoid(z)]).
 from __future__ import annotations
 
 import datetime
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +28,9 @@ import pandas as pd
 
 from sweep import __version__, metrics, rundir
 from sweep.analysis import results
-from sweep.errors import RunFailed, UsageError
-from sweep.rundir import ExportDir, RunDir, read_json, write_atomic, write_json
+from sweep.errors import DamagedRun, RunFailed, RunInUse, UsageError
+from sweep.metrics import TrialStatus
+from sweep.rundir import ExportDir, RunDir, owned, read_json, write_atomic, write_json
 from sweep.space.config import LEGACY_STANDARDIZATION, SweepConfig
 
 PADDING_PENALTY = 1e9  # exact in float32, and far below any RNN output (|h| <= 1)
@@ -59,7 +58,7 @@ def choose_trial(run: RunDir, trial_id: str | None = None) -> pd.Series:
         if row.empty:
             known = ", ".join(trials.trial_id.astype(str).head(20))
             raise UsageError(f"--trial: no trial {trial_id!r} in {run} (it has {known or 'none'})")
-        if row.iloc[0].status != "COMPLETED":
+        if row.iloc[0].status != TrialStatus.COMPLETED:
             raise UsageError(f"--trial: trial {trial_id} is {row.iloc[0].status}, not COMPLETED; "
                              "only a completed trial is a model")
         return row.iloc[0]
@@ -86,30 +85,63 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
         UsageError: no such completed trial; the data is gone when it is needed (a refit,
             or a run made before vocabularies were saved).
     """
-    import keras
+    cfg = rundir.load_config(run)
+    notes: list[str] = []
+    running = _live_sweep(run)
+    if running and trial_id is None:
+        raise RunInUse(f"{run}: the sweep is still running ({running}), so its best trial may "
+                       "change; export when it ends, or name a trial with --trial ID")
+    if running:
+        notes.append(f"the sweep in {run} is still running ({running}); trial {trial_id} is "
+                     "exported as it is now")
+    row = choose_trial(run, trial_id)
+    tid = str(row.trial_id)
+    checkpoint = RunDir.checkpoint(run.trial_dir(tid))
+    if not checkpoint.is_file():
+        raise DamagedRun(f"{checkpoint}: missing; trial {tid} has no weights to export")
+    folder = ExportDir(out or run.export_dir(tid, refit))
+    # Checked and made before any work: a folder sweep did not make is never replaced.
+    with owned.Replacement(folder.path, "export", run=str(run.path.resolve()), trial_id=tid,
+                           refit=refit) as tmp:
+        card = _export(run, cfg, row, refit, ExportDir(tmp), notes, say)
+    return Exported(folder, card, notes)
+
+
+def _live_sweep(run: RunDir) -> str | None:
+    """'pid N on HOST' when a live sweep is running in `run`, else None."""
+    if rundir.run_state(run) != "running":
+        return None
+    status = read_json(run.status) or {}
+    return f"pid {status.get('pid')} on {status.get('host')}"
+
+
+def _export(run: RunDir, cfg: SweepConfig, row: pd.Series, refit: bool, tmp: ExportDir,
+            notes: list[str], say) -> dict:
+    """Writes the export of trial `row` into `tmp`; returns its card."""
     import keras_tuner as kt
 
     from sweep.model.hypermodel import RNNHyperModel
-    from sweep.search import tuning
+    from sweep.search import runtime, tuning
 
-    cfg = rundir.load_config(run)
-    row = choose_trial(run, trial_id)
     tid = str(row.trial_id)
     trial_dir = run.trial_dir(tid)
     hp = kt.HyperParameters.from_config(read_json(RunDir.trial_json(trial_dir))["hyperparameters"])
     names = rundir.class_names(run) or ["0", "1"]
     vocab_size = int(hp.get("vocab_size"))
-    tuning.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
+    runtime.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
 
     data, vocab = _vocabulary(cfg, run, vocab_size)
     hypermodel = RNNHyperModel(cfg.hyperparameters, len(names),
                                word_vectors=lambda v, d: np.zeros((v, d), "float32"),
                                metrics=metrics.compiled(cfg.tuner.objective))
     trained = hypermodel.build(hp)
-    trained.load_weights(RunDir.checkpoint(trial_dir))
+    try:
+        trained.load_weights(RunDir.checkpoint(trial_dir))
+    except Exception as e:  # cut short, or not the weights of this network
+        raise DamagedRun(f"{RunDir.checkpoint(trial_dir)}: cannot be read as trial {tid}'s weights "
+                         f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
 
     test = read_json(run.test_json)
-    notes: list[str] = []
     checkpoint_test: dict[str, Any] = {}
     if isinstance(test, dict) and str(test.get("trial_id")) == tid:
         checkpoint_test = {k: test[k] for k in ("test_accuracy", "test_loss", "test_examples") if k in test}
@@ -127,21 +159,22 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
             refit_info.update(score_on_test(trained, data, vocab_size))
 
     model = raw_text_model(trained, hypermodel.declare(hp), vocab, len(names))
-    folder = ExportDir(out or run.export_dir(tid, refit))
     card = _card(cfg, run, row, hp.values, vocab, names, checkpoint_test, refit_info)
-    _write(folder, model, names, card, notes, keras)
-    return Exported(folder, card, notes)
+    _write(tmp, model, names, card, notes)
+    return card
 
 
 def _vocabulary(cfg: SweepConfig, run: RunDir, vocab_size: int):
     """(data or None, Vocabulary): read from the run folder, else made from the data source."""
     from sweep.data.pipeline import Vocabulary
 
-    for path in sorted(run.cache.glob(f"vocab-*-v{vocab_size}-l{cfg.data.max_length}.json")):
+    for path in run.vocabularies(vocab_size, cfg.data.max_length):
         vocab = Vocabulary.read(path, cfg.data.standardize, cfg.data.max_length)
         if vocab is not None:
             return None, vocab
-    data = _data(cfg, run, why="this run saved no vocabulary (made before 0.2)")
+    why = ("this run saved no vocabulary (made before 0.2)" if run.cache.is_dir() else
+           f"its {run.cache.name}/ folder, which holds the vocabulary, was deleted")
+    data = _data(cfg, run, why=why)
     return data, data.vocabulary(vocab_size)
 
 
@@ -158,6 +191,7 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     """The trial's hyperparameters trained again on train + validation, seeded."""
     import keras
 
+    from sweep.model import training
     from sweep.search import tuning
 
     epochs = int(row.best_epoch) if pd.notna(row.best_epoch) else cfg.tuner.epochs
@@ -171,11 +205,14 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     say(f"Refitting trial {tid} on train + validation ({examples:,} examples) for {epochs} epochs")
     start = time.perf_counter()
     # The trial's callbacks but early stopping: there is no validation data left to watch.
-    callbacks = [cb for cb in tuning.trial_callbacks(cfg)
-                 if not isinstance(cb, keras.callbacks.EarlyStopping)]
-    history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    callbacks = training.callbacks(cfg.tuner.objective, cfg.tuner.early_stopping_patience,
+                                   early_stopping=False)
+    try:
+        history = hypermodel.fit(hp, model, train, epochs=epochs, verbose=0, callbacks=callbacks)
+    except training.Diverged as e:
+        history = e.history
     losses = history.history.get("loss", [])
-    if len(losses) < epochs or not np.isfinite(losses).all():
+    if len(losses) < epochs or training.divergence(losses):
         raise RunFailed(f"the refit of trial {tid} diverged (loss {losses[-1] if losses else None} "
                         f"at epoch {len(losses)}); nothing exported")
     return model, {"epochs": epochs, "seed": seed, "train_examples": examples,
@@ -246,8 +283,8 @@ def _card(cfg: SweepConfig, run: RunDir, row: pd.Series, values: dict, vocab, na
           checkpoint_test: dict, refit: dict | None) -> dict:
     objective = cfg.tuner.objective
     by_length = []
-    if run.length_accuracy_csv.exists():
-        lengths = pd.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    lengths = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
+    if lengths is not None:
         by_length = lengths[lengths.trial_id == str(row.trial_id)].drop(
             columns=["cell", "bidirectional", "trial_id"]).to_dict("records")
 
@@ -273,35 +310,21 @@ def _card(cfg: SweepConfig, run: RunDir, row: pd.Series, values: dict, vocab, na
     }
 
 
-def _write(folder: ExportDir, model, names: list[str], card: dict, notes: list[str], keras) -> None:
-    """Writes the export folder beside its place, then swaps it in (never half written)."""
-    folder.path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ExportDir(tempfile.mkdtemp(prefix=f".{folder.path.name}.", dir=folder.path.parent))
-    try:
-        legacy = card["data"]["standardize"] == LEGACY_STANDARDIZATION
-        if legacy:
-            notes.append("no model.keras: this run cut text with rnn-sweep 0.1's standardization, "
-                         "which Keras cannot load without this project; saved_model/ has the exact model")
-        else:
-            model.save(tmp.model_keras)
-        model.export(str(tmp.saved_model), format="tf_saved_model", verbose=False)
-        card["files"] = sorted(p.name for p in tmp.path.iterdir()) + ["classes.json", "model_card.json",
-                                                                      "model_card.md"]
-        write_json(tmp.classes_json, names)
-        write_json(tmp.card_json, card)
-        write_atomic(tmp.card_md, card_markdown(card))
-        rundir.fsync_tree(tmp.path)
-        if folder.path.exists():
-            old = folder.path.with_name(f".{folder.path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            folder.path.rename(old)
-            tmp.path.rename(folder.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.path.rename(folder.path)
-    except BaseException:
-        shutil.rmtree(tmp.path, ignore_errors=True)
-        raise
+def _write(tmp: ExportDir, model, names: list[str], card: dict, notes: list[str]) -> None:
+    """Writes the export's files into `tmp` (swapped into place by `owned.Replacement`)."""
+    legacy = card["data"]["standardize"] == LEGACY_STANDARDIZATION
+    if legacy:
+        notes.append("no model.keras: this run cut text with rnn-sweep 0.1's standardization, "
+                     "which Keras cannot load without this project; saved_model/ has the exact model")
+    else:
+        model.save(tmp.model_keras)
+    model.export(str(tmp.saved_model), format="tf_saved_model", verbose=False)
+    card["files"] = sorted(p.name for p in tmp.path.iterdir() if not p.name.startswith(".")) + [
+        "classes.json", "model_card.json", "model_card.md"]
+    write_json(tmp.classes_json, names)
+    write_json(tmp.card_json, card)
+    write_atomic(tmp.card_md, card_markdown(card))
+    rundir.fsync_tree(tmp.path)
 
 
 def card_markdown(card: dict) -> str:

@@ -10,15 +10,18 @@ through their SavedModel, in batches sorted by text length.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sweep.errors import DataError, UsageError
-from sweep.rundir import ExportDir, RunDir, read_json
+from sweep.errors import DamagedRun, DataError, RunInUse, UsageError
+from sweep.rundir import ExportDir, RunDir, owned, read_json
+from sweep.rundir.owned import NotWritable
 
 PROGRESS_FROM = 2_000  # texts; fewer are done before a bar would be worth drawing
 
@@ -37,14 +40,19 @@ class Predictor:
             raise UsageError(f"{folder}: not an export folder (no {folder.card_json.name}); "
                              "give one made by `sweep export`, or a run folder")
         self.folder = folder
-        self.classes = [str(c) for c in read_json(folder.classes_json)]
-        self.card = read_json(folder.card_json)
+        self.classes, self.card = _read_export(folder)
         self.max_length = int(self.card["data"]["max_length"])
         self._serve: Callable | None = None
         if folder.model_keras.exists():
-            model = keras.saving.load_model(folder.model_keras)
-            vectorizer = model.get_layer("vectorizer")
-            self.network = model.get_layer("network")
+            if not zipfile.is_zipfile(folder.model_keras):
+                raise DamagedRun(f"{folder.model_keras}: cut short or damaged (not a whole .keras zip "
+                                 "file); export the trial again")
+            try:
+                model = keras.saving.load_model(folder.model_keras)
+                vectorizer = model.get_layer("vectorizer")
+                self.network = model.get_layer("network")
+            except Exception as e:  # cut short, or not an export's model
+                raise _damaged(folder.model_keras, e) from None
             config = vectorizer.get_config()
             self.tokenizer = keras.layers.TextVectorization(
                 standardize=config["standardize"], split=config["split"],
@@ -52,8 +60,11 @@ class Predictor:
         else:
             import tensorflow as tf
 
-            self._saved_model = tf.saved_model.load(str(folder.saved_model))  # owns the variables
-            self._serve = self._saved_model.serve
+            try:
+                self._saved_model = tf.saved_model.load(str(folder.saved_model))  # owns the variables
+                self._serve = self._saved_model.serve
+            except Exception as e:  # missing, empty, or without the `serve` signature
+                raise _damaged(folder.saved_model, e) from None
 
     def predict(self, texts: list[str], batch_size: int = 256,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -83,16 +94,10 @@ class Predictor:
         return out
 
     def _vectorize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        import tensorflow as tf
+        from sweep.data.pipeline import encode
 
-        from sweep.data.pipeline import truncate
-
-        flat, raw = [], []
-        for start in range(0, len(texts), 2048):
-            tokens = self.tokenizer(tf.constant(texts[start : start + 2048]))
-            flat.append(tokens.flat_values.numpy())
-            raw.append(tokens.row_lengths().numpy())
-        return truncate(np.concatenate(flat), np.concatenate(raw), self.max_length)
+        ids, lengths, _ = encode(self.tokenizer, texts, self.max_length)
+        return ids, lengths
 
     def _predict_saved_model(self, texts: list[str], batch_size: int, progress) -> np.ndarray:
         import tensorflow as tf
@@ -118,30 +123,80 @@ class Predictor:
         return frame
 
 
+def _read_export(folder: ExportDir) -> tuple[list[str], dict]:
+    """(class names, model card) of an export folder, checked before a model is loaded.
+
+    Raises:
+        DamagedRun: a file missing or damaged, named.
+    """
+    classes = read_json(folder.classes_json)
+    if not isinstance(classes, list) or not classes:
+        why = "missing" if not folder.classes_json.exists() else "not a JSON list of class names"
+        raise DamagedRun(f"{folder.classes_json}: {why}; export the trial again")
+    card = read_json(folder.card_json)
+    length = card.get("data", {}).get("max_length") if isinstance(card, dict) else None
+    if not isinstance(card.get("data") if isinstance(card, dict) else None, dict) \
+            or not isinstance(length, int) or length < 1:
+        raise DamagedRun(f"{folder.card_json}: damaged (no data.max_length); export the trial again")
+    if not folder.model_keras.exists() and not (folder.saved_model / "saved_model.pb").is_file():
+        raise DamagedRun(f"{folder.saved_model}: no saved_model.pb in it, and no "
+                         f"{folder.model_keras.name} beside it; export the trial again")
+    return [str(c) for c in classes], card
+
+
+def _damaged(path: Path, error: Exception) -> DamagedRun:
+    detail = str(error).strip().splitlines()
+    return DamagedRun(f"{path}: cannot be loaded ({detail[0][:200] if detail else type(error).__name__}); "
+                      "export the trial again")
+
+
 def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(order), size):
         yield order[start : start + size]
 
 
-def resolve_model(path: Path, say: Callable[[str], None]) -> ExportDir:
-    """An export folder for MODEL: itself, or a run folder's best trial's (exported if missing)."""
+@contextlib.contextmanager
+def resolve_model(path: Path, say: Callable[[str], None]) -> Iterator[ExportDir]:
+    """An export folder for MODEL: itself, or a run folder's best trial's (exported if missing).
+
+    A run folder that cannot be written (read-only, a colleague's share) is exported to a
+    temporary folder, removed at the end.
+
+    Raises:
+        UsageError: neither kind of folder; the sweep in the run folder is still running
+            (its best trial may change).
+    """
     folder = ExportDir(path)
     if folder.is_export():
-        return folder
+        yield folder
+        return
     if not path.exists():
         raise UsageError(f"{path}: no such folder (give an export folder or a run folder)")
     run = RunDir(path)
     if not run.config.is_file():
         raise UsageError(f"{path}: neither an export folder (no {folder.card_json.name}) "
                          f"nor a run folder (no {run.config.name})")
-    from sweep.serve.export import choose_trial, export
+    from sweep.serve.export import _live_sweep, choose_trial, export
 
+    running = _live_sweep(run)
+    if running:
+        raise RunInUse(f"{run}: the sweep is still running ({running}), so its best trial may change; "
+                       "predict when it ends, or with a folder from `sweep export RUN --trial ID`")
     trial = choose_trial(run)
     folder = ExportDir(run.export_dir(str(trial.trial_id)))
-    if not folder.is_export():
+    if folder.is_export():
+        yield folder
+        return
+    try:
         say(f"Exporting the best trial ({trial.trial_id}) of {run} to {folder}")
-        export(run, str(trial.trial_id), say=say)
-    return folder
+        made = export(run, str(trial.trial_id), say=say).folder
+    except NotWritable:
+        with owned.temporary("export") as tmp:
+            say(f"{run} cannot be written: exporting trial {trial.trial_id} to a temporary folder "
+                "instead (removed at the end; `sweep export RUN --out DIR` keeps one)")
+            yield export(run, str(trial.trial_id), out=tmp / "model", say=say).folder
+        return
+    yield made
 
 
 def read_texts(texts: list[str], input_path: str | None, text_column: str | None) -> list[str]:

@@ -21,33 +21,23 @@ import yaml
 from sweep import metrics
 from sweep.errors import ConfigError
 from sweep.metrics import OBJECTIVES
-from sweep.space import hyperparameters, overrides
-from sweep.space.checks import (
-    check_fraction,
-    check_keys,
-    check_positive_int,
-    check_type,
-    describe_value,
-    did_you_mean,
-    is_int,
-    one_of,
+from sweep.space import hyperparameters, overrides, validation
+from sweep.space.allowed import (
+    ALGORITHMS,
+    EVALUATED_SPLITS,
+    LEGACY_STANDARDIZATION,
+    MAX_SEED,
+    SOURCE_SCHEMES,
+    STANDARDIZATIONS,
+    parse_duration,
 )
+from sweep.space.checks import check_keys, describe_value, one_of
 from sweep.space.hyperparameters import HYPERPARAMETERS, Choice, Fixed, HPRule, HyperParameter, Range
 
-__all__ = ["ALGORITHMS", "HYPERPARAMETERS", "OBJECTIVES", "Choice", "ConfigError", "DataConfig",
+__all__ = ["ALGORITHMS", "EVALUATED_SPLITS", "HYPERPARAMETERS", "LEGACY_STANDARDIZATION", "MAX_SEED",
+           "OBJECTIVES", "SOURCE_SCHEMES", "STANDARDIZATIONS", "Choice", "ConfigError", "DataConfig",
            "Fixed", "HPRule", "HyperParameter", "Range", "SweepConfig", "TunerConfig", "load",
-           "from_dict", "apply_overrides"]
-
-ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
-MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which Keras uses, takes no more
-EVALUATED_SPLITS = ("train", "test", "validation")  # tfds splits a sweep trains or evaluates on
-SOURCE_SCHEMES = ("tfds", "csv", "dir")
-# Keras TextVectorization's own standardizations, so an exported model.keras loads without
-# this project; "sweep_0.1" is rnn-sweep 0.1's (lowercase, `<br />` tags and punctuation to
-# spaces), kept so that the runs it made resume with the same tokens.
-STANDARDIZATIONS = ("lower_and_strip_punctuation", "lower", "strip_punctuation", "sweep_0.1")
-LEGACY_STANDARDIZATION = "sweep_0.1"
-
+           "from_dict", "apply_overrides", "parse_duration"]
 
 # --- Sections -----------------------------------------------------------------------
 
@@ -109,25 +99,22 @@ class TunerConfig:
         return None if self.max_time is None else parse_duration(self.max_time)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smh])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where trials are also recorded (MLflow); not part of what a trial means.
 
-
-def parse_duration(value: str | int | float) -> float:
-    """'45s', '90m', '2h', '1h30m' or a number of seconds -> seconds (> 0).
-
-    Raises:
-        ValueError: anything else, with what was expected.
+    `mlflow` is a tracking URI (`http://host:5000`, `sqlite:///mlflow.db`, ...). User names,
+    passwords and tokens come only from MLflow's environment variables
+    (MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN): a URI
+    holding them is refused, since the space is saved in the run folder.
     """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and re.fullmatch(r"(?:\s*\d+(?:\.\d+)?\s*[smh])+\s*", value):
-        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(value))
-    else:
-        raise ValueError(f"expected a duration such as 45s, 90m or 2h, got {value!r}")
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"expected a duration above zero, got {value!r}")
-    return seconds
+
+    mlflow: str | None = None
+    experiment: str | None = None  # None: the sweep's name
+
+    @property
+    def enabled(self) -> bool:
+        return self.mlflow is not None
 
 
 @dataclass(frozen=True)
@@ -138,6 +125,7 @@ class SweepConfig:
     hyperparameters: dict[str, HyperParameter]
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -151,12 +139,15 @@ class SweepConfig:
                 hps[name] = {
                     k: v for k, v in dataclasses.asdict(spec).items() if v is not None
                 }
-        return {
+        out = {
             "name": self.name,
             "data": dataclasses.asdict(self.data),
             "tuner": dataclasses.asdict(self.tuner),
             "hyperparameters": hps,
         }
+        if self.tracking != TrackingConfig():
+            out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -264,7 +255,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -279,11 +270,12 @@ def from_dict(raw: dict) -> SweepConfig:
         raise ConfigError(
             f"name: expected a folder name (letters, digits, '.', '_', '-'), got {name!r}"
         )
-    data = _section(DataConfig, raw.get("data"), "data")
-    tuner = _section(TunerConfig, raw.get("tuner"), "tuner")
+    data = validation.section(DataConfig, raw.get("data"), "data")
+    tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
+    tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
-    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner)
-    _validate(cfg)
+    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking)
+    validation.validate(cfg)
     return cfg
 
 
@@ -319,7 +311,7 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
         return cfg
     cfg = dataclasses.replace(cfg, **changes)
     try:
-        _validate(cfg)
+        validation.validate(cfg)
     except ConfigError as e:
         # Name the flag the user typed, not the space key it overrides.
         typed = next((f for f in given if f.kind == "text" and str(e).startswith(f"{f.key}:")), None)
@@ -329,151 +321,5 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
     return cfg
 
 
-# --- Validation ---------------------------------------------------------------------
-
-
-def _section(cls: type, raw: Any, where: str):
-    if raw is None:
-        return cls()
-    if not isinstance(raw, dict):
-        hint = f" (write it as `{where}:` then `  source: {raw}` below)" if (
-            where == "data" and isinstance(raw, str) and ":" in raw) else ""
-        raise ConfigError(f"{where}: expected a mapping of keys, got {describe_value(raw)}{hint}")
-    names = [f.name for f in dataclasses.fields(cls)]
-    check_keys(raw, names, where)
-    return cls(**raw)
-
-def _validate(cfg: SweepConfig) -> None:
-    """Checks values once sections are typed (also after CLI overrides)."""
-    d, t = cfg.data, cfg.tuner
-    check_type(d.source, str, "data.source", "a string such as 'tfds:imdb_reviews'")
-    scheme, sep, location = d.source.partition(":")
-    if not sep or not location or scheme not in SOURCE_SCHEMES:
-        hint = did_you_mean(scheme, SOURCE_SCHEMES) if sep else ""
-        raise ConfigError(
-            f"data.source: expected SCHEME:LOCATION with SCHEME one of "
-            f"{one_of(SOURCE_SCHEMES)} (e.g. tfds:imdb_reviews, csv:reviews.csv, dir:aclImdb), "
-            f"got {d.source!r}{hint}"
-        )
-    check_fraction(d.validation_split, "data.validation_split")
-    if d.test_split is not None:
-        check_fraction(d.test_split, "data.test_split")
-    for key in ("max_length", "batch_size"):
-        check_positive_int(getattr(d, key), f"data.{key}")
-    if d.standardize not in STANDARDIZATIONS:
-        raise ConfigError(f"data.standardize: unknown value {d.standardize!r}"
-                          f"{did_you_mean(str(d.standardize), STANDARDIZATIONS)}; "
-                          f"expected one of {one_of(STANDARDIZATIONS)}")
-    for key in ("limit_train", "limit_eval"):
-        if getattr(d, key) is not None:
-            check_positive_int(getattr(d, key), f"data.{key}")
-    if not (d.download is False or d.download == "auto"):  # 0 == False, so `is`
-        raise ConfigError(f"data.download: expected auto or false, got {d.download!r}")
-    for key in ("label_column", "test_source", "data_dir", "unlabeled_split"):
-        if getattr(d, key) is not None:
-            check_type(getattr(d, key), str, f"data.{key}", "a string")
-    tc = d.text_column
-    if tc is not None and not (
-        isinstance(tc, str) or (isinstance(tc, list) and tc and all(isinstance(c, str) for c in tc))
-    ):
-        raise ConfigError(f"data.text_column: expected a column name or a list of names, got {tc!r}")
-    if d.test_source is not None and d.test_split is not None:
-        raise ConfigError("data: give test_source or test_split, not both")
-    if d.unlabeled_split is not None and scheme != "tfds":
-        raise ConfigError(f"data.unlabeled_split: only for tfds: sources, got source {d.source!r}")
-    if d.unlabeled_split is not None and _split_name(d.unlabeled_split) in EVALUATED_SPLITS:
-        # word2vec would learn from the text that validation (carved from train) or test
-        # come from.
-        raise ConfigError(f"data.unlabeled_split: {d.unlabeled_split!r} holds text that validation or "
-                          "test are drawn from; name a split of extra text (IMDB: unsupervised)")
-
-    if t.algorithm not in ALGORITHMS:
-        raise ConfigError(
-            f"tuner.algorithm: unknown value {t.algorithm!r}"
-            f"{did_you_mean(str(t.algorithm), ALGORITHMS)}; expected one of {one_of(ALGORITHMS)}"
-        )
-    if t.objective not in OBJECTIVES:
-        raise ConfigError(
-            f"tuner.objective: unknown value {t.objective!r}"
-            f"{_objective_hint(str(t.objective))}; expected one of {one_of(OBJECTIVES)}"
-        )
-    for key in ("max_trials", "epochs", "early_stopping_patience", "max_consecutive_failed_trials"):
-        check_positive_int(getattr(t, key), f"tuner.{key}")
-    if not is_int(t.seed) or not 0 <= t.seed <= MAX_SEED:
-        raise ConfigError(f"tuner.seed: expected an integer from 0 to {MAX_SEED} (2**32 - 1), "
-                          f"got {t.seed!r}")
-    if not is_int(t.hyperband_factor) or t.hyperband_factor < 2:
-        raise ConfigError(f"tuner.hyperband_factor: expected an integer >= 2, got {t.hyperband_factor!r}")
-    if t.algorithm == "grid":
-        for name, spec in cfg.hyperparameters.items():
-            if isinstance(spec, Range) and (spec.step is None or spec.sampling != "linear"):
-                raise ConfigError(
-                    f"hyperparameters.{name}: grid search needs a finite grid; give a list "
-                    "of values or a linear range with a step"
-                )
-    _validate_budget(cfg)
-
-
-def _objective_hint(typed: str) -> str:
-    """An abbreviation first ('val_acc' -> 'val_accuracy', not 'val_auc'), else the closest name."""
-    longer = [o for o in OBJECTIVES if o.startswith(typed) and len(typed) >= 5]
-    return f" (did you mean {longer[0]!r}?)" if len(longer) == 1 else did_you_mean(typed, OBJECTIVES)
-
-
-def _validate_budget(cfg: SweepConfig) -> None:
-    """tuner.initial_points, max_time and start_from."""
-    t = cfg.tuner
-    if t.initial_points is not None:
-        check_positive_int(t.initial_points, "tuner.initial_points")
-    if t.max_time is not None:
-        try:
-            parse_duration(t.max_time)
-        except ValueError as e:
-            raise ConfigError(f"tuner.max_time: {e}") from None
-    if not isinstance(t.start_from, list):
-        raise ConfigError(f"tuner.start_from: expected a list of configurations (mappings of "
-                          f"hyperparameter: value), got {describe_value(t.start_from)}")
-    if t.start_from and t.algorithm == "grid":
-        raise ConfigError("tuner.start_from: grid search tries every configuration anyway; "
-                          "use random, bayesian or hyperband")
-    for i, entry in enumerate(t.start_from):
-        where = f"tuner.start_from[{i}]"
-        if not isinstance(entry, dict) or not entry:
-            raise ConfigError(f"{where}: expected a mapping of hyperparameter: value, "
-                              f"got {describe_value(entry)}")
-        check_keys(entry, cfg.hyperparameters, where)
-        for name, value in entry.items():
-            _check_in_space(value, cfg.hyperparameters[name], f"{where}.{name}", name)
-
-
-def _check_in_space(value: Any, spec: HyperParameter, key: str, name: str) -> None:
-    """A start_from value must be one the space can draw."""
-    value = hyperparameters.check_value(name, value, key)
-    if isinstance(spec, Fixed):
-        allowed = [spec.value]
-    elif isinstance(spec, Choice):
-        allowed = list(spec.values)
-    else:
-        allowed = []
-    if allowed:
-        # Type-aware: True is not 1 here.
-        if not any(value == a and type(value) is type(a) for a in allowed):
-            raise ConfigError(f"{key}: {value!r} is not in the space; expected one of "
-                              f"{one_of(allowed)}")
-        return
-    assert isinstance(spec, Range)
-    if not spec.min <= value <= spec.max:
-        raise ConfigError(f"{key}: {value!r} is outside the space's range {spec.min:g} to {spec.max:g}")
-    if spec.is_int and spec.step is not None and (value - spec.min) % spec.step:
-        raise ConfigError(f"{key}: {value!r} is not on the space's grid "
-                          f"({spec.min:g} to {spec.max:g} in steps of {spec.step:g})")
-
-
 def _valid_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
-
-
-def _split_name(split: str) -> str:
-    """A tfds split spec's name: 'train[:50%]' -> 'train', 'train+test' -> both count."""
-    names = [part.split("[", 1)[0].strip() for part in split.split("+")]
-    return next((n for n in names if n in EVALUATED_SPLITS), names[0])

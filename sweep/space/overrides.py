@@ -36,7 +36,7 @@ class Flag:
 
     @property
     def section(self) -> str | None:
-        """"data" or "tuner"; None for a top-level key."""
+        """"data", "tuner" or "tracking"; None for a top-level key."""
         return self.key.split(".", 1)[0] if "." in self.key else None
 
     @property
@@ -59,6 +59,9 @@ FLAGS: tuple[Flag, ...] = (
          "train on a seeded sample of N examples of the training part"),
     Flag("--limit-eval", "data.limit_eval", "positive_int", "N",
          "validate and test on at most N examples each"),
+    Flag("--mlflow", "tracking.mlflow", "text", "URI",
+         "also record every trial on this MLflow tracking server (default: $MLFLOW_TRACKING_URI; "
+         "see docs/tracking.md)"),
 )
 
 BY_NAME: dict[str, Flag] = {f.name: f for f in FLAGS}

@@ -8,6 +8,7 @@ Faults (T: a trial id, such as 1; B: a batch number):
     enospc:NAME[:N]    the N-th (default 1st) atomic write of a file named NAME fails with ENOSPC
     after-write:NAME[:N]  SIGKILL once the N-th (default 1st) atomic write of a file named NAME is done
     sigint-at:NAME     SIGINT (Ctrl-C) when a file named NAME is about to be written
+    read-only:DIR      DIR and everything below it refuse writes (EROFS), even to root
 
 Only tests use this: the faults are patched into KerasTuner and the harness here, so the
 code under test is the code users run.
@@ -33,6 +34,8 @@ def install(fault: str) -> None:
         _kerastuner_fault(kind, arg)
     elif kind in ("enospc", "sigint-at", "after-write"):
         _write_fault(kind, arg)
+    elif kind == "read-only":
+        _read_only(arg)
     else:
         raise SystemExit(f"unknown fault {fault!r}")
 
@@ -107,6 +110,38 @@ def _write_fault(kind: str, arg: str) -> None:
     from sweep.data import pipeline
 
     pipeline.save_atomic = save_atomic  # imported by name there
+
+
+def _read_only(folder: str) -> None:
+    import builtins
+    from pathlib import Path
+
+    root = Path(folder).resolve()
+
+    def inside(path) -> bool:
+        return Path(os.path.abspath(os.fspath(path))).is_relative_to(root)
+
+    def refuse(path):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+
+    real_mkdir, real_open, real_os_open = os.mkdir, builtins.open, os.open
+
+    def mkdir(path, *args, **kwargs):
+        if inside(path):
+            refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def open_(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+") and inside(file):
+            refuse(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and inside(path):
+            refuse(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    os.mkdir, builtins.open, os.open = mkdir, open_, os_open
 
 
 if __name__ == "__main__":

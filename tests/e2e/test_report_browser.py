@@ -1,6 +1,7 @@
-"""report.html in headless Chromium with the network off: no console error, every chart drawn,
-the table sorts, the screenshot is not blank; on a 2-trial run, a run with failed trials and a
-60-trial run (synthetic run folders, tests/helpers.synthetic_run).
+"""report.html in headless Chromium with the network off: no console error, no request that
+is not a local file, every chart drawn, the table sorts and filters, the screenshot is not
+blank; on a 2-trial run, a run with failed trials and a 60-trial run (synthetic run folders,
+tests/helpers.synthetic_run). Dragging along a parallel-coordinates axis keeps a range.
 
 Skipped when Debian's chromium or the playwright package is missing here; CI (.ci/run)
 installs chromium, so there they run.
@@ -96,3 +97,25 @@ def test_report_opens_offline_draws_every_chart_and_sorts(chromium, reports, nam
         white = sum(count for count, rgb in colours if min(rgb) > 245)
         assert len(colours) > 50, "the screenshot is (nearly) one colour"
         assert white < 0.97 * small.width * small.height, "the screenshot is blank"
+
+
+def test_dragging_along_an_axis_keeps_the_trials_in_that_range(chromium, reports):
+    with open_report(chromium, reports["sixty_trials"]) as opened:
+        page = opened.page
+        page.locator("#chart-parallel").scroll_into_view_if_needed()
+        brushes = page.locator("#chart-parallel .axis-brush")
+        assert brushes.count() == 7  # six hyperparameters and the objective
+        box = brushes.nth(6).bounding_box()  # the objective's axis
+        x = box["x"] + box["width"] / 2
+        page.mouse.move(x, box["y"] + box["height"] * 0.1)
+        page.mouse.down()
+        page.mouse.move(x, box["y"] + box["height"] * 0.4, steps=8)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('chart-parallel').data[0].dimensions[6]"
+                               ".constraintrange !== undefined")
+        low, high = page.evaluate("document.getElementById('chart-parallel').data[0].dimensions[6]"
+                                  ".constraintrange")
+        values = page.evaluate("document.getElementById('chart-parallel').data[0].dimensions[6].values")
+        kept = [v for v in values if low <= v <= high]
+        assert 0 < len(kept) < len(values)  # a stretch of the axis: some trials, not all
+        assert opened.errors == []

@@ -175,6 +175,7 @@ def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
     trials, _ = tables(run_dir)
     interrupted = [tid for tid, v in seen.items() if v["status"] == "RUNNING"]
     assert trials.set_index("trial_id").loc[interrupted[0], "status"] == "INTERRUPTED"
+    assert "sweep interrupted" in (run_dir / "report.html").read_text()  # written as it stopped
 
     # 2. The same command, SIGKILLed in the middle of a trial it started itself.
     second = Sweep(space, res, tmp_path / "second")

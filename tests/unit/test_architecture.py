@@ -32,10 +32,13 @@ ALLOWED: dict[str, set[str]] = {
     "search": {"space", "data", "model", "rundir", "progress"},
     "analysis": {"space", "rundir", "progress"},
     "serve": {"space", "data", "model", "search", "rundir", "analysis", "progress"},
-    "lifecycle": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress"},
-    "cli": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle"},
+    "track": {"space", "rundir", "analysis", "progress"},  # MLflow (optional): reads the run folder
+    "lifecycle": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "track"},
+    "cli": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
+            "track"},
     # the Python API (sweep.run, sweep.load, Run, sweep.predict): beside the CLI, on the same functions
-    "api": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle"},
+    "api": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
+            "track"},
     "__main__": {"cli"},
     "__init__": set(),  # `import sweep` stays light (tests/unit/cli/test_light.py)
 }

@@ -81,3 +81,49 @@ def test_keras_metrics_match_their_definitions(num_classes):
             metric.update_state(y[part], logits[part].astype("float32"))
         tolerance = 5e-3 if name == "auc" else 1e-5  # Keras' AUC: 200 thresholds
         assert float(metric.result()) == pytest.approx(want, abs=tolerance), name
+
+
+# --- Which value is better, which epoch is best, a trial's status ---------------------
+
+
+@pytest.mark.parametrize("column, a, b, expected", [
+    ("val_accuracy", 0.9, 0.8, True), ("val_accuracy", 0.8, 0.9, False),
+    ("val_loss", 0.2, 0.3, True), ("val_loss", 0.3, 0.2, False),
+    ("val_accuracy", 0.8, 0.8, False),  # equal is not better: the first of equals stays best
+    ("val_accuracy", float("nan"), 0.1, False), ("val_loss", 0.5, float("nan"), True),
+    ("val_loss", float("inf"), 1.0, False), ("val_accuracy", 0.1, None, True),
+    ("val_accuracy", None, None, False), ("seconds", 3.0, 4.0, True),
+])
+def test_better_follows_the_direction_and_never_prefers_a_missing_value(column, a, b, expected):
+    assert metrics.better(column, a, b) is expected
+
+
+@pytest.mark.parametrize("column, values, expected", [
+    ("val_accuracy", [0.5, 0.7, 0.6, 0.7], 1),  # the first of equals
+    ("val_loss", [0.5, 0.7, 0.4, 0.45], 2),
+    ("val_accuracy", [float("nan"), 0.6, float("nan")], 1),
+    ("val_loss", [float("nan"), float("nan")], None),
+    ("val_loss", [], None),
+])
+def test_best_index_is_the_first_best_finite_value(column, values, expected):
+    assert metrics.best_index(column, values) == expected
+
+
+def test_best_index_reads_pandas_columns_with_missing_values():
+    import pandas as pd
+
+    assert metrics.best_index("val_accuracy", pd.Series([pd.NA, 0.3, 0.9], dtype="Float64")) == 2
+    assert metrics.best_index("val_loss", pd.Series([None, "x", 2.0, 1.0], dtype=object)) == 3
+
+
+def test_trial_status_compares_and_prints_as_keras_tuners_strings():
+    import pandas as pd
+
+    assert metrics.TrialStatus.COMPLETED == "COMPLETED" and str(metrics.TrialStatus.FAILED) == "FAILED"
+    statuses = pd.Series(["COMPLETED", "FAILED", "RUNNING", "INVALID"])
+    assert statuses.eq(metrics.TrialStatus.COMPLETED).tolist() == [True, False, False, False]
+    assert statuses.isin(metrics.ENDED).tolist() == [True, True, False, True]
+    import keras_tuner as kt
+
+    for name in ("RUNNING", "IDLE", "INVALID", "STOPPED", "COMPLETED", "FAILED"):
+        assert getattr(kt.engine.trial.TrialStatus, name) == metrics.TrialStatus[name]

@@ -88,6 +88,25 @@ def test_separate_intervals_are_said_to_hold():
     assert "do not overlap: the lead holds" in confirm.overlap_sentence(summary, "val_accuracy")
 
 
+def test_intervals_of_a_rate_stay_in_0_1():
+    summary = confirm.summarize(rows({"0": [0.99, 1.0], "1": [0.01, 0.0]}), "val_accuracy")
+    assert (summary.ci_low >= 0).all() and (summary.ci_high <= 1).all()
+    loss = confirm.summarize(rows({"0": [0.1, 0.5]}, "val_loss"), "val_loss")
+    assert loss.ci_low.iloc[0] < 0  # a loss is not a rate: its interval is Student's, unclipped
+
+
+@pytest.mark.parametrize("values, why", [
+    ({"0": [0.9, 0.9], "1": [0.8, 0.8]}, "too few"),  # n = 2, sd 0: a zero-width interval
+    ({"0": [0.9, 0.95], "1": [0.8, 0.81]}, "too few"),
+    ({"0": [0.9, 0.9, 0.9], "1": [0.8, 0.82, 0.81]}, "identical repeats"),
+])
+def test_too_few_or_identical_repeats_are_not_informative(values, why):
+    summary = confirm.summarize(rows(values), "val_accuracy")
+    sentence = confirm.overlap_sentence(summary, "val_accuracy")
+    assert "not informative" in sentence and why in sentence, sentence
+    assert "overlap" not in sentence
+
+
 def test_touching_intervals_overlap():
     a = pd.Series({"ci_low": 0.5, "ci_high": 0.6})
     b = pd.Series({"ci_low": 0.6, "ci_high": 0.7})

@@ -73,3 +73,20 @@ def test_report_on_a_run_too_small_says_so(tmp_path, capsys):
     code, out, _ = report(capsys, run)
     assert code == 0
     assert "Importance: Only 2 completed trials: too few" in out
+
+
+def test_a_small_run_does_not_import_optuna(tmp_path):
+    """Every sweep writes report.html at its end: a run too small for importance pays no Optuna import."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    run = synthetic_run(tmp_path / "three", trials=3)
+    code = ("import sys; from sweep import rundir; from sweep.analysis import importance, results; "
+            f"r = rundir.RunDir({str(run)!r}); t, _ = results.read_tables(r); "
+            "print(importance.importance(t, rundir.load_config(r)).note); print('optuna' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout.splitlines()
+    assert out == ["Only 3 completed trials: too few to say which hyperparameters matter (importance "
+                   "needs about 10 or more).", "False"]

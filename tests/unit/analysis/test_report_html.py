@@ -140,8 +140,35 @@ def test_a_report_that_fails_is_a_warning_not_a_failed_sweep(run60, monkeypatch)
     assert said and said[0].startswith("Warning: report.html not written (ValueError: no luck)")
 
 
+@pytest.mark.slow  # finished_run trains a sweep
 def test_a_real_sweep_ends_with_its_report(finished_run):
     page = (finished_run / "report.html").read_text()
     assert "sweep finished" in page
     assert set(charts(page)) >= {"history", "parallel", "curves", "cells", "length"}
     assert "Only 3 completed trials" in page
+
+
+def test_the_python_api_writes_it_and_gives_importance(run60, tmp_path):
+    import sweep
+
+    run = sweep.load(run60)
+    path = run.html(tmp_path / "api.html")
+    assert path == tmp_path / "api.html" and charts(path.read_text()) == CHART_IDS
+    shares = run.importance()
+    assert shares.hyperparameter.iloc[0] == "cell" and shares.attrs["note"] is None
+    few = sweep.load(synthetic_run(tmp_path / "few", trials=3)).importance()
+    assert few.empty and few.attrs["note"].startswith("Only 3 completed trials")
+
+
+def test_report_html_flag_on_a_copy_without_tuner_reads_its_csvs(run60, tmp_path, capsys):
+    from sweep.analysis import results
+
+    copy = Path(shutil.copytree(run60, tmp_path / "copy"))
+    results.write_tables(copy)
+    shutil.rmtree(copy / "tuner")
+
+    code, out, err = report(capsys, copy, "--html", str(tmp_path / "copy.html"))
+
+    assert code == 0, err
+    page = (tmp_path / "copy.html").read_text()
+    assert "no tuner/ (copied without it)" in page and len(leaderboard_ids(page)) == 60

@@ -120,3 +120,17 @@ def test_report_on_a_copied_folder_reports_the_same(small_run, tmp_path, capsys)
     assert copied.replace(str(copy), "RUN") == original.replace(str(small_run), "RUN")
     pd.testing.assert_frame_equal(pd.read_csv(copy / "trials.csv"),
                                   pd.read_csv(small_run / "trials.csv"))
+
+
+def test_best_epoch_is_keras_tuners_best_step_plus_one(small_run):
+    """trials.csv's best epoch and its metrics are those of the epoch KerasTuner checkpointed."""
+    trials = results.trials_dataframe(small_run).set_index("trial_id")
+    steps = {}
+    for trial_dir in sorted((small_run / "tuner").glob("trial_*")):
+        saved = json.loads((trial_dir / "trial.json").read_text())
+        tid = trial_dir.name.removeprefix("trial_")
+        steps[tid] = saved["best_step"]
+        assert trials.loc[tid, "best_epoch"] == saved["best_step"] + 1
+        kept = saved["metrics"]["metrics"]["val_accuracy"]["observations"][0]["value"][0]
+        assert trials.loc[tid, "val_accuracy"] == pytest.approx(kept)
+    assert set(steps.values()) == {0, 1}  # a best epoch before the last one is checked too

@@ -243,10 +243,11 @@ DATA_CASES = {
     "dir_missing": ({"data": {"source": "dir:/nope/aclImdb"}}, [], ["no such folder", "/nope/aclImdb"]),
     "tfds_unknown": ({"data": {"source": "tfds:no_such_dataset_xyz"}}, [],
                      ["data.source", "'no_such_dataset_xyz'", "not found"]),
-    "tfds_unprepared_env": ({"data": {"source": "tfds:imdb_reviews"}}, [],
+    # download: false, the refusal (auto would try the network first: e2e/test_download.py)
+    "tfds_unprepared_env": ({"data": {"source": "tfds:imdb_reviews", "download": False}}, [],
                             ["data.source", "'imdb_reviews'", "not prepared", "TFDS_DATA_DIR"]),
-    "tfds_unprepared_data_dir": ({"data": {"source": "tfds:imdb_reviews", "data_dir": "{tmp}/tfds2"}}, [],
-                                 ["not prepared", "tfds2"]),
+    "tfds_unprepared_data_dir": ({"data": {"source": "tfds:imdb_reviews", "data_dir": "{tmp}/tfds2",
+                                           "download": False}}, [], ["not prepared", "tfds2"]),
     "csv_no_label_column": ({"data": {"label_column": "stars"}}, [], ["data.label_column", "'stars'"]),
 }
 

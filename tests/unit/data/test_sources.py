@@ -168,7 +168,7 @@ def test_tfds_batched_reader_matches_tfds(tmp_path, monkeypatch):
     """The batched TFRecord parse returns what tfds' own reader does, in the same order."""
     import tensorflow_datasets as tfds
 
-    from sweep.data.sources import _read_tfds_split
+    from sweep.data.tfds_source import read_tfds_split
 
     rows = [(f"{i} caf\u00e9 <br />{text}", label)
             for i, (text, label) in enumerate(make_examples(50, num_classes=3))]
@@ -176,13 +176,13 @@ def test_tfds_batched_reader_matches_tfds(tmp_path, monkeypatch):
     builder = tfds.builder(name, data_dir=str(tmp_path / "tfds"))
     ds = builder.as_dataset(split="train", as_supervised=True, shuffle_files=False)
     expected = list(tfds.as_numpy(ds))
-    text, labels = _read_tfds_split(builder, "train", ("text", "label"))
+    text, labels = read_tfds_split(builder, "train", ("text", "label"))
     assert text == [t for t, _ in expected] and len(text) == 50
     assert labels.tolist() == [int(y) for _, y in expected]
     assert sorted(t.decode().split()[0] for t in text) == sorted(str(i) for i in range(50))
     # Any other file format goes through tfds itself, with the same result.
     monkeypatch.setattr(type(builder.info), "file_format", property(lambda self: None))
-    again, labels_again = _read_tfds_split(builder, "train", ("text", "label"))
+    again, labels_again = read_tfds_split(builder, "train", ("text", "label"))
     assert again == text and np.array_equal(labels_again, labels)
 
 

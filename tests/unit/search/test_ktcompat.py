@@ -180,3 +180,39 @@ def test_reloaded_grid_with_a_trial_under_way_and_the_repair(tmp_path):
     assert _values_in_start_order(resumed.oracle) == GRID_ORDER
     assert sorted(resumed.oracle.trials) == [str(i) for i in range(len(GRID_ORDER))]
     assert resumed.oracle.trials[under_way.trial_id].status == "COMPLETED"
+
+
+# --- Tuners and oracles ----------------------------------------------------------------
+
+
+def test_init_with_oracle_gives_a_tuner_class_the_oracle_made_for_it(tmp_path):
+    """KerasTuner's tuner classes make their own oracle; the base Tuner.__init__ takes ours."""
+
+    class Tuner(kt.RandomSearch):
+        def __init__(self, **kwargs):
+            ktcompat.init_with_oracle(self, **kwargs)
+
+    made = kt.oracles.GridSearchOracle(objective=kt.Objective("score", "min"), max_trials=2)
+    tuner = Tuner(oracle=made, hypermodel=lambda hp: None, directory=str(tmp_path),
+                  project_name="p")
+    assert tuner.oracle is made
+    assert isinstance(tuner, kt.RandomSearch) and tuner.project_dir == str(tmp_path / "p")
+
+
+def test_limit_hyperband_trials_stops_an_unbounded_hyperband(tmp_path):
+    made = kt.oracles.HyperbandOracle(objective=kt.Objective("score", "max"), max_epochs=2,
+                                      factor=3, hyperband_iterations=0, seed=1)
+    ktcompat.limit_hyperband_trials(made, 2)
+    hp = kt.HyperParameters()
+    hp.Int("units", 1, 100)
+    made.update_space(hp)
+    made._set_project_dir(str(tmp_path), "tuner")
+    statuses = []
+    for _ in range(3):
+        trial = made.create_trial("t0")
+        statuses.append(trial.status)
+        if trial.status == "RUNNING":
+            made.update_trial(trial.trial_id, {"score": 0.5})
+            trial.status = "COMPLETED"
+            made.end_trial(trial)
+    assert statuses == ["RUNNING", "RUNNING", "STOPPED"]

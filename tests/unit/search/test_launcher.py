@@ -23,8 +23,8 @@ def test_device_env_shares_gpus_round_robin():
         "CUDA_VISIBLE_DEVICES": "2", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
-def _sh(name: str, script: str, tmp_path: Path) -> launcher._Child:
-    return launcher._Child(name, ["sh", "-c", script], {}, log=tmp_path / f"{name}.log")
+def _sh(name: str, script: str, tmp_path: Path) -> launcher.Child:
+    return launcher.Child(name, ["sh", "-c", script], {}, log=tmp_path / f"{name}.log")
 
 
 def test_supervisor_restarts_a_killed_worker_under_its_id(tmp_path: Path):
@@ -36,7 +36,7 @@ def test_supervisor_restarts_a_killed_worker_under_its_id(tmp_path: Path):
                            f"touch {tmp_path}/once; kill -9 $$", tmp_path)]
     for child in (chief, *crew):
         child.start()
-    assert launcher._supervise(chief, crew, max_restarts=1, grace=10, interrupted=lambda: 0) == 0
+    assert launcher.supervise(chief, crew, max_restarts=1, grace=10, interrupted=lambda: 0) == 0
     assert crew[1].restarts == 1
 
 
@@ -47,6 +47,6 @@ def test_supervisor_stops_a_chief_stalled_by_a_dead_worker(tmp_path: Path, capsy
     crew = [_sh("worker0", "exit 0", tmp_path), _sh("worker1", "kill -9 $$", tmp_path)]
     for child in (chief, *crew):
         child.start()
-    assert launcher._supervise(chief, crew, max_restarts=0, grace=60, interrupted=lambda: 0) == 1
+    assert launcher.supervise(chief, crew, max_restarts=0, grace=60, interrupted=lambda: 0) == 1
     assert chief.proc.returncode == -signal.SIGINT  # stopped, not waited out nor killed
     assert "worker1 was killed by SIGKILL" in capsys.readouterr().err

@@ -1,82 +1,19 @@
-"""sweep.search.tuning without a search: `--mixed-precision` reaches Keras (and the model keeps
-float32 logits under it), and peak memory."""
+"""sweep.search.oracle: known starting points come first, the time budget counts across resumes,
+and Hyperband runs as many trials as max_trials allows."""
 
 from __future__ import annotations
 
-import gc
-
-import keras
 import keras_tuner as kt
-import numpy as np
 import pytest
 
-from sweep import cli
-from sweep.model.hypermodel import RNNHyperModel
-from sweep.search import tuning
-from sweep.space.hyperparameters import HYPERPARAMETERS, Fixed
-
-
-class _Stop(Exception):
-    pass
-
-
-@pytest.mark.parametrize("flag", [True, False])
-def test_cli_passes_mixed_precision_to_configure_runtime(flag, space_file, tmp_path, monkeypatch):
-    seen = {}
-
-    def fake(seed, mixed_precision):
-        seen.update(seed=seed, mixed_precision=mixed_precision)
-        raise _Stop  # nothing after it needs to run
-
-    monkeypatch.setattr(tuning, "configure_runtime", fake)
-    argv = ["run", str(space_file), "--results-dir", str(tmp_path), "--seed", "7"]
-    with pytest.raises(_Stop):
-        cli.main(argv + (["--mixed-precision"] if flag else []))
-    assert seen == {"seed": 7, "mixed_precision": flag}
-
-
-@pytest.fixture
-def restore_policy():
-    policy = keras.mixed_precision.global_policy()
-    yield
-    keras.mixed_precision.set_global_policy(policy)
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_mixed_precision_runs_cells_in_float16_with_float32_logits(cell, restore_policy):
-    tuning.configure_runtime(1, mixed_precision=True)
-    assert keras.mixed_precision.global_policy().name == "mixed_float16"
-    space = {n: Fixed(r.default) for n, r in HYPERPARAMETERS.items()}
-    space.update(cell=Fixed(cell), bidirectional=Fixed(True), vocab_size=Fixed(50),
-                 embedding_dim=Fixed(8), hidden_units=Fixed(4), pooling=Fixed("max"))
-    model = RNNHyperModel(space).build(kt.HyperParameters())
-    recurrent = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
-    assert recurrent and recurrent[0].compute_dtype == "float16"
-    assert recurrent[0].variable_dtype == "float32"
-    assert model.output.dtype == "float32"
-
-
-def test_peak_rss_reset_lowers_the_high_water_mark():
-    if tuning.peak_rss_mb() is None:
-        pytest.skip("no /proc/self/status here")
-    before = tuning.peak_rss_mb()
-    block = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
-    assert tuning.peak_rss_mb() >= before + 200
-    del block
-    gc.collect()
-    tuning.peak_rss_reset()
-    after = tuning.peak_rss_mb()
-    if after >= before + 200:
-        pytest.skip("this kernel does not reset VmHWM via /proc/self/clear_refs")
-    assert after < before + 100
-
-
-# --- The oracle: known starting points, the time budget --------------------------------
+from sweep.search import ktcompat
+from sweep.search import oracle as oracle_module
+from sweep.search.oracle import oracle_class
 
 
 def oracle(tmp_path, base=kt.oracles.RandomSearchOracle, **kwargs):
-    made = tuning._oracle_class(base)(objective=kt.Objective("val_accuracy", "max"), seed=3, **kwargs)
-    made.max_trials = 10  # as make_tuner sets it (Hyperband's oracle takes no max_trials)
+    made = oracle_class(base)(objective=kt.Objective("val_accuracy", "max"), seed=3, **kwargs)
+    ktcompat.limit_hyperband_trials(made, 10)  # as make_tuner does (Hyperband's takes no max_trials)
     hp = kt.HyperParameters()
     hp.Choice("cell", ["lstm", "gru"])
     hp.Int("units", 16, 64, step=16)
@@ -126,7 +63,7 @@ def test_start_from_is_not_handed_out_again_on_resume(tmp_path):
 
 def test_spent_budget_starts_no_trial_and_counts_across_resumes(tmp_path, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(tuning.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(oracle_module.time, "monotonic", lambda: clock[0])
     made = oracle(tmp_path, max_seconds=60)
     made.start_clock()
     trial = made.create_trial("t0")
@@ -153,7 +90,7 @@ def test_hyperband_uses_all_of_max_trials(tmp_path, epochs, factor):
     """KerasTuner's one Hyperband iteration would stop after 1, 2 or 10 trials."""
     made = oracle(tmp_path, kt.oracles.HyperbandOracle, max_epochs=epochs, factor=factor,
                   hyperband_iterations=0)
-    made.max_trials = 12
+    ktcompat.limit_hyperband_trials(made, 12)
     statuses = []
     for _ in range(13):
         trial = made.create_trial("t0")

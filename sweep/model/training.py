@@ -1,0 +1,112 @@
+"""How one configuration trains: its callbacks, the NaN policy and the best epoch's weights.
+
+The one routine behind every training in the project: a sweep's trial (`SweepHyperModel.fit`
+through `RNNHyperModel.fit`), a `sweep confirm` repeat and an `sweep export --refit`. Knows
+Keras only (no data, no files).
+
+    callbacks()   early stopping on the objective, and a stop on a NaN loss
+    fit()         model.fit with the learning-rate decay; a NaN loss raises Diverged
+    KeepBest      the weights of the best epoch (metrics.best_index's rule, KerasTuner's too)
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import keras_tuner as kt
+
+from sweep import metrics
+
+
+class Diverged(kt.errors.FailedTrialError):
+    """The loss became NaN or infinite: the configuration failed (a sweep records it FAILED).
+
+    Attributes:
+        history: the Keras History of the run, its epochs so far.
+    """
+
+    def __init__(self, message: str, history: keras.callbacks.History):
+        super().__init__(message)
+        self.history = history
+
+
+def callbacks(objective: str, patience: int, verbose: bool = False,
+              early_stopping: bool = True) -> list[keras.callbacks.Callback]:
+    """What every training of a configuration runs with.
+
+    Args:
+        objective: the monitored metric (its direction from `sweep.metrics`).
+        patience: epochs without improvement before early stopping.
+        verbose: say so when a NaN loss stops the training.
+        early_stopping: False where no validation data is left to watch (a refit).
+    """
+    out: list[keras.callbacks.Callback] = [StopOnNaN(verbose)]
+    if early_stopping:
+        out.insert(0, keras.callbacks.EarlyStopping(
+            monitor=objective, mode=metrics.direction(objective), patience=patience))
+    return out
+
+
+def fit(hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> keras.callbacks.History:
+    """`model.fit(*args, **kwargs)`, with the learning rate decayed per epoch when `lr_decay` < 1.
+
+    Raises:
+        Diverged: a loss of the run was not finite (the NaN policy: the configuration failed).
+    """
+    decay = hp.values.get("lr_decay", 1.0)
+    if decay != 1.0:
+        base = hp.get("learning_rate")
+        # By absolute epoch, so a Hyperband trial resumed at initial_epoch stays on schedule.
+        schedule = keras.callbacks.LearningRateScheduler(lambda epoch: base * decay**epoch)
+        kwargs["callbacks"] = [schedule, *(kwargs.get("callbacks") or [])]
+    history = model.fit(*args, **kwargs)
+    reason = divergence(history.history.get("loss", []))
+    if reason:
+        raise Diverged(reason, history)
+    return history
+
+
+def divergence(losses: list[float]) -> str | None:
+    """Why a run with these per-epoch losses failed ("loss became nan at epoch 3"), or None."""
+    bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+    return f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}" if bad else None
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Keras' TerminateOnNaN, which says so only when `verbose` (the failure reason says it)."""
+
+    def __init__(self, verbose: bool = False):
+        super().__init__()
+        self.verbose = verbose
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            if self.verbose:
+                print(f"Batch {batch}: invalid loss {loss}, terminating training", flush=True)
+            self.model.stop_training = True
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Holds the weights of the best epoch so far by `monitor` (`metrics.best_index`'s rule:
+    the first epoch with the best finite value; KerasTuner keeps its trials' the same way).
+
+    Attributes:
+        epoch: the best epoch, 0-based (None while no value was finite).
+        weights: its weights.
+    """
+
+    def __init__(self, monitor: str):
+        super().__init__()
+        self.monitor = monitor
+        self.best: float | None = None
+        self.epoch: int | None = None
+        self.weights: list = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        current = None if value is None else float(value)
+        if metrics.better(self.monitor, current, self.best):
+            self.best, self.epoch = current, epoch
+            self.weights = self.model.get_weights()
