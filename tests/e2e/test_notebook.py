@@ -48,8 +48,6 @@ def test_the_stored_notebook_holds_its_outputs():
 @requires_imdb
 @pytest.mark.slow
 def test_every_cell_of_the_notebook_runs(tmp_path, monkeypatch):
-    from execute import execute
-
     for key, value in {"LIMIT_TRAIN": "200", "LIMIT_EVAL": "100", "EPOCHS": "1", "SEEDS": "2",
                        "RESULTS": str(tmp_path / "results")}.items():
         monkeypatch.setenv(f"SWEEP_NOTEBOOK_{key}", value)
@@ -57,6 +55,8 @@ def test_every_cell_of_the_notebook_runs(tmp_path, monkeypatch):
     # The kernel imports this checkout's sweep, whatever the environment has installed.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from execute import execute
+
     nb = execute(NOTEBOOK, timeout=600)  # `make notebook`'s way
     for snippet in PLOT_CELLS:
         assert _images(_code(nb, snippet)) == 1, snippet
