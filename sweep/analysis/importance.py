@@ -122,7 +122,8 @@ def importance(trials: pd.DataFrame, cfg: SweepConfig, objective: str | None = N
         return Importance(empty, 0, 0, "No hyperparameter varied, so none can matter more than another.")
     done = 0
     if not trials.empty and "status" in trials and objective in trials:
-        values = pd.to_numeric(trials.loc[trials.status.eq("COMPLETED"), objective], errors="coerce")
+        completed = trials.status.eq(TrialStatus.COMPLETED)
+        values = pd.to_numeric(trials.loc[completed, objective], errors="coerce")
         done = int(np.isfinite(values.to_numpy(dtype=float)).sum())
     # Too few: said before Optuna is imported (most small runs, and every test run, stop here).
     built = optuna_trials(trials, cfg, objective) if done >= min_trials else []

@@ -215,10 +215,9 @@ def writable_folder(folder: Path, kind: str, files: list[str], flag: str = "--ou
     if clash and not made_by_us(folder, kind):
         raise UsageError(f"{flag} {folder}: already holds {', '.join(clash[:3])}, not written by sweep "
                          f"(no {MARKER}); refusing to replace them (give a new folder)")
-    fresh = not folder.exists() or not any(folder.iterdir())
     folder.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        mark(folder, kind)
+    if not made_by_us(folder, kind):
+        mark(folder, kind)  # none of `files` is there: those written now are ours to rewrite
     return folder
 
 

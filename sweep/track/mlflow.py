@@ -323,7 +323,7 @@ class Reconciler:
             ended = RunDir.trial_record(self.run.trial_dir(str(row.trial_id))).stat().st_mtime
         except OSError:
             return None, None
-        if seconds is None or row.status == "RUNNING":
+        if seconds is None or row.status == TrialStatus.RUNNING:
             return None, None
         return int((ended - seconds) * 1000), int(ended * 1000)
 
