@@ -47,11 +47,11 @@ def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_c
 
 def test_bad_duration_is_one_line(tmp_path, csv_path):
     space = write_space(tmp_path / "space.yaml", f"csv:{csv_path}")
-    proc = run_cli("run", str(space), "--results-dir", str(tmp_path / "r"), "--max-time", "90")
+    proc = run_cli("run", str(space), "--results-dir", str(tmp_path / "r"), "--max-time", "90x")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "sweep run: error: argument --max-time: expected a duration such as 45s, 90m or 2h, "
-        "got '90' (see --help)"]
+        "got '90x' (see --help)"]
 
 
 def test_start_from_trials_come_first(tmp_path, capsys, synthetic_csv):

@@ -135,12 +135,14 @@ def leftovers(run: Path) -> list[Path]:
 def printed_board(out: str) -> pd.DataFrame:
     """The leaderboard a command printed, read by column position (blank cells are None).
 
-    From its header to the first blank line; the columns are right-aligned, so each
+    From its header to the last row; the columns are right-aligned, so each
     ends where its header does.
     """
     lines = out.splitlines()
     start_at = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["rank", "trial_id"])
-    end = next((i for i in range(start_at, len(lines)) if not lines[i].strip()), len(lines))
+    # the rows, each led by a rank or a trial id (the importance line after the table is not one)
+    end = next((i for i in range(start_at + 1, len(lines))
+                if not lines[i].strip() or not lines[i].split()[0].isdigit()), len(lines))
     header = lines[start_at]
     ends = [m.end() for m in re.finditer(r"\S+", header)]
     rows = []
