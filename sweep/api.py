@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sweep import rundir
+from sweep import notebook, rundir
 from sweep.analysis import results
 from sweep.errors import Interrupted, UsageError
 from sweep.rundir import RunDir
@@ -217,7 +217,7 @@ class Run:
 
         return report_html.write_report(self._run, None if path is None else Path(path))
 
-    def plot(self, kind: str | None = None, top: int = 3) -> Figure | Plots:
+    def plot(self, kind: str | None = None, top: int = 3) -> Figure | notebook.Plots:
         """The run's plots as matplotlib Figures (shown inline in Jupyter); nothing is written.
 
         Args:
@@ -245,9 +245,9 @@ class Run:
                 summary = confirm.summarize(rows, objective, cfg.varying(),
                                             sweep=trials.set_index("trial_id")[objective])
                 plots.confirm_seeds(rows, summary, self._run.confirm_png, objective, cfg.varying())
-        _figures_inline()
+        notebook.figures_inline()
         if kind is None:
-            return Plots(made)
+            return notebook.Plots(made)
         if kind not in made:
             raise UsageError(f"{self.path}: no data for the {kind} plot yet "
                              f"(it has {', '.join(made) or 'none'})")
@@ -329,22 +329,6 @@ class Run:
         return head + self.report(top=5).to_html(index=False, na_rep="") + tail
 
 
-class Plots(dict):
-    """`Run.plot()`'s figures by kind; Jupyter shows them one under the other."""
-
-    def _repr_html_(self) -> str:
-        import base64
-        import io
-
-        parts = []
-        for kind, fig in self.items():
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png")
-            data = base64.b64encode(buffer.getvalue()).decode()
-            parts.append(f'<p>{html.escape(kind)}</p><img src="data:image/png;base64,{data}"/>')
-        return "".join(parts)
-
-
 # --- Helpers ------------------------------------------------------------------------------
 
 
@@ -366,31 +350,6 @@ def _quiet() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message="IProgress not found")
-
-
-def _figures_inline() -> None:
-    """In IPython (Jupyter), a returned Figure shows as its PNG, as under `%matplotlib inline`.
-
-    Figures made without pyplot have no display of their own until IPython is told how to
-    show the Figure type; a format already chosen (svg, retina, ...) is kept.
-    """
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return
-    from IPython.core.pylabtools import select_figure_formats
-    from matplotlib.figure import Figure
-
-    formatters = shell.display_formatter.formatters
-    for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
-        try:
-            formatters[mime].lookup_by_type(Figure)
-            return
-        except KeyError:
-            continue
-    select_figure_formats(shell, {"png"})
 
 
 def _check_positive(value: Any, what: str) -> None:

@@ -38,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
             "track"},
     # the Python API (sweep.run, sweep.load, Run, sweep.predict): beside the CLI, on the same functions
     "api": {"space", "data", "model", "search", "rundir", "analysis", "serve", "progress", "lifecycle",
-            "track"},
+            "notebook", "track"},
+    "notebook": set(),  # how Figures show in Jupyter (the API's display glue)
     "__main__": {"cli"},
     "__init__": set(),  # `import sweep` stays light (tests/unit/cli/test_light.py)
 }
