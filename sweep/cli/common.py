@@ -1,4 +1,4 @@
-"""What the commands share: argparse types and parser, the console's `say`, TensorFlow's native log.
+"""What the commands share: a parser and RUN_DIR, argparse types, `say`, TensorFlow's native log.
 
 Imports nothing heavy: every command module imports this one at start-up, `sweep --help`
 included.
@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sweep import rundir
 from sweep.errors import SweepError, UsageError
+from sweep.rundir import RunDir
 from sweep.space import config
+from sweep.space.config import SweepConfig
 
 EXIT_OK, EXIT_USAGE = 0, UsageError.exit_code
 
@@ -64,6 +67,29 @@ ARG_TYPES: dict[str, dict[str, Any]] = {
     "duration": {"type": duration},
     "algorithm": {"choices": config.ALGORITHMS},
 }
+
+
+def command(sub, name: str, handler: Callable[[argparse.Namespace], int], help: str,
+            description: str | None = None) -> argparse.ArgumentParser:
+    """A command's parser among `sub` (the subparsers), set to run `handler`.
+
+    argparse refills `description` (line breaks and indents collapse to single spaces), so a
+    triple-quoted block prints as one paragraph.
+    """
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def add_run_dir(p: argparse.ArgumentParser, help: str = "a run folder (results/NAME)") -> None:
+    """The RUN_DIR positional of the commands that read a run folder."""
+    p.add_argument("run_dir", help=help)
+
+
+def open_run(run_dir: str) -> tuple[RunDir, SweepConfig]:
+    """RUN_DIR's folder and the space saved in it (`NotARunError`, exit 2, if it holds none)."""
+    run = RunDir(run_dir)
+    return run, rundir.load_config(run)
 
 
 def say(line: str) -> None:

@@ -12,14 +12,13 @@ NAME = "confirm"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="retrain a finished run's top configurations with new seeds",
-                       description=(
-        "Retrain the top K completed configurations of a finished run with S new seeds each, "
-        "as the sweep trained them; write confirm.csv and confirm.png, print each "
-        "configuration's mean, sd and 95%% interval, and score the best mean on test "
-        "(test.json's \"confirmed\"). The same command resumes; a larger --top or --seeds "
-        "extends."))
-    p.add_argument("run_dir", help="a finished run folder (results/NAME)")
+    p = common.command(sub, NAME, run, help="retrain a finished run's top configurations with new seeds",
+                       description="""
+        Retrain the top K completed configurations of a finished run with S new seeds each, as
+        the sweep trained them; write confirm.csv and confirm.png, print each configuration's
+        mean, sd and 95%% interval, and score the best mean on test (test.json's "confirmed").
+        The same command resumes; a larger --top or --seeds extends.""")
+    common.add_run_dir(p, "a finished run folder (results/NAME)")
     p.add_argument("--top", type=common.positive_int, default=3, metavar="K",
                    help="configurations, from the leaderboard's first (default 3)")
     p.add_argument("--seeds", type=common.int_in(2, "an integer of 2 or more"), default=5, metavar="S",
@@ -28,7 +27,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="also draw a new validation split from the training data for each seed")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-epoch lines")
     cli_track.add_mlflow_flag(p, "the repeats, under the sweep's parent run,")
-    p.set_defaults(handler=run)
     return p
 
 

@@ -14,11 +14,11 @@ NAME = "export"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="write a completed trial as a model that reads raw text",
-                       description=(
-        "Write model.keras (raw strings in, one probability per class out; Keras built-ins only), "
-        "saved_model/ (TensorFlow SavedModel, signature `serve`), classes.json and a model card."))
-    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p = common.command(sub, NAME, run, help="write a completed trial as a model that reads raw text",
+                       description="""
+        Write model.keras (raw strings in, one probability per class out; Keras built-ins only),
+        saved_model/ (TensorFlow SavedModel, signature `serve`), classes.json and a model card.""")
+    common.add_run_dir(p)
     p.add_argument("--trial", metavar="ID", help="a completed trial (default: the best)")
     p.add_argument("--refit", action="store_true",
                    help="retrain its hyperparameters on train + validation for its best number "
@@ -28,7 +28,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     cli_track.add_mlflow_flag(p, "the export folder, as an artifact of the trial's run,")
     p.add_argument("--register", metavar="NAME",
                    help="with MLflow tracking: register the export in the Model Registry as NAME")
-    p.set_defaults(handler=run)
     return p
 
 

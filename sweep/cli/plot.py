@@ -11,12 +11,11 @@ NAME = "plot"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="write the run's PNG plots into its folder")
-    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p = common.command(sub, NAME, run, help="write the run's PNG plots into its folder")
+    common.add_run_dir(p)
     p.add_argument("--top", type=common.positive_int, default=3, metavar="K",
                    help="trials in best_curves.png (default 3)")
     p.add_argument("--out", metavar="DIR", help="write the PNGs here (default: the run folder)")
-    p.set_defaults(handler=run)
     return p
 
 

@@ -15,10 +15,10 @@ NAME = "predict"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="class probabilities for new text from an export or a run",
-                       description=(
-        "MODEL is an export folder or a run folder (its best trial's export, made if missing). "
-        "Writes CSV: row, predicted, prob_<class> per class, in input order."))
+    p = common.command(sub, NAME, run, help="class probabilities for new text from an export or a run",
+                       description="""
+        MODEL is an export folder or a run folder (its best trial's export, made if missing).
+        Writes CSV: row, predicted, prob_<class> per class, in input order.""")
     p.add_argument("model", help="an export folder, or a run folder")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify ('-' reads standard input)")
     p.add_argument("--input", metavar="FILE",
@@ -27,7 +27,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="FILE", help="write the CSV here (default: standard output)")
     p.add_argument("--batch-size", type=common.positive_int, default=256, metavar="N",
                    help="texts per network call (default 256)")
-    p.set_defaults(handler=run)
     return p
 
 

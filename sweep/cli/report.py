@@ -16,8 +16,8 @@ NAME = "report"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="rebuild trials.csv/history.csv and print a leaderboard")
-    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p = common.command(sub, NAME, run, help="rebuild trials.csv/history.csv and print a leaderboard")
+    common.add_run_dir(p)
     p.add_argument("--top", type=common.positive_int, default=10, metavar="K")
     p.add_argument("--sort", metavar="COLUMN", help="a trials.csv column (default: the objective)")
     p.add_argument("--out", metavar="DIR",
@@ -25,13 +25,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--html", nargs="?", const="", metavar="FILE",
                    help="also write the self-contained HTML report (default FILE: report.html in --out "
                         "DIR, else in the run folder)")
-    p.set_defaults(handler=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    run_dir = RunDir(args.run_dir)
-    cfg = rundir.load_config(run_dir)
+    run_dir, cfg = common.open_run(args.run_dir)
     trials, history, read_only = results.report_tables(run_dir)
     copied = args.html is not None and not run_dir.trial_dirs()
     if copied:  # no tuner/: the page reads trials.csv and history.csv itself

@@ -23,9 +23,9 @@ NAME = "run"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="run (or resume) a sweep", description=(
-        "Run the sweep a space file describes; a run of the same name is resumed unless "
-        "--overwrite is given. Flags override the file."))
+    p = common.command(sub, NAME, run, help="run (or resume) a sweep", description="""
+        Run the sweep a space file describes; a run of the same name is resumed unless
+        --overwrite is given. Flags override the file.""")
     p.add_argument("space", help="the search space (YAML)")
     for name in ("source", "algorithm", "max_trials", "max_time", "epochs", "seed"):
         _add_override(p, name)
@@ -48,7 +48,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the chief's address (the chief listens there; e.g. 0.0.0.0:8000)")
     d.add_argument("--worker-id", metavar="ID",
                    help="a worker's unique name; restarted with the same ID, it resumes its trial")
-    p.set_defaults(handler=run)
     return p
 
 

@@ -29,26 +29,24 @@ def add_mlflow_flag(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser(NAME, help="bring an MLflow tracking server up to date with a run folder",
-                       description=(
-        "Log what the server lacks of a run folder: a parent run for the sweep, a nested run per "
-        "trial (hyperparameters, every epoch's metrics, status, timings), confirm's repeats and, "
-        "once the sweep has ended, its test figures, tables, plots and report. Idempotent: run "
-        "again, it adds nothing twice. Works on any run folder, tracked live or not."))
-    p.add_argument("run_dir", help="a run folder (results/NAME)")
+    p = common.command(sub, NAME, run, help="bring an MLflow tracking server up to date with a run folder",
+                       description="""
+        Log what the server lacks of a run folder: a parent run for the sweep, a nested run per
+        trial (hyperparameters, every epoch's metrics, status, timings), confirm's repeats and,
+        once the sweep has ended, its test figures, tables, plots and report. Idempotent: run
+        again, it adds nothing twice. Works on any run folder, tracked live or not.""")
+    common.add_run_dir(p)
     p.add_argument("--mlflow", metavar="URI",
                    help="the tracking server (default: the space's tracking.mlflow, else "
                         "$MLFLOW_TRACKING_URI)")
     p.add_argument("--experiment", metavar="NAME",
                    help="the MLflow experiment (default: the space's tracking.experiment, else "
                         "$MLFLOW_EXPERIMENT_NAME, else the sweep's name)")
-    p.set_defaults(handler=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    run = RunDir(args.run_dir)
-    cfg = rundir.load_config(run)
+    run, cfg = common.open_run(args.run_dir)
     uri = track.check(cfg, args.mlflow)
     if uri is None:
         raise UsageError("track: no tracking server; pass --mlflow URI (or set MLFLOW_TRACKING_URI)")

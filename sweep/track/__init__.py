@@ -2,7 +2,8 @@
 
 Switched on by `tracking: {mlflow: URI}` in the space, `--mlflow URI`, or MLFLOW_TRACKING_URI
 in the environment (first found, in that order); off otherwise, and then MLflow is never
-imported. The work happens in `sweep.track.mlflow` (the reconciler `sweep track` runs too),
+imported. The work happens in `sweep.track.mlflow` (the reconciler `sweep track` runs too, reading
+the run folder through `sweep.track.contents`),
 here on a background thread: the sweep only hands it a nudge after each trial, and waits
 for it at the end at most `CLOSE_SECONDS`. A server that is down, slow or refusing costs
 one warning; `sweep track RUN --mlflow URI` brings it up to date later.

@@ -13,6 +13,7 @@ it with what the server holds for this folder, and logs what is missing:
                                tag), INTERRUPTED -> KILLED, RUNNING -> RUNNING
         run "confirm ..."      one per `sweep confirm` repeat
 
+What is read from the folder, and how its values become params, is `sweep.track.contents`'s.
 A live sweep calls it after every trial (from a background thread, `sweep.track`) and
 `sweep track` calls it once: both leave the same content. The MLflow run ids are kept in
 RUN/mlflow.json, per server, and every run carries the folder's id and the trial's id as
@@ -24,8 +25,6 @@ server disagree with the folder's is given a new run; the old one is closed (KIL
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 import uuid
@@ -34,11 +33,11 @@ from typing import Any
 
 import pandas as pd
 
-from sweep import __version__, metrics, rundir
-from sweep.analysis import results
+from sweep import __version__, rundir
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir
-from sweep.track import public_uri
+from sweep.track import contents, public_uri
+from sweep.track.contents import param
 
 # Bounded network waits unless the user chose others (MLflow's defaults: 120 s per request,
 # 7 retries with exponential backoff, minutes against a server that is down).
@@ -59,44 +58,6 @@ STATUS: dict[str, str] = {  # a trial's status -> its MLflow run's
     TrialStatus.INTERRUPTED: "KILLED", TrialStatus.RUNNING: "RUNNING"}
 SWEEP_STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
                 "interrupted": "KILLED"}
-# Trial-level figures (not per epoch), from trials.csv's columns.
-TRIAL_FIGURES = {"epochs_run": "epochs_run", "best_epoch": "best_epoch", "seconds": "seconds",
-                 "fit_seconds": "fit_seconds", "overhead_seconds": "overhead_seconds",
-                 "peak_rss_mb": "peak_rss_mb", "params": "model_params",
-                 "test_accuracy": "test_accuracy", "test_loss": "test_loss"}
-END_ARTIFACTS = ("trials.csv", "history.csv", "test.json", "classes.json", "length_accuracy.csv",
-                 "confirm.csv", "report.html")
-
-
-def history_key(column: str) -> str:
-    """history.csv's column -> the per-epoch metric's name ('seconds' is the epoch's)."""
-    return "epoch_seconds" if column == "seconds" else column
-
-
-def _number(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
-
-
-def _param(value: Any) -> str:
-    if hasattr(value, "item"):
-        value = value.item()  # NumPy scalars print as Python's
-    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) \
-        else str(value)
-    return text[:6000]
-
-
-def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and prefix != "hyperparameters.":
-            out.update(_flatten(v, f"{prefix}{k}."))
-        elif v is not None:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 class Reconciler:
@@ -167,9 +128,9 @@ class Reconciler:
         cfg = rundir.load_config(self.run)
         state = rundir.run_state(self.run)
         final = state != "running" if final is None else final
-        trials, history = self._tables()
+        trials, history = contents.tables(self.run)
         done = {"trials": 0, "confirm": 0}
-        starts = [t for _, row in trials.iterrows() if (t := self._times(row)[0]) is not None]
+        starts = [t for _, row in trials.iterrows() if (t := contents.times(self.run, row)[0]) is not None]
         parent = self._parent(cfg, state, min(starts) if starts else None)
         for _, row in trials.iterrows():
             if row.status not in STATUS:
@@ -185,13 +146,6 @@ class Reconciler:
                          int(ended * 1000) if isinstance(ended, (int, float)) else None)
         self._save()
         return done
-
-    def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if self.run.tuner.is_dir():
-            return results.read_tables(self.run)
-        # A copy without KerasTuner's folder: its tables are all there is.
-        return pd.read_csv(self.run.trials_csv, dtype={"trial_id": str}), \
-            pd.read_csv(self.run.history_csv, dtype={"trial_id": str})
 
     def _experiment_id(self, cfg) -> str:
         if "experiment_id" in self.state and self.state.get("experiment") == (self.experiment or cfg.name):
@@ -264,17 +218,14 @@ class Reconciler:
     def _parent(self, cfg, state: str, start_time: int | None) -> str:
         exp_id = self._experiment_id(cfg)
         parent = self._run_for(exp_id, "sweep", "", cfg.name, self.state, "parent", {}, start_time)
-        space = cfg.to_dict()
-        space.pop("tracking", None)
-        moving = {k: space["tuner"].pop(k) for k in rundir.RESUMABLE_CHANGES}
-        params = {k: _param(v) for k, v in _flatten(space).items()}
+        params, moving = contents.space_params(cfg)
         names = rundir.class_names(self.run)
         tags = {TAG + "data_source": cfg.data.source, TAG + "algorithm": cfg.tuner.algorithm,
                 TAG + "objective": cfg.tuner.objective, TAG + "version": __version__,
                 TAG + "run_folder": str(self.run.path.resolve()), TAG + "state": state,
-                **{TAG + "tuner." + k: _param(v) for k, v in moving.items()}}
+                **{TAG + "tuner." + k: v for k, v in moving.items()}}
         if names is not None:
-            tags[TAG + "classes"] = _param(names)
+            tags[TAG + "classes"] = param(names)
         self._log(parent, params=params, tags=tags)
         if "config.yaml" not in self.state.get("artifacts", []):
             self.client.log_artifact(parent, str(self.run.config))
@@ -285,9 +236,9 @@ class Reconciler:
         exp_id = self.state["experiment_id"]
         tid = str(row.trial_id)
         tags = {PARENT_TAG: parent}
-        start, end = self._times(row)
+        start, end = contents.times(self.run, row)
         run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags, start)
-        steps = self._steps(epochs)
+        steps = contents.steps(epochs)
         if not self._agrees(run_id, steps):
             # A re-run after a kill: MLflow keeps logged values, so this attempt gets a new run.
             self.client.set_tag(run_id, SUPERSEDED, "true")
@@ -298,52 +249,16 @@ class Reconciler:
                 self._index.pop(("trial", tid), None)
             run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags,
                                    start)
-        params = {n: _param(v) for n, v in self._hyperparameters(cfg, row).items()}
+        params = {n: param(v) for n, v in contents.hyperparameters(self.run, cfg, row).items()}
         status = str(row.status)
         run_tags = {TAG + "status": status, PARENT_TAG: parent}
         if isinstance(row.get("worker"), str):
             run_tags[TAG + "worker"] = row.worker
         if isinstance(row.get("reason"), str):
             run_tags[TAG + "reason"] = row.reason[:5000]
-        figures: dict[str, float | None] = {}
-        if status != "RUNNING":
-            figures = {name: _number(row.get(col)) for col, name in TRIAL_FIGURES.items()}
-            for m in metrics.metric_columns(cfg.tuner.objective):
-                figures[f"best_{m}"] = _number(row.get(m))
-            figures["objective"] = _number(row.get(cfg.tuner.objective))
-        self._log(run_id, params=params, tags=run_tags, steps=steps,
-                  figures={k: v for k, v in figures.items() if v is not None})
+        figures = contents.trial_figures(cfg, row) if status != "RUNNING" else {}
+        self._log(run_id, params=params, tags=run_tags, steps=steps, figures=figures)
         self._set_status(run_id, STATUS[status], end)
-
-    def _times(self, row: pd.Series) -> tuple[int | None, int | None]:
-        """An ended trial's start and end (ms), from its record (so a later `sweep track` shows
-        when it ran, not when it was sent); (None, None): now."""
-        seconds = _number(row.get("seconds"))
-        try:
-            ended = RunDir.trial_record(self.run.trial_dir(str(row.trial_id))).stat().st_mtime
-        except OSError:
-            return None, None
-        if seconds is None or row.status == TrialStatus.RUNNING:
-            return None, None
-        return int((ended - seconds) * 1000), int(ended * 1000)
-
-    def _hyperparameters(self, cfg, row: pd.Series) -> dict[str, Any]:
-        """The trial's values as KerasTuner saved them (typed), else trials.csv's."""
-        trial = rundir.read_json(RunDir.trial_json(self.run.trial_dir(str(row.trial_id))))
-        values = trial.get("hyperparameters", {}).get("values", {}) if isinstance(trial, dict) else {}
-        return {n: values.get(n, row.get(n)) for n in cfg.hyperparameters}
-
-    @staticmethod
-    def _steps(epochs: pd.DataFrame) -> dict[str, dict[int, float]]:
-        out: dict[str, dict[int, float]] = {}
-        for column in epochs.columns:
-            if column in ("trial_id", "epoch"):
-                continue
-            values = {int(e): v for e, x in zip(epochs["epoch"], epochs[column])
-                      if (v := _number(x)) is not None}
-            if values:
-                out[history_key(str(column))] = values
-        return out
 
     def _logged(self, run_id: str, keys) -> dict[str, dict[int, float]]:
         known = self._history.setdefault(run_id, {})
@@ -398,20 +313,9 @@ class Reconciler:
 
     def _end(self, parent: str) -> None:
         """The sweep's results on the parent: test figures, tables, plots, the HTML report."""
-        test = rundir.read_json(self.run.test_json)
-        figures: dict[str, float] = {}
-        if isinstance(test, dict):
-            for k, v in test.items():
-                if k.startswith("test_") and (n := _number(v)) is not None:
-                    figures[k] = n
-            confirmed = test.get("confirmed")
-            if isinstance(confirmed, dict):
-                for k, v in confirmed.items():
-                    if k.startswith("test_") and (n := _number(v)) is not None:
-                        figures[f"confirmed_{k}"] = n
-        self._log(parent, figures=figures, tags={TAG + "best_trial": str(test.get("trial_id"))}
-                  if isinstance(test, dict) and test.get("trial_id") is not None else None)
-        for name in END_ARTIFACTS:
+        figures, best = contents.test_figures(self.run)
+        self._log(parent, figures=figures, tags={TAG + "best_trial": best} if best is not None else None)
+        for name in contents.END_ARTIFACTS:
             path = self.run.path / name
             if path.is_file():
                 self.client.log_artifact(parent, str(path))
@@ -420,14 +324,10 @@ class Reconciler:
 
     def _confirm(self, cfg, parent: str) -> int:
         """`sweep confirm`'s repeats, each a run under the parent."""
-        if not self.run.confirm_csv.is_file():
-            return 0
-        try:
-            rows = pd.read_csv(self.run.confirm_csv, dtype={"trial_id": str})
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError):
+        rows = contents.confirm_rows(self.run)
+        if rows is None:
             return 0
         exp_id = self.state["experiment_id"]
-        names = metrics.metric_columns(cfg.tuner.objective)
         for _, row in rows.iterrows():
             key = f"{row.trial_id}-seed_{int(row.seed)}-split_{int(row.split_seed)}"
             name = f"confirm trial {row.trial_id} seed {int(row.seed)}"
@@ -435,12 +335,10 @@ class Reconciler:
                                    {PARENT_TAG: parent})
             params = {"trial_id": str(row.trial_id), "seed": str(int(row.seed)),
                       "split_seed": str(int(row.split_seed)),
-                      **{n: _param(row[n]) for n in cfg.hyperparameters if n in row}}
-            figures = {c: _number(row.get(c)) for c in [*names, "best_epoch", "epochs_run", "seconds"]}
+                      **{n: param(row[n]) for n in cfg.hyperparameters if n in row}}
             failed = isinstance(row.get("reason"), str)
             tags = {TAG + "reason": row.reason[:5000]} if failed else {}
-            self._log(run_id, params=params, tags=tags,
-                      figures={k: v for k, v in figures.items() if v is not None})
+            self._log(run_id, params=params, tags=tags, figures=contents.confirm_figures(cfg, row))
             self._set_status(run_id, "FAILED" if failed else "FINISHED")
         return len(rows)
 
