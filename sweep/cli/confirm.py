@@ -16,7 +16,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="""
         Retrain the top K completed configurations of a finished run with S new seeds each, as
         the sweep trained them; write confirm.csv and confirm.png, print each configuration's
-        mean, sd and 95%% interval, and score the best mean on test (test.json's "confirmed").
+        mean, sd and 95% interval, and score the best mean on test (test.json's "confirmed").
         The same command resumes; a larger --top or --seeds extends.""")
     common.add_run_dir(p, "a finished run folder (results/NAME)")
     p.add_argument("--top", type=common.positive_int, default=3, metavar="K",
