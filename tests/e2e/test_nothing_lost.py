@@ -312,13 +312,18 @@ def test_a_non_ascii_secret_is_refused_by_the_chief(tmp_path):
     refused(proc, "SWEEP_ORACLE_SECRET", "ASCII")
 
 
-def test_a_secret_file_others_can_read_is_warned_about(tmp_path):
-    space = _oracle_space(tmp_path)
-    _secret_file(tmp_path, "0123456789abcdef0123456789abcdef", mode=0o644)
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", str(space), "--results-dir", "results",
+def _start_worker(tmp_path, space) -> subprocess.Popen:
+    """A worker of `space` in tmp_path, facing a chief that is not there; its output as one stream."""
+    return subprocess.Popen([sys.executable, "-m", "sweep", "run", str(space), "--results-dir", "results",
                              "--role", "worker", "--worker-id", "w0", "--oracle", f"127.0.0.1:{_port()}"],
                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
+
+
+def test_a_secret_file_others_can_read_is_warned_about(tmp_path):
+    space = _oracle_space(tmp_path)
+    _secret_file(tmp_path, "0123456789abcdef0123456789abcdef", mode=0o644)
+    proc = _start_worker(tmp_path, space)
     try:
         out = _read_for(proc, 60, "others can read")
     finally:
@@ -329,10 +334,7 @@ def test_a_secret_file_others_can_read_is_warned_about(tmp_path):
 
 def test_a_waiting_worker_says_what_it_waits_for_and_sleeps(tmp_path):
     space = _oracle_space(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", str(space), "--results-dir", "results",
-                             "--role", "worker", "--worker-id", "w0", "--oracle", f"127.0.0.1:{_port()}"],
-                            cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = _start_worker(tmp_path, space)
     try:
         out = _read_for(proc, 90, "Waiting")
         cpu = _cpu_seconds(proc.pid)

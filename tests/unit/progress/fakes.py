@@ -28,8 +28,13 @@ def half_an_epoch(p: progress.SweepProgress, clock: Clock) -> None:
     """Trial 00 starts at 0 s, prepares for 2 s, then runs 5 of 10 batches at 1 s each."""
     p.trial_begin("00", {})
     clock.now = 2.0
-    p.epoch_begin(0)
-    for batch in range(5):
+    batches(p, clock, epoch=0, n=5)
+
+
+def batches(p: progress.SweepProgress, clock: Clock, epoch: int, n: int) -> None:
+    """Epoch `epoch` begins and runs `n` batches of 1 s each."""
+    p.epoch_begin(epoch)
+    for batch in range(n):
         clock.now += 1
         p.batch_end(batch)
 

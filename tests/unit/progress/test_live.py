@@ -7,7 +7,7 @@ import io
 import pytest
 
 from sweep import progress
-from unit.progress.fakes import Clock, cfg, ended
+from unit.progress.fakes import Clock, batches, cfg, ended
 
 
 def test_live_line_on_a_terminal():
@@ -24,15 +24,9 @@ def test_live_line_on_a_terminal():
         p.progress.refresh()
         assert "trial 00 (1/4) preparing data and model" in out.getvalue()
         clock.now = 2.0
-        p.epoch_begin(0)
-        for batch in range(10):
-            clock.now += 1
-            p.batch_end(batch)
+        batches(p, clock, epoch=0, n=10)
         p.epoch_end(0, {"val_accuracy": 0.75})
-        p.epoch_begin(1)
-        for batch in range(4):
-            clock.now += 1
-            p.batch_end(batch)
+        batches(p, clock, epoch=1, n=4)
         p.say("[1/4] a line above the live one")
         p.progress.refresh()
         p.trial_end()
@@ -82,15 +76,9 @@ def _live_mid_epoch(width: int) -> tuple[progress.LiveProgress, io.StringIO]:
     p.trials_ended(ended([]))
     p.trial_begin("00", {})
     clock.now = 2.0
-    p.epoch_begin(0)
-    for batch in range(10):
-        clock.now += 1
-        p.batch_end(batch)
+    batches(p, clock, epoch=0, n=10)
     p.epoch_end(0, {"val_accuracy": 0.75})
-    p.epoch_begin(1)
-    for batch in range(4):
-        clock.now += 1
-        p.batch_end(batch)
+    batches(p, clock, epoch=1, n=4)
     return p, out
 
 
