@@ -134,9 +134,9 @@ def _read_export(folder: ExportDir) -> tuple[list[str], dict]:
         why = "missing" if not folder.classes_json.exists() else "not a JSON list of class names"
         raise DamagedRun(f"{folder.classes_json}: {why}; export the trial again")
     card = read_json(folder.card_json)
-    length = card.get("data", {}).get("max_length") if isinstance(card, dict) else None
-    if not isinstance(card.get("data") if isinstance(card, dict) else None, dict) \
-            or not isinstance(length, int) or length < 1:
+    data = card.get("data") if isinstance(card, dict) else None
+    length = data.get("max_length") if isinstance(data, dict) else None
+    if not isinstance(length, int) or length < 1:
         raise DamagedRun(f"{folder.card_json}: damaged (no data.max_length); export the trial again")
     if not folder.model_keras.exists() and not (folder.saved_model / "saved_model.pb").is_file():
         raise DamagedRun(f"{folder.saved_model}: no saved_model.pb in it, and no "

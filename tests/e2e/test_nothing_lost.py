@@ -23,10 +23,10 @@ import pytest
 from helpers import make_examples, write_csv, write_space
 
 from e2e.test_folder_safety import FAULTY, HPS, _env, no_traceback, one_line, sweep, tree
+from sweep.rundir.owned import MARKER
 
 pytestmark = pytest.mark.slow
 
-MARKER = ".rnn-sweep.json"
 
 
 def sweep_in(cwd: Path, *args, env: dict | None = None, timeout: float = 420, fault: str | None = None,
@@ -178,13 +178,16 @@ def _damage(folder: Path, how: str) -> str:
         (folder / "saved_model").mkdir()
         return "saved_model"
     card = json.loads((folder / "model_card.json").read_text())
-    del card["data"]["max_length"]
+    if how == "card_with_a_list_for_data":
+        card["data"] = [card["data"]]
+    else:
+        del card["data"]["max_length"]
     (folder / "model_card.json").write_text(json.dumps(card))
     return "model_card.json"
 
 
 @pytest.mark.parametrize("how", ["no_classes", "garbage_classes", "cut_model", "empty_saved_model",
-                                 "card_without_max_length"])
+                                 "card_without_max_length", "card_with_a_list_for_data"])
 def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, how):
     folder = Path(shutil.copytree(exported, tmp_path / "model"))
     name = _damage(folder, how)
