@@ -105,7 +105,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Resumed under another tuner id (one machine <-> chief): keep KerasTuner's oracle.
     distributed.adopt_tuner_state(run, role.tuner_id if role else "tuner0")
     if role:
-        distributed.secure_chief(run, say)
+        distributed.secure_chief(run)
     say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
         f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
         f"data {cfg.data.source}, {describe_classes(data.class_names)}")

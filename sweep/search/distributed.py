@@ -245,36 +245,34 @@ def check_secret(run: RunDir, say: Callable[[str], None] = print) -> None:
     if env is not None:
         _valid_secret(env, f"${SECRET_ENV}")
     elif run.oracle_secret.exists():
-        _read_secret(run, say)
+        _read_secret(run)
+        mode = run.oracle_secret.stat().st_mode & 0o777
+        if mode & 0o077:  # said here once; the roles read the file again without a word
+            say(f"Warning: {run.oracle_secret} has mode {mode:o}: others can read the oracle's "
+                "secret; chmod 600 it")
 
 
-def _valid_secret(secret: str, where: str) -> str:
+def _valid_secret(secret: str, where: str, hint: str = "put a secret there") -> str:
     secret = secret.strip()
     if not secret:
-        raise ConfigError(f"{where}: empty, which would let anyone call the oracle; put a secret "
-                          f"there, or delete the file and let the chief write one")
+        raise ConfigError(f"{where}: empty, which would let anyone call the oracle; {hint}")
     if not (secret.isascii() and secret.isprintable()):
         raise ConfigError(f"{where}: use printable ASCII only (gRPC metadata carries nothing else), "
                           "e.g. the output of `openssl rand -hex 32`")
     return secret
 
 
-def _read_secret(run: RunDir, say: Callable[[str], None]) -> str:
+def _read_secret(run: RunDir) -> str:
     path = run.oracle_secret
     try:
-        text = path.read_bytes().decode("ascii")
+        text = path.read_bytes().decode("ascii", errors="replace")  # U+FFFD: refused as not ASCII
     except OSError as e:
         raise ConfigError(f"{path}: unreadable ({e.strerror})") from None
-    except UnicodeDecodeError:
-        text = "\x80"  # refused below as not ASCII
-    secret = _valid_secret(text, str(path))
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        say(f"Warning: {path} has mode {mode:o}: others can read the oracle's secret; chmod 600 it")
-    return secret
+    return _valid_secret(text, str(path), "put a secret there, or delete the file and let the chief "
+                                          "write one")
 
 
-def secure_chief(run: RunDir, say: Callable[[str], None] = print) -> None:
+def secure_chief(run: RunDir) -> None:
     """Makes the chief's oracle answer only callers with the sweep's secret.
 
     The secret is $SWEEP_ORACLE_SECRET, else RUN/oracle.secret, made (mode 0600) when
@@ -292,7 +290,7 @@ def secure_chief(run: RunDir, say: Callable[[str], None] = print) -> None:
         if not run.oracle_secret.exists():
             made = secrets.token_hex(32)
             rundir.save_atomic(run.oracle_secret, lambda tmp: _write_private(tmp, made))
-        secret = _read_secret(run, say)
+        secret = _read_secret(run)
     ktcompat.require_oracle_secret(secret)
 
 
@@ -320,7 +318,7 @@ def secure_worker(run: RunDir, say: Callable[[str], None] = print, wait: float =
                                   f"within {wait:.0f} s; start the chief, or set {SECRET_ENV} on every "
                                   "process")
             time.sleep(poll)
-        secret = _read_secret(run, say)  # written whole (save_atomic): read once
+        secret = _read_secret(run)  # written whole (save_atomic): read once
     ktcompat.send_oracle_secret(secret)
 
 
