@@ -98,7 +98,7 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
         if n > 1:
             half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
             low, high = mean - half, mean + half
-            if not objective.endswith("loss"):  # a rate: the interval cannot leave [0, 1]
+            if metrics.is_fraction(objective):  # a rate: the interval cannot leave [0, 1]
                 low, high = max(low, 0.0), min(high, 1.0)
         else:
             low = high = np.nan

@@ -106,8 +106,7 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     selected = str(test["trial_id"]) if test.get("trial_id") is not None else _best(trials, objective)
     choices = {n: list(s.values) for n, s in cfg.hyperparameters.items() if isinstance(s, Choice)}
     imp = imp or importance_mod.importance(trials, cfg)
-    by_length = pd.read_csv(run.length_accuracy_csv, dtype={"trial_id": str}) \
-        if run.length_accuracy_csv.exists() else None
+    by_length = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
     built = {
         "history": figs.history(trials, objective, hp_names, selected),
         "parallel": figs.parallel(trials, objective, hp_names, choices),
@@ -149,11 +148,8 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 
 def _best(trials: pd.DataFrame, objective: str) -> str | None:
     done = figs.completed(trials, objective)
-    if done.empty:
-        return None
-    values = done[objective].to_numpy(dtype=float)
-    best = int(np.argmax(values) if metrics.maximize(objective) else np.argmin(values))
-    return str(done.trial_id.iloc[best])
+    best = metrics.best_index(objective, done[objective])
+    return None if best is None else str(done.trial_id.iloc[best])
 
 
 def _json(obj) -> str:

@@ -172,10 +172,8 @@ def report_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFr
 
 def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     """A table this module wrote (empty, with `columns`, when missing or unreadable)."""
-    try:
-        return pd.read_csv(path, dtype={"trial_id": str})
-    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-        return pd.DataFrame(columns=columns)
+    rows = rundir.read_csv(path, dtype={"trial_id": str})
+    return pd.DataFrame(columns=columns) if rows is None else rows
 
 
 def write_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:

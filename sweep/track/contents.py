@@ -71,11 +71,8 @@ def space_params(cfg) -> tuple[dict[str, str], dict[str, str]]:
 
 def tables(run: RunDir) -> tuple[pd.DataFrame, pd.DataFrame]:
     """trials.csv's and history.csv's rows, fresh from KerasTuner's folder where there is one."""
-    if run.tuner.is_dir():
-        return results.read_tables(run)
-    # A copy without KerasTuner's folder: its tables are all there is.
-    return pd.read_csv(run.trials_csv, dtype={"trial_id": str}), \
-        pd.read_csv(run.history_csv, dtype={"trial_id": str})
+    trials, history, _ = results.report_tables(run)  # a copy without tuner/: its CSVs
+    return trials, history
 
 
 def times(run: RunDir, row: pd.Series) -> tuple[int | None, int | None]:
@@ -139,12 +136,7 @@ def test_figures(run: RunDir) -> tuple[dict[str, float], str | None]:
 
 def confirm_rows(run: RunDir) -> pd.DataFrame | None:
     """confirm.csv's repeats; None: none, or unreadable."""
-    if not run.confirm_csv.is_file():
-        return None
-    try:
-        return pd.read_csv(run.confirm_csv, dtype={"trial_id": str})
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError):
-        return None
+    return rundir.read_csv(run.confirm_csv, dtype={"trial_id": str})
 
 
 def confirm_figures(cfg, row: pd.Series) -> dict[str, float]:

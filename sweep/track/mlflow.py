@@ -47,7 +47,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # the sweep's lines are ours
 
 from mlflow import MlflowClient  # noqa: E402  (after the defaults above)
-from mlflow.entities import Metric, Param, RunStatus, RunTag  # noqa: E402
+from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
 TAG = "rnn_sweep."
@@ -365,7 +365,3 @@ class Reconciler:
         self._save()
         return out
 
-
-def run_status_names() -> list[str]:
-    """MLflow's run statuses (for checks that a mapping hits real ones)."""
-    return [RunStatus.to_string(s) for s in RunStatus.all_status()]
