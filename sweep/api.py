@@ -161,13 +161,14 @@ class Run:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """trials.csv's table, one row per trial, rebuilt from the trial folders."""
-        return results.read_tables(self._run)[0]
+        """trials.csv's table, one row per trial, as `sweep report` builds it: from the trial
+        folders, or from trials.csv itself in a folder copied without them."""
+        return results.report_tables(self._run)[0]
 
     @property
     def history(self) -> pd.DataFrame:
-        """history.csv's table, one row per trial x epoch."""
-        return results.history_dataframe(self._run)
+        """history.csv's table, one row per trial x epoch (as `trials`, from the CSV in a copy)."""
+        return results.report_tables(self._run)[1]
 
     @property
     def best(self) -> pd.Series | None:
@@ -235,7 +236,7 @@ class Run:
         _check_positive(top, "top")
         cfg = self.config
         with plots.collecting() as made:
-            trials, history = results.read_tables(self._run)
+            trials, history, _ = results.report_tables(self._run)
             plots.plot_run(self._run, top, tables=(trials, history))
             if self._run.confirm_csv.exists() and kind in (None, "confirm"):
                 from sweep.analysis import confirm

@@ -105,6 +105,18 @@ def test_a_copied_read_only_run_loads_reports_and_plots(api_run, tmp_path):
             os.chmod(folder, stat.S_IRWXU)
 
 
+def test_a_run_copied_without_its_tuner_folder_reads_its_csvs(api_run, tmp_path):
+    _, run = api_run
+    copy = tmp_path / "csvs" / "synthetic"
+    copy.mkdir(parents=True)
+    for name in ("config.yaml", "trials.csv", "history.csv", "status.json", "test.json"):
+        shutil.copy(run.path / name, copy / name)
+    loaded = sweep.load(copy)
+    assert loaded.trials.trial_id.tolist() == run.trials.trial_id.tolist()
+    assert len(loaded.history) == len(run.history) > 0
+    assert loaded.report(top=1).trial_id.iloc[0] == run.best.trial_id
+
+
 def test_keyboard_interrupt_leaves_a_run_the_same_call_resumes(tmp_path, monkeypatch):
     space = _space(tmp_path)
     results = tmp_path / "results"
