@@ -192,8 +192,7 @@ SYNTHETIC_SPACE = {
 }
 
 
-def synthetic_run(run_dir: Path, trials: int = 60, failed: int = 0, epochs: int = 5, seed: int = 0,
-                  state: str = "finished") -> Path:
+def synthetic_run(run_dir: Path, trials: int = 60, failed: int = 0, epochs: int = 5, seed: int = 0) -> Path:
     """A run folder as a finished KerasTuner sweep leaves it, with made-up figures, in milliseconds.
 
     The validation accuracy depends mostly on the cell (SimpleRNN worst) and then on the
@@ -249,6 +248,7 @@ def synthetic_run(run_dir: Path, trials: int = 60, failed: int = 0, epochs: int 
         for b in range(5):
             lines.append(f"lstm,False,{best[1]},{b},{b * 40 + 1},{b * 40 + 40},200,{0.85 - 0.02 * b:.3f}")
         (run_dir / "length_accuracy.csv").write_text("\n".join(lines) + "\n")
-    (run_dir / "status.json").write_text(json.dumps({"state": state, "pid": dead_pid(), "host": "vm",
+    # finished: run_state reads neither pid nor host
+    (run_dir / "status.json").write_text(json.dumps({"state": "finished", "pid": 0, "host": "vm",
                                                      "time": 0.0}))
     return run_dir
