@@ -17,15 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-__all__ = ["Run", "RunFailed", "UsageError", "load", "predict", "run"]
+__all__ = ["Run", "RunFailed", "UsageError", "load", "predict", "register_cell", "register_model",
+           "register_source", "run"]
 
 # name -> the module that defines it
 _LAZY = {"run": "sweep.api", "load": "sweep.api", "predict": "sweep.api", "Run": "sweep.api",
-         "UsageError": "sweep.errors", "RunFailed": "sweep.errors"}
+         "UsageError": "sweep.errors", "RunFailed": "sweep.errors",
+         # the extension point (docs/extending.md): light, as the space reads them
+         "register_cell": "sweep.space.registry", "register_model": "sweep.space.registry",
+         "register_source": "sweep.space.registry"}
 
 if TYPE_CHECKING:
     from sweep.api import Run, load, predict, run
     from sweep.errors import RunFailed, UsageError
+    from sweep.space.registry import register_cell, register_model, register_source
 
 
 def __getattr__(name: str) -> Any:

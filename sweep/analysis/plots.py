@@ -22,8 +22,8 @@ from sweep import metrics, rundir
 from sweep.analysis import results
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run
+from sweep.space.registry import CELLS  # the cells' order and labels
 
-CELL_LABELS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 HP_UNITS = {
     "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
     "learning_rate": "Adam, log scale", "lr_decay": "factor per epoch", "num_layers": "layers",
@@ -32,8 +32,8 @@ HP_UNITS = {
 
 
 def _cell_color(cell) -> str:
-    """One colour per cell type, the same in every plot."""
-    return f"C{list(CELL_LABELS).index(cell)}" if cell in CELL_LABELS else "C3"
+    """One colour per cell type, the same in every plot (by its place in the registry)."""
+    return f"C{CELLS.rank(cell) % 10}"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -76,7 +76,7 @@ def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
     for n in hp_names:
         v = row.get(n)
         if n == "cell":
-            parts.append(CELL_LABELS.get(str(v), str(v)))
+            parts.append(CELLS.label(v))
         elif n == "bidirectional":
             parts.append("bidirectional" if v else "one-way")
         elif isinstance(v, float):
@@ -152,8 +152,8 @@ def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
             # Few values: a box per value, with every trial shown as a jittered dot.
             cats = _sorted_values(values)
             if name == "cell":
-                cats.sort(key=lambda c: list(CELL_LABELS).index(c) if c in CELL_LABELS else 9)
-            labels = [CELL_LABELS.get(c, str(c)) if name == "cell" else
+                cats.sort(key=CELLS.rank)
+            labels = [CELLS.label(c) if name == "cell" else
                       ("bidirectional" if c else "one-way") if name == "bidirectional" else
                       f"{c:g}" if isinstance(c, float) else str(c) for c in cats]
             groups = [done[objective][values == c].to_numpy() for c in cats]
@@ -182,7 +182,7 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
     bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
         pd.Series(False, index=done.index)
     keys = sorted({(c, b) for c, b in zip(done.cell, bidi, strict=True)},
-                  key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
+                  key=lambda k: (CELLS.rank(k[0]), k[1]))
     fig = _figure(max(6, 1.6 * len(keys) + 2), 4.4)
     ax = fig.subplots()
     for i, (cell, b) in enumerate(keys):
@@ -198,7 +198,7 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
                     (i, best), ha="center", va="bottom", xytext=(0, 4),
                     textcoords="offset points", fontsize=8)
     ax.set_xticks(range(len(keys)),
-                  [f"{CELL_LABELS.get(c, c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
+                  [f"{CELLS.label(c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
     if metrics.is_fraction(objective):
         lo = float(done[objective].min())
         # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
@@ -224,7 +224,7 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
     for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
         g = g.sort_values("bucket")
         ax.plot(g.bucket, g.accuracy, marker="o", color=_cell_color(cell), ls="--" if b else "-",
-                label=f"{CELL_LABELS.get(str(cell), cell)} {'bidirectional' if b else 'one-way'} "
+                label=f"{CELLS.label(cell)} {'bidirectional' if b else 'one-way'} "
                       f"(trial {g.trial_id.iloc[0]})")
     ax.set_xticks(buckets.bucket, ticks, fontsize=8)
     cut = f"; models read the first {max_length} tokens" if max_length else ""

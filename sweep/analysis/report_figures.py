@@ -16,14 +16,22 @@ import pandas as pd
 
 from sweep import metrics
 from sweep.analysis.importance import Importance
-from sweep.analysis.plots import CELL_LABELS, HP_UNITS
+from sweep.analysis.plots import HP_UNITS
 from sweep.metrics import TrialStatus
+from sweep.space.registry import CELLS  # the cells' order and labels
 
 Figure = dict
 HIGHLIGHT = "#d62728"  # the selected trial, in every chart
 POINTS = "#1f77b4"
-CELL_COLORS = {"simple_rnn": "#1f77b4", "lstm": "#ff7f0e", "gru": "#2ca02c"}
+# By the cell's place in the registry (Plotly's first three for the built-ins; no HIGHLIGHT red)
+CELL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+OTHER_CELL = "#9467bd"  # a cell no registry here knows
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+
+
+def _cell_color(cell) -> str:
+    """One colour per cell, the same in every chart."""
+    return CELL_COLORS[CELLS.rank(cell) % len(CELL_COLORS)] if cell in CELLS else OTHER_CELL
 
 
 def objective_label(objective: str) -> str:
@@ -49,7 +57,7 @@ def show(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
         return f"{value:.3g}"
-    return CELL_LABELS.get(str(value), str(value))
+    return CELLS.label(value)
 
 
 def describe(row: pd.Series, hp_names: list[str]) -> str:
@@ -280,13 +288,13 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
     bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
         pd.Series(False, index=done.index)
     keys = sorted({(c, b) for c, b in zip(done.cell, bidi)},
-                  key=lambda k: (list(CELL_LABELS).index(k[0]) if k[0] in CELL_LABELS else 9, k[1]))
+                  key=lambda k: (CELLS.rank(k[0]), k[1]))
     data = []
     for cell, b in keys:
         group = done[(done.cell == cell) & (bidi == b)]
         data.append({"type": "box", "name": f"{show(cell)}<br>{'bidirectional' if b else 'one-way'}",
                      "y": list(group[objective]), "boxpoints": "all", "jitter": 0.4, "pointpos": 0,
-                     "marker": {"color": CELL_COLORS.get(str(cell), "#9467bd"), "size": 6},
+                     "marker": {"color": _cell_color(cell), "size": 6},
                      "text": [describe(r, hp_names) for _, r in group.iterrows()],
                      "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
     return {"data": data, "layout": _layout(
@@ -308,7 +316,7 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
         g = g.sort_values("bucket")
         way = "bidirectional" if b else "one-way"
         data.append({"type": "scatter", "mode": "lines+markers", "x": list(g.bucket),
-                     "y": list(g.accuracy), "line": {"color": CELL_COLORS.get(str(cell), "#9467bd"),
+                     "y": list(g.accuracy), "line": {"color": _cell_color(cell),
                                                      "dash": "dash" if b else "solid"},
                      "name": f"{show(cell)} {way} (trial {g.trial_id.iloc[0]})",
                      "hovertemplate": "%{y:.3f}<extra>%{fullData.name}</extra>"})

@@ -1,7 +1,7 @@
 """Where the text comes from: tfds, CSV files or a folder per class -> labelled splits.
 
     tfds:NAME[/CONFIG] | csv:PATH | dir:PATH  -> Corpus (texts, labels, class names)
-                                              -> TextSplits (train / validation / test)
+    | a registered SCHEME:LOCATION                -> TextSplits (train / validation / test)
 
 Validation is carved from the training data with the sweep's seed; the test split is kept
 apart for the final evaluation only. `sweep.data.pipeline` turns the splits into token ids.
@@ -14,17 +14,20 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from sweep.data.corpus import Corpus, Split, TextSplits
-from sweep.data.tfds_source import load_tfds, load_unlabeled
-from sweep.errors import DataError
+from sweep.data.tfds_source import load_unlabeled
+from sweep.errors import DataError, SweepError
 from sweep.space.config import DataConfig
+from sweep.space.registry import SOURCES
 
-__all__ = ["Corpus", "Split", "TextSplits", "csv_text", "load_texts", "read_csv_frame"]
+__all__ = ["Corpus", "Split", "TextSplits", "csv_text", "load_csv", "load_dir", "load_texts",
+           "read_csv_frame"]
 
 
 # --- Splitting ----------------------------------------------------------------------
@@ -36,8 +39,8 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     Raises:
         DataError: the source is missing, empty, unlabelled or not text.
     """
-    loader = {"tfds": load_tfds, "csv": _load_csv, "dir": _load_dir}[cfg.scheme]
-    corpus = loader(cfg)
+    entry = SOURCES.get(cfg.scheme)  # the built-in readers and the registered ones
+    corpus = entry.resolve()(cfg) if entry.kind == "corpus" else _load_registered(entry, cfg)
     pool, test, class_names = corpus.pool, corpus.test, corpus.class_names
     rng = np.random.default_rng(seed)
     if test is None:
@@ -83,7 +86,8 @@ TEXT_COLUMNS = ("text", "review", "sentence", "content", "body", "document", "co
 LABEL_COLUMNS = ("label", "sentiment", "class", "target", "category", "labels", "y")
 
 
-def _load_csv(cfg: DataConfig) -> Corpus:
+def load_csv(cfg: DataConfig) -> Corpus:
+    """A `csv:PATH` source (and a `csv:` test_source)."""
     path = _local(cfg.location)
     pool, names = _read_csv(path, cfg, "data.source")
     test, file_versions = None, [_file_version(path)]
@@ -212,7 +216,8 @@ def _check_test_classes(names: list[str], test_names: list[str], where: Path,
                         f"{', '.join(unseen)}")
 
 
-def _load_dir(cfg: DataConfig) -> Corpus:
+def load_dir(cfg: DataConfig) -> Corpus:
+    """A `dir:PATH` source: a folder per class, or aclImdb's train/ and test/ of them."""
     root = _local(cfg.location)
     if not root.is_dir():
         raise DataError(f"data.source: no such folder {str(root)!r}")
@@ -236,6 +241,52 @@ def _load_dir(cfg: DataConfig) -> Corpus:
         file_versions += test_versions
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
     return Corpus(pool, test, class_names, file_versions)
+
+
+def _load_registered(entry, cfg: DataConfig) -> Corpus:
+    """A source registered by the user (`sweep.register_source`): its texts and labels, checked."""
+    got = _call_source(entry, cfg.location, "data.source")
+    parts = got if isinstance(got, Mapping) else {"train": got}
+    if not set(parts) <= {"train", "test"} or "train" not in parts:
+        raise DataError(f"data.source: {entry.where} returned a mapping with keys "
+                        f"{sorted(map(str, parts))}; expected train and, if it has one, test")
+    pool = _labelled(parts["train"], entry, "data.source")
+    test = _labelled(parts["test"], entry, "data.source") if parts.get("test") is not None else None
+    if cfg.test_source:
+        scheme, _, location = cfg.test_source.partition(":")
+        if scheme != entry.name:
+            raise DataError(f"data.test_source: expected {entry.name}:LOCATION alongside a "
+                            f"{entry.name}: source")
+        test = _labelled(_call_source(entry, location, "data.test_source"), entry, "data.test_source")
+    names = sorted(set(pool[1]))
+    if test is not None:
+        _check_test_classes(names, sorted(set(test[1])), Path(cfg.test_source or cfg.location))
+    class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
+    path = _local(cfg.location)
+    return Corpus(pool, test, class_names, [_file_version(path) if path.is_file() else cfg.location])
+
+
+def _call_source(entry, location: str, key: str):
+    try:
+        return entry.resolve()(location)
+    except SweepError:
+        raise
+    except Exception as e:  # the user's loader failed: one line, as for the built-in sources
+        raise DataError(f"{key}: {entry.where} could not load {location!r} "
+                        f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+
+
+def _labelled(part, entry, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(texts, labels as strings) from what a registered source returned."""
+    try:
+        texts, labels = (np.asarray(p, dtype=object) for p in part)
+    except (TypeError, ValueError):
+        raise DataError(f"{key}: {entry.where} returned {type(part).__name__}; expected "
+                        "(texts, labels)") from None
+    if texts.ndim != 1 or texts.shape != labels.shape or not all(isinstance(t, str) for t in texts):
+        raise DataError(f"{key}: {entry.where} returned {len(texts)} texts and {len(labels)} labels; "
+                        "expected as many strings as labels")
+    return texts, np.array([str(v) for v in labels], dtype=object)
 
 
 def _read_class_folders(folder: Path):

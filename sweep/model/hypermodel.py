@@ -4,11 +4,13 @@ Knows Keras only (no tf.data, no files), so it builds and tests without data and
 any Keras backend. The model:
 
     Embedding(vocab_size, embedding_dim, mask_zero; random or word2vec start) -> [SpatialDropout1D]
-    -> num_layers x [Bidirectional] cell
+    -> num_layers x [Bidirectional] cell       (a registered layer-making cell: the same)
     -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
 trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1.
+The cell comes from the registry (`sweep.space.registry.CELLS`); a registered network
+(`register_model`) replaces everything from the embedding to the pooling.
 
 With `pooling: last` the last recurrent layer returns only its final state; with `max` or
 `mean` it returns every timestep and those are pooled over the real (unpadded) tokens.
@@ -30,12 +32,7 @@ import numpy as np
 
 from sweep.model import keras_metrics, training
 from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
-
-CELL_LAYERS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
+from sweep.space.registry import CELLS
 
 
 class RNNHyperModel(kt.HyperModel):
@@ -108,7 +105,10 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     so their weights) come in the same order.
     """
     masked_max = masked_max or (lambda seq: MaskedGlobalMaxPooling1D()(seq))
-    cell = CELL_LAYERS[v["cell"]]
+    entry = CELLS.get(v["cell"])
+    if entry.kind == "network":
+        x = entry.resolve()(v, tokens)
+        return keras.layers.Dropout(v["dropout"])(x) if v["dropout"] > 0 else x
     embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
     x = embedding(tokens)
     if v.get("embedding_init", "random") == "word2vec":
@@ -122,7 +122,7 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     pooling = v.get("pooling", "last")
     for i in range(v["num_layers"]):
         last = i == v["num_layers"] - 1
-        layer = cell(v["hidden_units"], return_sequences=not last or pooling != "last")
+        layer = _cell_layer(entry, v, return_sequences=not last or pooling != "last")
         x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
     # Keras' average pooling already leaves masked (padding) steps out; its max does not.
     if pooling == "max":
@@ -135,6 +135,30 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     if v["dropout"] > 0:
         x = keras.layers.Dropout(v["dropout"])(x)
     return x
+
+
+def _cell_layer(entry, v: dict, return_sequences: bool) -> keras.layers.Layer:
+    """One layer of the registered cell `entry`: a Keras RNN class or a user's function."""
+    if entry.kind == "rnn":
+        return entry.resolve()(v["hidden_units"], return_sequences=return_sequences)
+    layer = entry.resolve()(v, return_sequences)
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"cell {entry.name!r} ({entry.where}) returned {type(layer).__name__}, "
+                        "not a Keras layer")
+    if v["bidirectional"] and not isinstance(layer, keras.layers.RNN):
+        raise ValueError(f"cell {entry.name!r}: bidirectional needs a Keras RNN layer, and "
+                         f"{entry.where} returned {type(layer).__name__}; set bidirectional: false")
+    return layer
+
+
+def foreign_layers(model: keras.Model) -> list[str]:
+    """The classes of `model`'s layers that are not Keras built-ins (a registered cell's own),
+    which a saved model.keras could not load without the user's code. Our masked max pooling
+    does not count: export replaces it with built-ins."""
+    return sorted({f"{type(layer).__module__}.{type(layer).__name__}"
+                   for layer in model._flatten_layers(include_self=False)
+                   if not type(layer).__module__.startswith("keras.")
+                   and not isinstance(layer, MaskedGlobalMaxPooling1D)})
 
 
 @keras.saving.register_keras_serializable(package="sweep")

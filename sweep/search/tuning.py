@@ -31,6 +31,7 @@ from sweep.search import ktcompat, runtime
 from sweep.search.oracle import SweepOracleMixin, oracle_class
 from sweep.search.trial_model import hypermodel_class
 from sweep.space.config import MAX_SEED, SweepConfig
+from sweep.space.registry import TUNERS
 
 if TYPE_CHECKING:
     # The mixin's base for mypy: KerasTuner's Tuner, which it is mixed in front of and which
@@ -170,24 +171,21 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
         max_seconds=t.max_seconds,
         start_from=t.start_from,
     )
+    entry = TUNERS.get(t.algorithm)  # the tuner and oracle classes, from the one table
     if t.algorithm == "hyperband":
         # KerasTuner's default, one Hyperband iteration, stops after as few as 1 trial
         # (epochs 1 or 2) or 10 (epochs 5, factor 3) whatever max_trials says; as many
         # iterations as it takes (0: unbounded), so that max_trials decides.
-        oracle = oracle_class(kt.oracles.HyperbandOracle)(
+        oracle = oracle_class(entry.resolve("oracle"))(
             max_epochs=t.epochs, factor=t.hyperband_factor, hyperband_iterations=0, **common)
         ktcompat.limit_hyperband_trials(oracle, t.max_trials)
     elif t.algorithm == "bayesian":
         # KerasTuner's default is 3 x every declared hyperparameter, fixed ones included.
-        oracle = oracle_class(kt.oracles.BayesianOptimizationOracle)(
+        oracle = oracle_class(entry.resolve("oracle"))(
             max_trials=t.max_trials, num_initial_points=cfg.initial_points(), **common)
     else:
-        base = {"random": kt.oracles.RandomSearchOracle,
-                "grid": kt.oracles.GridSearchOracle}[t.algorithm]
-        oracle = oracle_class(base)(max_trials=t.max_trials, **common)
-    tuner_class = {"random": kt.RandomSearch, "grid": kt.GridSearch,
-                   "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[t.algorithm]
-    return _tuner_class(tuner_class)(
+        oracle = oracle_class(entry.resolve("oracle"))(max_trials=t.max_trials, **common)
+    return _tuner_class(entry.resolve())(
         oracle=oracle, hypermodel=hypermodel, seed=seed, directory=str(run.path),
         project_name=TUNER_PROJECT, overwrite=overwrite, on_trial_end=on_trial_end)
 

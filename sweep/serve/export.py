@@ -120,7 +120,7 @@ def _export(run: RunDir, cfg: SweepConfig, row: pd.Series, refit: bool, tmp: Exp
     """Writes the export of trial `row` into `tmp`; returns its card."""
     import keras_tuner as kt
 
-    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.model.hypermodel import RNNHyperModel, foreign_layers
     from sweep.search import runtime, tuning
 
     tid = str(row.trial_id)
@@ -135,6 +135,9 @@ def _export(run: RunDir, cfg: SweepConfig, row: pd.Series, refit: bool, tmp: Exp
                                word_vectors=lambda v, d: np.zeros((v, d), "float32"),
                                metrics=metrics.compiled(cfg.tuner.objective))
     trained = hypermodel.build(hp)
+    if foreign := foreign_layers(trained):  # a registered cell of the user's own layers
+        raise UsageError(f"cannot export trial {tid}: its cell {hp.get('cell')!r} has layers that are not "
+                         f"Keras built-ins ({', '.join(foreign)}), which model.keras cannot hold")
     try:
         trained.load_weights(RunDir.checkpoint(trial_dir))
     except Exception as e:  # cut short, or not the weights of this network

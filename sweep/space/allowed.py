@@ -1,14 +1,17 @@
 """The values a space may name: algorithms, data sources, standardizations, the seed range,
-and how a duration is written. Read by the sections (`config`) and their checks (`validation`)."""
+and how a duration is written. Read by the sections (`config`) and their checks (`validation`).
+Algorithms and sources are the registries' (`sweep.space.registry`)."""
 
 from __future__ import annotations
 
 import re
 
-ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
+from sweep.space.registry import SOURCES, TUNERS
+
+ALGORITHMS = TUNERS.names()  # tuners are not extended by users, so a constant
 MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, which Keras uses, takes no more
 EVALUATED_SPLITS = ("train", "test", "validation")  # tfds splits a sweep trains or evaluates on
-SOURCE_SCHEMES = ("tfds", "csv", "dir")
+SOURCE_SCHEMES = SOURCES.names()  # the built-in ones; users may register more (validation reads SOURCES)
 # Keras TextVectorization's own standardizations, so an exported model.keras loads without
 # this project; "sweep_0.1" is rnn-sweep 0.1's (lowercase, `<br />` tags and punctuation to
 # spaces), kept so that the runs it made resume with the same tokens.

@@ -21,7 +21,7 @@ import yaml
 from sweep import metrics
 from sweep.errors import ConfigError
 from sweep.metrics import OBJECTIVES
-from sweep.space import hyperparameters, overrides, validation
+from sweep.space import hyperparameters, overrides, registry, validation
 from sweep.space.allowed import (
     ALGORITHMS,
     EVALUATED_SPLITS,
@@ -126,6 +126,8 @@ class SweepConfig:
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # modules imported when the space is read: they register cells and sources (docs/extending.md)
+    plugins: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -145,6 +147,8 @@ class SweepConfig:
             "tuner": dataclasses.asdict(self.tuner),
             "hyperparameters": hps,
         }
+        if self.plugins:
+            out["plugins"] = list(self.plugins)
         if self.tracking != TrackingConfig():
             out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
         return out
@@ -255,7 +259,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters", "tracking")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking", "plugins")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -270,11 +274,13 @@ def from_dict(raw: dict) -> SweepConfig:
         raise ConfigError(
             f"name: expected a folder name (letters, digits, '.', '_', '-'), got {name!r}"
         )
+    plugins = registry.load_plugins(raw.get("plugins"))  # before the names they register are read
     data = validation.section(DataConfig, raw.get("data"), "data")
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
     tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
-    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking)
+    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking,
+                      plugins=plugins)
     validation.validate(cfg)
     return cfg
 

@@ -11,13 +11,14 @@ docs/search-space.md is checked against it. No TensorFlow, no KerasTuner.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sweep.errors import ConfigError
 from sweep.space.checks import check_keys, describe_value, did_you_mean, is_int, one_of
+from sweep.space.registry import CELLS
 
-CELLS = ("simple_rnn", "lstm", "gru")
 POOLINGS = ("last", "max", "mean", "max_mean")
 EMBEDDING_INITS = ("random", "word2vec")
 SAMPLINGS = ("linear", "log", "reverse_log")
@@ -67,11 +68,16 @@ class HPRule:
     low_open: bool = False  # True: value must be > low
     high: float | None = None
     high_open: bool = False
-    options: tuple = ()
+    options: tuple | Callable[[], tuple] = ()  # a callable: read when a value is checked
+
+    def allowed(self) -> tuple:
+        """The values a choice of this hyperparameter may take (empty: any of its kind)."""
+        return self.options() if callable(self.options) else self.options
 
 
 HYPERPARAMETERS: dict[str, HPRule] = {
-    "cell": HPRule(str, "lstm", "recurrent cell: simple_rnn, lstm or gru", options=CELLS),
+    "cell": HPRule(str, "lstm", "recurrent cell: simple_rnn, lstm or gru, or a registered one",
+                   options=CELLS.names),
     "bidirectional": HPRule(bool, False, "wrap each recurrent layer in Bidirectional"),
     "vocab_size": HPRule(int, 10000, "vocabulary size: TextVectorization's max_tokens, counting the "
                          "padding and out-of-vocabulary ids", low=3),
@@ -139,9 +145,10 @@ def _scalar(value: Any, rule: HPRule, key: str) -> Any:
         ok = isinstance(value, str)
     if not ok:
         raise ConfigError(f"{key}: expected {expected}, got {value!r}")
-    if rule.options and value not in rule.options:
-        hint = did_you_mean(value, rule.options)
-        raise ConfigError(f"{key}: unknown value {value!r}{hint}; expected {expected}")
+    if rule.allowed() and value not in rule.allowed():
+        hint = did_you_mean(value, rule.allowed())
+        tail = " (or one registered by a module under `plugins:`)" if callable(rule.options) else ""
+        raise ConfigError(f"{key}: unknown value {value!r}{hint}; expected {expected}{tail}")
     if rule.kind in (int, float) and not _in_bounds(value, rule):
         raise ConfigError(f"{key}: expected {expected}, got {value!r}")
     return value
@@ -195,8 +202,8 @@ def _in_bounds(v: float, rule: HPRule) -> bool:
 
 
 def _expected(rule: HPRule) -> str:
-    if rule.options:
-        return "one of " + one_of(rule.options)
+    if rule.allowed():
+        return "one of " + one_of(rule.allowed())
     words = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
     text = words[rule.kind]
     if rule.low is not None:

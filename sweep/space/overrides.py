@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sweep.space.registry import TUNERS
+
 # How argparse reads a value (`sweep.cli.common.ARG_TYPES`): "text" is taken as typed and
 # checked only by the space, so its errors name the flag.
 Kind = Literal["text", "positive_int", "seed", "duration", "algorithm"]
@@ -47,7 +49,7 @@ class Flag:
 
 FLAGS: tuple[Flag, ...] = (
     Flag("--data", "data.source", "text", "SOURCE", "data source: tfds:NAME[/CONFIG], csv:PATH or dir:PATH"),
-    Flag("--tuner", "tuner.algorithm", "algorithm", "ALG", "random | grid | bayesian | hyperband"),
+    Flag("--tuner", "tuner.algorithm", "algorithm", "ALG", " | ".join(TUNERS.names())),
     Flag("--max-trials", "tuner.max_trials", "positive_int", "N"),
     Flag("--max-time", "tuner.max_time", "duration", "DURATION",
          "time budget of the search, e.g. 45s, 90m, 2h (counted across resumes): no trial starts "

@@ -12,10 +12,8 @@ from sweep.errors import ConfigError
 from sweep.metrics import OBJECTIVES
 from sweep.space import hyperparameters
 from sweep.space.allowed import (
-    ALGORITHMS,
     EVALUATED_SPLITS,
     MAX_SEED,
-    SOURCE_SCHEMES,
     STANDARDIZATIONS,
     parse_duration,
 )
@@ -30,6 +28,7 @@ from sweep.space.checks import (
     one_of,
 )
 from sweep.space.hyperparameters import Choice, Fixed, HyperParameter, Range
+from sweep.space.registry import SOURCES, TUNERS
 
 if TYPE_CHECKING:
     from sweep.space.config import SweepConfig, TrackingConfig
@@ -52,11 +51,11 @@ def validate(cfg: SweepConfig) -> None:
     d, t = cfg.data, cfg.tuner
     check_type(d.source, str, "data.source", "a string such as 'tfds:imdb_reviews'")
     scheme, sep, location = d.source.partition(":")
-    if not sep or not location or scheme not in SOURCE_SCHEMES:
-        hint = did_you_mean(scheme, SOURCE_SCHEMES) if sep else ""
+    if not sep or not location or scheme not in SOURCES:
+        hint = did_you_mean(scheme, SOURCES.names()) if sep else ""
         raise ConfigError(
             f"data.source: expected SCHEME:LOCATION with SCHEME one of "
-            f"{one_of(SOURCE_SCHEMES)} (e.g. tfds:imdb_reviews, csv:reviews.csv, dir:aclImdb), "
+            f"{one_of(SOURCES.names())} (e.g. tfds:imdb_reviews, csv:reviews.csv, dir:aclImdb), "
             f"got {d.source!r}{hint}"
         )
     check_fraction(d.validation_split, "data.validation_split")
@@ -91,10 +90,10 @@ def validate(cfg: SweepConfig) -> None:
         raise ConfigError(f"data.unlabeled_split: {d.unlabeled_split!r} holds text that validation or "
                           "test are drawn from; name a split of extra text (IMDB: unsupervised)")
 
-    if t.algorithm not in ALGORITHMS:
+    if t.algorithm not in TUNERS:
         raise ConfigError(
             f"tuner.algorithm: unknown value {t.algorithm!r}"
-            f"{did_you_mean(str(t.algorithm), ALGORITHMS)}; expected one of {one_of(ALGORITHMS)}"
+            f"{did_you_mean(str(t.algorithm), TUNERS.names())}; expected one of {one_of(TUNERS.names())}"
         )
     if t.objective not in OBJECTIVES:
         raise ConfigError(
