@@ -50,6 +50,14 @@ def _old_run(tmp_path: Path) -> str:
     return str(run)
 
 
+def _plugin_space(tmp: Path):
+    """A plugin module in the working folder (docs/extending.md) registers a cell by name."""
+    (tmp / "my_plugin.py").write_text("import sweep\nsweep.register_cell('conv1d', 'my_cells:conv1d')\n")
+    space = write_space(tmp / "s.yaml", f"csv:{write_csv(tmp / 'd.csv', make_examples(60))}",
+                        plugins=["my_plugin"], hyperparameters={"cell": ["gru", "conv1D"]})
+    return ["run", str(space), "--results-dir", str(tmp / "results")], 2
+
+
 CASES = {
     "import sweep": lambda tmp: (None, None),
     "sweep --help": lambda tmp: (["--help"], 0),
@@ -60,6 +68,7 @@ CASES = {
         ["run", str(write_space(tmp / "s.yaml", f"csv:{write_csv(tmp / 'd.csv', make_examples(60))}",
                                 tuner={"algorithms": "random"})),
          "--results-dir", str(tmp / "results")], 2),
+    "a space whose plugin registers a cell it misspells": lambda tmp: _plugin_space(tmp),
     "a missing space file": lambda tmp: (["run", str(tmp / "none.yaml")], 2),
     "a bad flag": lambda tmp: (["run", str(tmp / "none.yaml"), "--max-trials", "0"], 2),
 }
