@@ -190,7 +190,7 @@ def csv_run(path: Path, space: dict, trials: list[dict], epochs: int = 1, seed: 
     (path / "status.json").write_text(json.dumps({"state": "finished", "pid": 0, "host": "vm", "time": 0}))
     rows, history = [], []
     for i, given in enumerate(trials):
-        hps = {}
+        hps = {name: getattr(spec, "value", None) for name, spec in cfg.hyperparameters.items()}
         for name in cfg.varying():
             spec = space[name]
             drawn = rng.choice(spec).item() if isinstance(spec, list) else \
