@@ -12,6 +12,7 @@ installs chromium, so there they run.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -232,6 +233,20 @@ def edge_reports(tmp_path_factory, reports) -> dict[str, Path]:
     return {**reports, **{name: report_html.write_report(run) for name, run in runs.items()}}
 
 
+@pytest.fixture(scope="module")
+def edge_page(chromium, edge_reports):
+    """`edge_page(name)`: that report open at 1280 px, opened once for the tests that read it."""
+    with contextlib.ExitStack() as stack:
+        opened: dict = {}
+
+        def get(name: str):
+            if name not in opened:
+                opened[name] = stack.enter_context(open_report(chromium, edge_reports[name], width=1280))
+            return opened[name]
+
+        yield get
+
+
 def layout(page, chart: str) -> dict:
     """The layout plotly.js drew a chart with (ranges and types filled in)."""
     return page.evaluate(f"(() => {{ const l = document.getElementById('chart-{chart}')._fullLayout; "
@@ -249,47 +264,46 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
 
 @pytest.mark.parametrize("name", ["two_trials", "with_failures", "sixty_trials", "one_trial", "choices",
                                   "wide"])
-def test_no_tick_labels_overlap_and_the_leaderboard_fits_1280_px(chromium, edge_reports, name, tmp_path):
-    with open_report(chromium, edge_reports[name], width=1280) as opened:
-        page = opened.page
-        assert page.evaluate("document.body.dataset.ready") == "true", opened.errors
-        screenshot(page, tmp_path, name)
-        assert page.evaluate(OVERLAPS_JS) == []
-        box = "document.querySelector('#leaderboard-section .scroll')"
-        assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth"), "the leaderboard scrolls sideways"
-        headings = page.eval_on_selector_all("#leaderboard th", "ths => ths.filter(t => t.offsetParent)"
-                                             ".map(t => t.textContent)")
-        assert {"rank", "trial_id", "val_accuracy"} <= set(headings)
-        if name == "wide":  # columns left out are a click away
-            total = page.locator("#leaderboard th").count()
-            assert len(headings) < total
-            page.click("#more-columns")
-            shown = page.eval_on_selector_all("#leaderboard th", "ths => ths.filter(t => t.offsetParent)")
-            assert len(shown) == total
-            screenshot(page, tmp_path, "wide_more_columns")
-            page.click("#more-columns")
-            assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth")
-        assert opened.errors == []
+def test_no_tick_labels_overlap_and_the_leaderboard_fits_1280_px(edge_page, name, tmp_path):
+    opened = edge_page(name)
+    page = opened.page
+    assert page.evaluate("document.body.dataset.ready") == "true", opened.errors
+    screenshot(page, tmp_path, name)
+    assert page.evaluate(OVERLAPS_JS) == []
+    box = "document.querySelector('#leaderboard-section .scroll')"
+    assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth"), "the leaderboard scrolls sideways"
+    headings = page.eval_on_selector_all("#leaderboard th", "ths => ths.filter(t => t.offsetParent)"
+                                         ".map(t => t.textContent)")
+    assert {"rank", "trial_id", "val_accuracy"} <= set(headings)
+    if name == "wide":  # columns left out are a click away
+        total = page.locator("#leaderboard th").count()
+        assert len(headings) < total
+        page.click("#more-columns")
+        shown = page.eval_on_selector_all("#leaderboard th", "ths => ths.filter(t => t.offsetParent)")
+        assert len(shown) == total
+        screenshot(page, tmp_path, "wide_more_columns")
+        page.click("#more-columns")
+        assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth")
+    assert opened.errors == []
 
 
 @pytest.mark.parametrize("name", ["one_trial", "two_trials"])
-def test_one_or_two_trials_get_sensible_axes_and_words(chromium, edge_reports, name, tmp_path):
-    with open_report(chromium, edge_reports[name]) as opened:
-        page = opened.page
-        screenshot(page, tmp_path, name)
-        history, curves = layout(page, "history"), layout(page, "curves")
-        for axis in (history["yaxis"], curves["yaxis"]):  # validation accuracy: within [0, 1]
-            assert 0 <= axis["range"][0] < axis["range"][1] <= 1, axis
-        assert history["xaxis2"]["range"][0] >= 0  # training time
-        assert history["xaxis"]["range"][0] >= 0  # trial number
-        assert curves["yaxis2"]["range"][0] >= 0  # validation loss
-        values = page.evaluate("document.getElementById('chart-history').data[0].y")
-        assert all(history["yaxis"]["range"][0] < v < history["yaxis"]["range"][1] for v in values if v)
-        summary = page.inner_text("#summary")
-        if name == "one_trial":
-            assert "42 s of trials" in summary and "minutes" not in summary
-            assert "1 hyperparameter varied" in summary and "up to 1 trial x 1 epoch," in summary
-        assert opened.errors == []
+def test_one_or_two_trials_get_sensible_axes_and_words(edge_page, name):
+    opened = edge_page(name)  # its screenshot: the test above
+    page = opened.page
+    history, curves = layout(page, "history"), layout(page, "curves")
+    for axis in (history["yaxis"], curves["yaxis"]):  # validation accuracy: within [0, 1]
+        assert 0 <= axis["range"][0] < axis["range"][1] <= 1, axis
+    assert history["xaxis2"]["range"][0] >= 0  # training time
+    assert history["xaxis"]["range"][0] >= 0  # trial number
+    assert curves["yaxis2"]["range"][0] >= 0  # validation loss
+    values = page.evaluate("document.getElementById('chart-history').data[0].y")
+    assert all(history["yaxis"]["range"][0] < v < history["yaxis"]["range"][1] for v in values if v)
+    summary = page.inner_text("#summary")
+    if name == "one_trial":
+        assert "42 s of trials" in summary and "minutes" not in summary
+        assert "1 hyperparameter varied" in summary and "up to 1 trial x 1 epoch," in summary
+    assert opened.errors == []
 
 
 def tick_texts(page, chart: str) -> dict[str, list[str]]:
@@ -306,33 +320,30 @@ def tick_texts(page, chart: str) -> dict[str, list[str]]:
       return out; }})()""")
 
 
-def test_numeric_choices_lie_on_a_number_axis_of_the_values_completed_trials_used(chromium, edge_reports,
-                                                                                    tmp_path):
-    with open_report(chromium, edge_reports["choices"]) as opened:
-        page = opened.page
-        page.locator("#chart-hyperparameters").scroll_into_view_if_needed()
-        screenshot(page, tmp_path, "choices")
-        axes = layout(page, "hyperparameters")
-        by_title = {a["title"].split(" ")[0]: (k, a) for k, a in axes.items() if k.startswith("xaxis")}
-        (lr_id, lr), (_, units) = by_title["learning_rate"], by_title["hidden_units"]
-        # The learning rates 0.003 to 0.03 on a log axis; 1e38 (only a failed trial's) left out.
-        assert lr["type"] == "log" and "log scale" in lr["title"]
-        assert lr["range"][0] <= np.log10(0.003) and np.log10(0.03) <= lr["range"][1] < 0
-        assert units["type"] == "log"
-        assert units["range"][0] <= np.log10(8) and np.log10(1024) <= units["range"][1]
-        dots = page.evaluate("document.getElementById('chart-hyperparameters').data"
-                             f".filter(t => t.xaxis === '{lr_id.replace('axis', '')}')[0].x")
-        assert sorted(dots) == [0.003, 0.01, 0.01, 0.03]  # the values themselves, not category positions
-        ticks = tick_texts(page, "hyperparameters")
-        assert not any("38" in t for texts in ticks.values() for t in texts), ticks
-        # Parallel coordinates: the same, in powers of ten.
-        dims = page.evaluate("document.getElementById('chart-parallel').data[0].dimensions")
-        lr_dim = next(d for d in dims if d["label"].startswith("learning_rate"))
-        assert "log" in lr_dim["label"]
-        assert sorted(lr_dim["values"]) == pytest.approx(sorted(np.log10([0.003, 0.01, 0.01, 0.03])))
-        assert all(t <= 0 for t in lr_dim["tickvals"])
-        parallel_ticks = tick_texts(page, "parallel")
-        lr_ticks = next(v for k, v in parallel_ticks.items() if k.startswith("learning_rate"))
-        assert "0.01" in lr_ticks and not any("38" in t for t in lr_ticks), parallel_ticks
-        assert page.evaluate(OVERLAPS_JS) == []
-        assert opened.errors == []
+def test_numeric_choices_lie_on_a_number_axis_of_the_values_completed_trials_used(edge_page):
+    opened = edge_page("choices")  # its screenshot: the test above
+    page = opened.page
+    axes = layout(page, "hyperparameters")
+    by_title = {a["title"].split(" ")[0]: (k, a) for k, a in axes.items() if k.startswith("xaxis")}
+    (lr_id, lr), (_, units) = by_title["learning_rate"], by_title["hidden_units"]
+    # The learning rates 0.003 to 0.03 on a log axis; 1e38 (only a failed trial's) left out.
+    assert lr["type"] == "log" and "log scale" in lr["title"]
+    assert lr["range"][0] <= np.log10(0.003) and np.log10(0.03) <= lr["range"][1] < 0
+    assert units["type"] == "log"
+    assert units["range"][0] <= np.log10(8) and np.log10(1024) <= units["range"][1]
+    dots = page.evaluate("document.getElementById('chart-hyperparameters').data"
+                         f".filter(t => t.xaxis === '{lr_id.replace('axis', '')}')[0].x")
+    assert sorted(dots) == [0.003, 0.01, 0.01, 0.03]  # the values themselves, not category positions
+    ticks = tick_texts(page, "hyperparameters")
+    assert not any("38" in t for texts in ticks.values() for t in texts), ticks
+    # Parallel coordinates: the same, in powers of ten.
+    dims = page.evaluate("document.getElementById('chart-parallel').data[0].dimensions")
+    lr_dim = next(d for d in dims if d["label"].startswith("learning_rate"))
+    assert "log" in lr_dim["label"]
+    assert sorted(lr_dim["values"]) == pytest.approx(sorted(np.log10([0.003, 0.01, 0.01, 0.03])))
+    assert all(t <= 0 for t in lr_dim["tickvals"])
+    parallel_ticks = tick_texts(page, "parallel")
+    lr_ticks = next(v for k, v in parallel_ticks.items() if k.startswith("learning_rate"))
+    assert "0.01" in lr_ticks and not any("38" in t for t in lr_ticks), parallel_ticks
+    assert page.evaluate(OVERLAPS_JS) == []
+    assert opened.errors == []
