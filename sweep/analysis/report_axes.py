@@ -106,13 +106,16 @@ def padded(low: float, high: float, log: bool, fraction: float = 0.06) -> list[f
 
 
 def metric_range(values, column: str) -> list[float] | None:
-    """A y range for a metric's values: around them, never below 0, a fraction's never above 1."""
+    """A y range for a metric's values: around them, never below 0, a fraction's never above 1.
+
+    No values (every trial failed): [0, 1] for a fraction, else None (plotly's own).
+    """
     v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
     v = v[np.isfinite(v)]
-    if v.empty:
-        return None
-    low, high = float(v.min()), float(v.max())
     fraction = metrics.is_metric(column) and metrics.is_fraction(column)
+    if v.empty:
+        return [0.0, 1.0] if fraction else None
+    low, high = float(v.min()), float(v.max())
     pad = max((high - low) * 0.08, 0.02 if fraction else abs(high) * 0.05 or 0.05)
     top = min(1.0, high + pad) if fraction else high + pad
     return [max(0.0, low - pad), top]

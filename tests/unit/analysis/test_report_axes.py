@@ -66,6 +66,7 @@ def test_metric_ranges_fit_the_data_within_what_the_metric_can_be():
     assert axes.metric_range([0.99, 1.0], "val_accuracy")[1] == 1.0
     assert axes.metric_range([0.02, 0.5], "val_loss")[0] == 0.0
     assert axes.metric_range([float("nan")], "val_loss") is None
+    assert axes.metric_range([float("nan")], "val_accuracy") == [0.0, 1.0]  # every trial failed
 
 
 def test_count_axes_start_at_one_half_with_whole_ticks():
