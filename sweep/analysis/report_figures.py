@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from sweep import metrics
+from sweep.analysis import report_axes as axes
 from sweep.analysis.importance import Importance
 from sweep.analysis.plots import HP_UNITS
 from sweep.metrics import TrialStatus
+from sweep.space.hyperparameters import HyperParameter, Range
 from sweep.space.registry import CELLS  # the cells' order and labels
 
 Figure = dict
@@ -27,6 +29,7 @@ POINTS = "#1f77b4"
 CELL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 OTHER_CELL = "#9467bd"  # a cell no registry here knows
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+PLOT_PX = 1050  # a chart's plotting width on the page (1200 px less padding and margins), for ticks
 
 
 def _cell_color(cell) -> str:
@@ -46,9 +49,11 @@ def axis_label(objective: str) -> str:
     return f"{metrics.label(objective)},<br>{better} is better"
 
 
-def hp_label(name: str) -> str:
-    unit = HP_UNITS.get(name)
-    return f"{name} ({unit})" if unit else name
+def hp_label(name: str, log: bool = False) -> str:
+    """'learning_rate (Adam, log scale)': "log scale" where the axis is one, whatever the name."""
+    unit = HP_UNITS.get(name, "").replace(", log scale", "")  # plots.py's: learning_rate drawn log there
+    words = ", ".join(w for w in (unit, "log scale" if log else "") if w)
+    return f"{name} ({words})" if words else name
 
 
 def show(value) -> str:
@@ -56,21 +61,13 @@ def show(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
-        return f"{value:.3g}"
+        return axes.number(float(value))
     return CELLS.label(value)
 
 
 def describe(row: pd.Series, hp_names: list[str]) -> str:
     """'trial 007: cell=LSTM, learning_rate=0.00123' (hover text)."""
     return f"trial {row['trial_id']}: " + ", ".join(f"{n}={show(row[n])}" for n in hp_names)
-
-
-def _sorted_values(values: pd.Series) -> list:
-    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
-    unique = list(values.dropna().unique())
-    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in unique):
-        return sorted(unique)
-    return sorted(unique, key=str)
 
 
 def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
@@ -111,7 +108,9 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
         return None
     values = pd.to_numeric(ran[objective], errors="coerce").where(ran.status.eq(TrialStatus.COMPLETED))
     number = np.arange(1, len(ran) + 1)
-    seconds = pd.to_numeric(ran.seconds, errors="coerce").fillna(0.0).cumsum() / 60.0
+    seconds = pd.to_numeric(ran.seconds, errors="coerce").fillna(0.0).cumsum()
+    unit, per = time_unit(float(seconds.max()))
+    seconds = seconds / per
     # Carried over failed trials (which have no value), so the line has no gaps.
     best = (values.cummax() if metrics.maximize(objective) else values.cummin()).ffill()
     text = [describe(r, hp_names) for _, r in ran.iterrows()]
@@ -128,48 +127,71 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
                      "hoverinfo": "skip"})
     return {"data": data, "layout": _layout(
         "Optimization history: each completed trial's value and the best so far", 400,
-        xaxis={"domain": [0, 0.47], "title": {"text": "trial, in the order they started"}},
+        xaxis={"domain": [0, 0.47], "title": {"text": "trial, in the order they started"},
+               **axes.count_axis(len(ran), PLOT_PX * 0.47)},
         xaxis2={"domain": [0.53, 1], "title": {"text": "training time so far, trials one after "
-                                               "another (minutes)"}},
-        yaxis={"title": {"text": axis_label(objective)}},
+                                               f"another ({unit})"},
+                "range": [0, float(seconds.max()) * 1.06 or 1.0], "nticks": 7},
+        yaxis={"title": {"text": axis_label(objective)}, "range": axes.metric_range(values, objective)},
         legend={"orientation": "h", "y": -0.22})}
 
 
-def _axis(values: pd.Series, name: str, spec_values: list | None) -> dict:
-    """One parallel-coordinates axis: numbers as they are (log10 for a log range), categories by index."""
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if numeric and (spec_values is None or values.nunique() > 6):
-        v = values.astype(float)
-        if name == "learning_rate" and (v > 0).all():
-            low, high = math.floor(np.log10(v.min())), math.ceil(np.log10(v.max()))
-            ticks = list(range(low, high + 1))
-            return {"label": f"{name} (log10)", "values": list(np.log10(v)), "tickvals": ticks,
-                    "ticktext": [f"1e{t}" for t in ticks]}
-        return {"label": name, "values": list(v)}  # short: the axes' labels sit side by side
-    cats = list(dict.fromkeys(spec_values or _sorted_values(values)))
-    index = {str(c): i for i, c in enumerate(cats)}
-    return {"label": name, "values": [index.get(str(v), -1) for v in values],
-            "tickvals": list(range(len(cats))), "ticktext": [show(c) for c in cats],
-            "range": [-0.3, len(cats) - 0.7]}
+def time_unit(seconds: float) -> tuple[str, float]:
+    """The unit a span of time reads best in: ('seconds', 1), ('minutes', 60) or ('hours', 3600)."""
+    return ("seconds", 1.0) if seconds < 120 else ("minutes", 60.0) if seconds < 7200 else ("hours", 3600.0)
+
+
+PARALLEL_AXIS_PX = 290  # the height of a parallel-coordinates axis (460 less the margins)
+
+
+def _axis(values: pd.Series, name: str, spec: HyperParameter | None) -> dict:
+    """One parallel-coordinates axis: numbers (in powers of ten on a log axis), or categories by index.
+
+    Its span and ticks are those of the values completed trials used.
+    """
+    scale = axes.scale(spec, values)
+    if scale.kind == "category":
+        cats = scale.categories
+        return {"label": name, "values": scale.positions(values), "tickvals": list(range(len(cats))),
+                "ticktext": [show(c) for c in cats], "range": [-0.3, len(cats) - 0.7]}
+    v = values.astype(float)
+    at = sorted(set(v)) if not isinstance(spec, Range) else None  # a list's own values
+    tickvals, ticktext = axes.ticks(float(v.min()), float(v.max()), scale.log, PARALLEL_AXIS_PX,
+                                    vertical=True, at=at)
+    low, high = scale.unit(v.min()), scale.unit(v.max())
+    return {"label": f"{name} (log scale)" if scale.log else name, "values": scale.positions(v),
+            "tickvals": [scale.unit(t) for t in tickvals], "ticktext": ticktext,
+            "range": axes.padded(low, high, scale.log, 0.0)}
 
 
 def parallel(trials: pd.DataFrame, objective: str, hp_names: list[str],
-             choices: dict[str, list]) -> Figure | None:
-    """Parallel coordinates of the hyperparameters and the objective; drag on an axis to filter."""
+             specs: dict[str, HyperParameter]) -> Figure | None:
+    """Parallel coordinates of the hyperparameters and the objective; drag on an axis to filter.
+
+    `layout.meta.trial_ids` names each line's trial: the page filters its leaderboard by them.
+    """
     done = completed(trials, objective)
     names = [n for n in hp_names if n in done]
     if done.empty or not names:
         return None
-    dims = [_axis(done[n], n, choices.get(n)) for n in names]
+    dims = [_axis(done[n], n, specs.get(n)) for n in names]
     dims.append({"label": metrics.label(objective), "values": list(done[objective])})
+    room = (PLOT_PX - 100) / max(len(dims) - 1, 1) - 12  # the axes' titles sit side by side
+    for d in dims:
+        d["label"] = axes.wrap(d["label"], room)
+    lines = max(d["label"].count("<br>") for d in dims)
     maximize = metrics.maximize(objective)
-    return {"data": [{"type": "parcoords", "dimensions": dims,
+    # Titles of several lines go below the axes: lines are added downwards, over the ticks on top.
+    side = {"labelside": "bottom"} if lines else {}
+    below = 40 + 16 * lines if lines else 0
+    return {"data": [{"type": "parcoords", "dimensions": dims, **side,
                       "line": {"color": list(done[objective]), "colorscale": "Viridis",
                                "reversescale": not maximize, "showscale": True,
                                "colorbar": {"title": {"text": objective}}}}],
             "layout": _layout("Hyperparameters and the objective, one line per completed trial "
-                              "(drag along an axis to keep only the trials in that range)", 460,
-                              margin={"l": 80, "r": 80, "t": 130, "b": 40})}
+                              "(drag along an axis to keep only the trials in that range)",
+                              460 + below, margin={"l": 80, "r": 80, "t": 130, "b": 40 + below},
+                              meta={"trial_ids": [str(t) for t in done.trial_id]})}
 
 
 def importance(result: Importance, objective: str) -> Figure | None:
@@ -195,8 +217,11 @@ def importance(result: Importance, objective: str) -> Figure | None:
 
 
 def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str],
-                       choices: dict[str, list], selected: str | None) -> Figure | None:
-    """The objective against each hyperparameter that varied: one panel each."""
+                       specs: dict[str, HyperParameter], selected: str | None) -> Figure | None:
+    """The objective against each hyperparameter that varied: one panel each.
+
+    Numbers on a number axis (log where the space's is), over the values completed trials used.
+    """
     done = completed(trials, objective)
     names = [n for n in hp_names if n in done and done[n].nunique() > 1]
     if done.empty or not names:
@@ -216,22 +241,26 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
         height = (1 - gap_y * (rows - 1)) / rows
         x0, y1 = c * (width + gap_x), 1 - r * (height + gap_y)
         values = done[name]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}", "title": {"text": hp_label(name)}}
-        if numeric and name not in choices:  # a range: a number axis
+        scale = axes.scale(specs.get(name), values)
+        axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}",
+                      "title": {"text": hp_label(name, scale.log)}}
+        spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
+        if scale.kind != "category":  # the values themselves, on a number axis
             x = list(values.astype(float))
-            if name == "learning_rate":
-                axis["type"] = "log"
+            at = sorted(set(x)) if not isinstance(specs.get(name), Range) else None  # a list's values
+            low, high = float(min(x)), float(max(x))
+            tickvals, ticktext = axes.ticks(low, high, scale.log, PLOT_PX * width, at=at)
+            axis.update(type=scale.kind, tickvals=tickvals, ticktext=ticktext,
+                        range=axes.padded(scale.unit(low), scale.unit(high), scale.log))
         else:
-            cats = list(dict.fromkeys(choices.get(name) or _sorted_values(values)))
-            index = {str(v): j for j, v in enumerate(cats)}
-            spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
-            x = list(np.array([index.get(str(v), -1) for v in values]) + spread)
-            axis.update(tickvals=list(range(len(cats))), ticktext=[show(v) for v in cats],
-                        range=[-0.5, len(cats) - 0.5])
+            x = list(np.array(scale.positions(values)) + spread)
+            axis.update(tickvals=list(range(len(scale.categories))),
+                        ticktext=[show(v) for v in scale.categories],
+                        range=[-0.5, len(scale.categories) - 0.5])
         layout[f"xaxis{k}"] = axis
         layout[f"yaxis{k}"] = {"domain": [y1 - height, y1], "anchor": f"x{k}",
-                               "title": {"text": objective if c == 0 else ""}}
+                               "title": {"text": objective if c == 0 else ""},
+                               "range": axes.metric_range(done[objective], objective)}
         colors = [HIGHLIGHT if b else POINTS for b in is_best]
         data.append({"type": "scatter", "mode": "markers", "x": x, "y": list(done[objective]),
                      "xaxis": f"x{k}", "yaxis": f"y{k}", "text": text, "showlegend": False,
@@ -272,11 +301,15 @@ def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names
     layout = _layout("Learning curves of every completed trial (selected trial in red; hover to "
                      "identify one)", 420, legend={"orientation": "h", "y": -0.2})
     width = 1 / len(panels)
+    epochs = int(pd.to_numeric(history.epoch, errors="coerce").max())
     for p, column in enumerate(panels):
         k = "" if p == 0 else str(p + 1)
+        shown = [y for t in data if t["yaxis"] == f"y{k}" for y in t["y"]]
         layout[f"xaxis{k}"] = {"domain": [p * width + (0.05 if p else 0), (p + 1) * width - 0.03],
-                               "anchor": f"y{k}", "title": {"text": "epoch"}, "dtick": 1}
-        layout[f"yaxis{k}"] = {"anchor": f"x{k}", "title": {"text": metrics.label(column)}}
+                               "anchor": f"y{k}", "title": {"text": "epoch"},
+                               **axes.count_axis(epochs, PLOT_PX * (width - 0.08))}
+        layout[f"yaxis{k}"] = {"anchor": f"x{k}", "title": {"text": metrics.label(column)},
+                               "range": axes.metric_range(shown, column)}
     return {"data": data, "layout": layout}
 
 
@@ -299,7 +332,8 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
                      "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
     return {"data": data, "layout": _layout(
         f"{metrics.label(objective).capitalize()} by recurrent cell and direction (each dot a trial)",
-        400, yaxis={"title": {"text": axis_label(objective)}},
+        400, yaxis={"title": {"text": axis_label(objective)}, "range": axes.metric_range(done[objective],
+                                                                                         objective)},
         xaxis={"title": {"text": "recurrent cell and direction"}})}
 
 
@@ -325,5 +359,6 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
         "Test accuracy by review length: the best model of each cell and direction", 400,
         xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
                "title": {"text": f"review length in tokens (quintiles of the test split{cut})"}},
-        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"}},
+        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"},
+               "range": axes.metric_range(frame.accuracy, "test_accuracy")},
         legend={"orientation": "h", "y": -0.3})}

@@ -32,7 +32,6 @@ from sweep.analysis import results
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import SweepConfig
-from sweep.space.hyperparameters import Choice
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 # Trials that ended without a model: listed with their reasons.
@@ -104,14 +103,14 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     hp_names = cfg.varying()
     test = read_json(run.test_json) or {}
     selected = str(test["trial_id"]) if test.get("trial_id") is not None else _best(trials, objective)
-    choices = {n: list(s.values) for n, s in cfg.hyperparameters.items() if isinstance(s, Choice)}
+    specs = cfg.hyperparameters
     imp = imp or importance_mod.importance(trials, cfg)
     by_length = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
     built = {
         "history": figs.history(trials, objective, hp_names, selected),
-        "parallel": figs.parallel(trials, objective, hp_names, choices),
+        "parallel": figs.parallel(trials, objective, hp_names, specs),
         "importance": figs.importance(imp, objective),
-        "hyperparameters": figs.per_hyperparameter(trials, objective, hp_names, choices, selected),
+        "hyperparameters": figs.per_hyperparameter(trials, objective, hp_names, specs, selected),
         "curves": figs.curves(trials, history, objective, hp_names, selected),
         "cells": figs.cells(trials, objective, hp_names),
         "length": figs.by_length(by_length, cfg.data.max_length),
@@ -135,7 +134,7 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
         "HEADING": html.escape(f"Sweep {cfg.name}"),
         "GENERATED": html.escape(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
         "SUMMARY": _summary(run, cfg, trials, test, selected, note),
-        "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected),
+        "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected, list(imp.table.hyperparameter)),
         "CHARTS": "\n".join(sections),
         "FAILED": _failed(trials, hp_names),
         "FIGURES": _json(figures).replace("</", "<\\/"),
@@ -208,8 +207,12 @@ def _cell(value) -> tuple[str, str]:
     return str(value), str(value)
 
 
-def _table(frame: pd.DataFrame, titles: dict[str, str], table_id: str, row_attrs=None) -> str:
-    head = "".join(f'<th title="{html.escape(titles.get(c, c))}" data-col="{i}">{html.escape(c)}</th>'
+def _table(frame: pd.DataFrame, titles: dict[str, str], table_id: str, row_attrs=None,
+           priority: dict[str, int] | None = None) -> str:
+    """`priority`: columns the page may leave out when the table is wider than it (largest first)."""
+    ranks = priority or {}
+    head = "".join(f'<th title="{html.escape(titles.get(c, c))}" data-col="{i}"'
+                   + (f' data-priority="{ranks[c]}"' if c in ranks else "") + f">{html.escape(c)}</th>"
                    for i, c in enumerate(frame.columns))
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -231,7 +234,14 @@ def _titles(columns) -> dict[str, str]:
     return out
 
 
-def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None) -> str:
+def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], selected: str | None,
+                 important: list[str] | None = None) -> str:
+    """The table of every trial; `important`: the hyperparameters by importance, kept in view longest.
+
+    Rank, trial and objective always show; where the page is narrower than the table, the
+    page's script leaves out the other columns, least important first, until it fits, and
+    a "more columns" button brings them back.
+    """
     if trials.empty:
         return '<p class="empty">No trial has started yet.</p>'
     board = results.leaderboard(trials, objective, len(trials), hp_names=hp_names)
@@ -245,9 +255,14 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
     statuses = sorted(board.status.dropna().unique())
     cells = sorted(board.cell.dropna().astype(str).unique()) if "cell" in board else []
 
+    by_importance = [n for n in important or [] if n in hp_names]
+    by_importance += [n for n in hp_names if n not in by_importance]
+    later = ["status", *by_importance, *extra, "test_accuracy", "seconds", "epochs_run", "best_epoch"]
+    priority = {c: i for i, c in enumerate(dict.fromkeys(later)) if c != objective}
+
     def attrs(row):
         chosen = ' class="selected"' if row.trial_id == selected else ""
-        return (f' data-status="{html.escape(str(row.status))}"'
+        return (f' data-trial="{html.escape(str(row.trial_id))}" data-status="{html.escape(str(row.status))}"'
                 f' data-cell="{html.escape(str(row.get("cell", "")))}"{chosen}')
 
     options = "".join(f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in statuses)
@@ -258,11 +273,12 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
     if cells:
         filters += (f' <label>cell <select id="filter-cell"><option value="">all</option>{cell_options}'
                     '</select></label>')
+    filters += ' <button type="button" id="more-columns" hidden></button>'
     return (f'<div class="filters">{filters} <span id="shown-count"></span></div>'
             f'<p class="caption">Click a column to sort by it (again to reverse). Ranked by '
             f'{html.escape(figs.objective_label(objective))}; only completed trials get a rank. '
             'The selected trial is highlighted.</p>'
-            + _table(board, _titles(board.columns), "leaderboard", attrs))
+            + _table(board, _titles(board.columns), "leaderboard", attrs, priority))
 
 
 def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
@@ -280,16 +296,17 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
     names = rundir.class_names(run)
     seconds = pd.to_numeric(trials.get("seconds", pd.Series(dtype=float)), errors="coerce").sum()
     rows = [
-        ("space", f"{cfg.name} (config.yaml in the run folder): {len(cfg.varying())} hyperparameters "
-                  f"varied ({', '.join(cfg.varying()) or 'none'})"),
+        ("space", f"{cfg.name} (config.yaml in the run folder): "
+                  f"{_count(len(cfg.varying()), 'hyperparameter')} varied "
+                  f"({', '.join(cfg.varying()) or 'none'})"),
         ("data", cfg.data.source + (f"; {len(names)} classes ({', '.join(names[:10])})" if names else "")),
-        ("search", f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} "
-                   f"epochs, seed {cfg.tuner.seed}"),
+        ("search", f"{cfg.tuner.algorithm}, up to {_count(cfg.tuner.max_trials, 'trial')} x "
+                   f"{_count(cfg.tuner.epochs, 'epoch')}, seed {cfg.tuner.seed}"),
         ("objective", f"{objective}: {figs.objective_label(objective)}"),
         ("state", f"sweep {rundir.run_state(run)}"),
         ("trials", f"{len(trials)}: " + (", ".join(f"{v} {str(k).lower()}" for k, v in counts.items())
                                          or "none yet")),
-        ("time", f"{seconds / 60:.1f} minutes of trials (added up)"),
+        ("time", f"{_duration(seconds)} of trials (added up)"),
     ]
     if selected is not None and not trials.empty and (trials.trial_id == selected).any():
         row = trials[trials.trial_id == selected].iloc[0]
@@ -305,6 +322,18 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
         rows.append(("note", note))
     out = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="summary">{out}</table>' + _confirmed(run, cfg, trials, test)
+
+
+def _count(n: int, word: str) -> str:
+    """'1 trial', '3 trials'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _duration(seconds: float) -> str:
+    """'42 s', '3.5 minutes', '2.1 hours'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} minutes" if seconds < 7200 else f"{seconds / 3600:.1f} hours"
 
 
 def _confirmed(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict) -> str:

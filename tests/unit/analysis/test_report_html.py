@@ -68,7 +68,7 @@ def test_every_section_of_a_60_trial_run_with_failures(run60):
     dims = figures(page)["parallel"]["data"][0]["dimensions"]
     varying = rundir.load_config(RunDir(run60)).varying()
     assert len(varying) == 6
-    assert [d["label"].split(" ")[0] for d in dims] == [*varying, "validation"]
+    assert [d["label"].replace("<br>", " ").split(" ")[0] for d in dims] == [*varying, "validation"]
 
 
 def test_a_two_trial_run_says_importance_needs_more_trials(tmp_path):
