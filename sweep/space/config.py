@@ -126,6 +126,9 @@ class SweepConfig:
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # A TF-IDF + logistic regression fitted on the same splits and scored once on test
+    # beside the selected trial (`sweep.search.baseline`); false skips it.
+    baseline: bool = True
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -139,12 +142,14 @@ class SweepConfig:
                 hps[name] = {
                     k: v for k, v in dataclasses.asdict(spec).items() if v is not None
                 }
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "data": dataclasses.asdict(self.data),
             "tuner": dataclasses.asdict(self.tuner),
             "hyperparameters": hps,
         }
+        if not self.baseline:
+            out["baseline"] = False
         if self.tracking != TrackingConfig():
             out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
         return out
@@ -255,7 +260,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters", "tracking")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking", "baseline")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -274,7 +279,11 @@ def from_dict(raw: dict) -> SweepConfig:
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
     tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
-    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking)
+    baseline = raw.get("baseline", True)
+    if not isinstance(baseline, bool):
+        raise ConfigError(f"baseline: expected true or false, got {describe_value(baseline)}")
+    cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking,
+                      baseline=baseline)
     validation.validate(cfg)
     return cfg
 
