@@ -87,6 +87,8 @@ class TunerConfig:
     initial_points: int | None = None  # Bayesian random starts; None: `SweepConfig.initial_points()`
     max_time: str | int | None = None  # a duration ('45s', '90m', '2h') or seconds; None: no limit
     start_from: list[dict[str, Any]] = field(default_factory=list)  # configurations tried first
+    # "median": a trial whose curve falls behind the earlier trials' median stops (sweep.search.pruning)
+    pruning: str = "none"
 
     @property
     def direction(self) -> str:
