@@ -94,6 +94,10 @@ def main() -> None:
             return super().populate_space(trial_id)
 
     class Reporting(kt.Hyperband):
+        def __init__(self, oracle, **kwargs):
+            # Hyperband's own __init__ makes its oracle; this one has the budget.
+            kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
             value = trial.metrics.get_best_value("val_accuracy") if trial.metrics.exists("val_accuracy") \

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-
 from helpers import make_examples, write_csv, write_space
+
 from sweep.rundir import RunDir
 from sweep.search.pruning import MedianPruner
 
