@@ -220,6 +220,7 @@ def test_baseline_and_pruning_keys(tmp_path):
     assert off.baseline is False and config.from_dict(yaml.safe_load(off.to_yaml())) == off
     with pytest.raises(ConfigError, match=r"^baseline: expected true or false, got"):
         load_text(tmp_path, ISSUE_SPACE + "baseline: maybe\n")
-    refused = r"^tuner.pruning: unknown value 'medain' \(did you mean 'median'\?\); expected one of none, median$"
+    refused = (r"^tuner.pruning: unknown value 'medain' \(did you mean 'median'\?\); "
+               r"expected one of none, median$")
     with pytest.raises(ConfigError, match=refused):
         load_text(tmp_path, ISSUE_SPACE.replace("  seed: 42", "  seed: 42\n  pruning: medain"))
