@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sweep import notebook, rundir
-from sweep.analysis import results
+from sweep.analysis import results, verdict
 from sweep.errors import Interrupted, UsageError
 from sweep.rundir import RunDir
 from sweep.space import config
@@ -185,6 +185,13 @@ class Run:
         test = rundir.read_json(self._run.test_json)
         return test if isinstance(test, dict) else None
 
+    @property
+    def baseline(self) -> dict | None:
+        """The linear baseline on this run's splits (test.json's `baseline`: TF-IDF + logistic
+        regression, its C chosen on validation, `val_accuracy`, `test_accuracy`, `seconds`),
+        or None when the space said `baseline: false` or the run predates it."""
+        return verdict.baseline(self.test)
+
     def report(self, top: int = 10, sort: str | None = None) -> pd.DataFrame:
         """The leaderboard `sweep report` prints: completed trials ranked, best first.
 
@@ -324,9 +331,9 @@ class Run:
             return head
         test = self.test
         tail = ""
-        if test and "test_accuracy" in test:
-            tail = (f"<p>Best trial {html.escape(str(test.get('trial_id')))} on the test split: "
-                    f"accuracy {test['test_accuracy']:.4f}</p>")
+        lines = verdict.test_lines(test, trials)
+        if lines:
+            tail = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
         return head + self.report(top=5).to_html(index=False, na_rep="") + tail
 
 

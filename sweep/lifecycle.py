@@ -135,6 +135,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
                                      say=progress.say, progress=progress)
+            if cfg.baseline:
+                test = _with_baseline(cfg, data, run, test, say)
             trials, history = results.write_tables(run)
             written = plots.plot_run(run, tables=(trials, history))
     except KeyboardInterrupt:
@@ -152,6 +154,28 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     rundir.write_status(run, "finished")
     written += write_report(run, (trials, history), say)
     return SweepOutcome(run, trials, test, written)
+
+
+def _with_baseline(cfg: SweepConfig, data, run: RunDir, test: dict | None, say: Say) -> dict | None:
+    """The linear baseline on the sweep's own splits, fitted once per data (test.json keeps it).
+
+    A helper, not the sweep: if it fails the run says so and finishes without it.
+    """
+    from sweep.analysis import evaluation
+    from sweep.search import baseline
+
+    entry = evaluation.saved_baseline(run, data.splits.fingerprint)
+    if entry is None:
+        say(f"Linear baseline: {baseline.DESCRIPTION} on the same {len(data.splits.train)} training "
+            f"examples, its C chosen on the same validation split, scored once on test")
+        try:
+            entry = baseline.fit_and_score(data.splits, cfg.tuner.seed)
+        except (ValueError, MemoryError) as e:  # e.g. a vocabulary of stop words only
+            say(f"Warning: the linear baseline was not fitted ({type(e).__name__}: {e}); "
+                "`baseline: false` in the space skips it")
+            return test
+        evaluation.record_baseline(run, entry)
+    return {**(test or {}), evaluation.BASELINE: entry}
 
 
 def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,

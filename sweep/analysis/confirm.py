@@ -70,6 +70,23 @@ class ConfirmOutcome:
 # --- Statistics (no TensorFlow) -----------------------------------------------------------
 
 
+def t_interval(values: np.ndarray, fraction: bool, level: float = LEVEL) -> tuple[float, float, float, float]:
+    """mean, sd (n - 1) and Student's t interval of `values`; NaN where under two values.
+
+    A fraction's interval is clipped to [0, 1] (a rate cannot leave it).
+    """
+    n = len(values)
+    mean = float(values.mean()) if n else np.nan
+    if n < 2:
+        return mean, np.nan, np.nan, np.nan
+    sd = float(values.std(ddof=1))
+    half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
+    low, high = mean - half, mean + half
+    if fraction:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return mean, sd, low, high
+
+
 def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = None,
               sweep: pd.Series | None = None, level: float = LEVEL) -> pd.DataFrame:
     """One row per configuration: its repeats' mean, sd and t-interval, best mean first.
@@ -93,15 +110,7 @@ def summarize(rows: pd.DataFrame, objective: str, hp_names: list[str] | None = N
     for trial_id, group in rows.groupby("trial_id", sort=False):
         values = pd.to_numeric(group[objective], errors="coerce").dropna().to_numpy(dtype=float)
         n = len(values)
-        mean = float(values.mean()) if n else np.nan
-        sd = float(values.std(ddof=1)) if n > 1 else np.nan
-        if n > 1:
-            half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
-            low, high = mean - half, mean + half
-            if metrics.is_fraction(objective):  # a rate: the interval cannot leave [0, 1]
-                low, high = max(low, 0.0), min(high, 1.0)
-        else:
-            low = high = np.nan
+        mean, sd, low, high = t_interval(values, metrics.is_fraction(objective), level)
         out.append({"rank": int(group["rank"].min()), "trial_id": str(trial_id),
                     **{h: group[h].iloc[0] for h in hp_names},
                     "seeds": n, "mean": mean, "sd": sd, "ci_low": low, "ci_high": high,
@@ -317,9 +326,11 @@ def _evaluate_leader(run: RunDir, cfg: SweepConfig, lead: pd.Series, rows: pd.Da
         by_seed.append({"seed": repeat.seed, "split_seed": repeat.split_seed,
                         **trainer.score_on_test(repeat)})
     scores = pd.DataFrame(by_seed)
+    _, sd, low, high = t_interval(scores.test_accuracy.to_numpy(dtype=float), fraction=True)
     entry.update({
         "test_accuracy": float(scores.test_accuracy.mean()),
-        "test_accuracy_sd": _number(scores.test_accuracy.std(ddof=1)),
+        "test_accuracy_sd": _number(sd),
+        f"test_accuracy_ci{round(LEVEL * 100)}": [_number(low), _number(high)],
         "test_loss": float(scores.test_loss.mean()),
         "test_examples": int(scores.test_examples.iloc[0]),
         "by_seed": by_seed,

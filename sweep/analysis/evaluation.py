@@ -1,6 +1,8 @@
-"""The selected trial on the test split, once; and test accuracy by input length.
+"""The selected trial on the test split, once; and accuracy by input length.
 
-Only COMPLETED trials are ever loaded here: a FAILED or RUNNING trial is not a model.
+Only COMPLETED trials are ever loaded here: a FAILED or RUNNING trial is not a model. The
+test split is read for the selected trial alone (and, apart, by the linear baseline):
+comparisons between cells are made on the validation split the trials were chosen on.
 Writes `test.json` and `length_accuracy.csv` in the run folder.
 """
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from sweep.data.pipeline import SweepData
 
 CONFIRMED = "confirmed"  # test.json's key for `sweep confirm`'s configuration (sweep.analysis.confirm)
+BASELINE = "baseline"  # test.json's key for the linear baseline (sweep.search.baseline)
+KEPT = (CONFIRMED, BASELINE)  # records of their own, kept when the selected trial is scored again
 
 
 def completed_trials(oracle) -> list:
@@ -31,7 +35,7 @@ def completed_trials(oracle) -> list:
 
 def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     """Evaluates the best completed trial once on the test split, and the best of each
-    cell by length; None when no trial completed.
+    cell by length on the validation split; None when no trial completed.
 
     A run resumed after its evaluation was cut short (Ctrl-C) evaluates again; one whose
     test.json already names the best trial keeps it (and its length analysis).
@@ -48,10 +52,10 @@ def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     # One pass over test serves both the score and the length analysis below.
     logits, labels, lengths = _predict_test(model, data, trial.hyperparameters.get("vocab_size"))
     result = {"trial_id": trial.trial_id, **_scores(model, logits, labels)}
-    if isinstance(done, dict) and CONFIRMED in done:
-        result[CONFIRMED] = done[CONFIRMED]  # `sweep confirm`'s record, kept apart
+    if isinstance(done, dict):
+        result.update({k: done[k] for k in KEPT if k in done})  # confirm's and the baseline's records
     write_json(run.test_json, result)
-    _length_accuracy(tuner, data, run, {trial.trial_id: (logits, labels, lengths)})
+    _length_accuracy(tuner, data, run, trial.trial_id, (logits, labels, lengths))
     return result
 
 
@@ -63,8 +67,24 @@ def score_on_test(model, data: SweepData, vocab_size: int) -> dict:
 
 def record_confirmed(run: RunDir, entry: dict) -> None:
     """Adds `sweep confirm`'s result to test.json under CONFIRMED, keeping the rest as it is."""
+    _record(run, CONFIRMED, entry)
+
+
+def record_baseline(run: RunDir, entry: dict) -> None:
+    """Adds the linear baseline's result to test.json under BASELINE, keeping the rest as it is."""
+    _record(run, BASELINE, entry)
+
+
+def saved_baseline(run: RunDir, fingerprint: str) -> dict | None:
+    """The baseline test.json holds for this data (same splits), else None."""
     test = read_json(run.test_json)
-    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), CONFIRMED: entry})
+    entry = test.get(BASELINE) if isinstance(test, dict) else None
+    return entry if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint else None
+
+
+def _record(run: RunDir, key: str, entry: dict) -> None:
+    test = read_json(run.test_json)
+    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), key: entry})
 
 
 def _scores(model, logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -79,10 +99,10 @@ def _scores(model, logits: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def _predict_test(model, data: SweepData, vocab_size: int):
-    """The model's logits on the whole test split, with its labels and untruncated lengths."""
+def _predict_test(model, data: SweepData, vocab_size: int, split: str = "test"):
+    """The model's logits on the whole test split (or `split`), with its labels and untruncated lengths."""
     logits, labels, lengths = [], [], []
-    for x, y, raw in data.dataset(vocab_size, "test", with_raw_lengths=True):
+    for x, y, raw in data.dataset(vocab_size, split, with_raw_lengths=True):
         logits.append(np.asarray(model.predict_on_batch(x)))  # compiled; an eager call is slow
         labels.append(y.numpy())
         lengths.append(raw.numpy())
@@ -93,35 +113,41 @@ def _predicted_class(logits: np.ndarray) -> np.ndarray:
     return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
 
 
-def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, buckets: int = 5) -> None:
-    """Test accuracy by input-length bucket for the best model of each cell x direction.
+def _length_accuracy(tuner, data: SweepData, run: RunDir, selected: str, on_test: tuple,
+                     buckets: int = 5) -> None:
+    """Accuracy by input-length bucket: the best model of each cell x direction on the
+    validation split, and the selected trial on the test split too.
 
-    This is analysis after selection (nothing is chosen by it): it answers the
-    notebook's question of where SimpleRNN falls behind LSTM and GRU. Direction is kept
-    apart because a bidirectional SimpleRNN also reads each review from its end, which
-    hides the one-way cell's trouble with long inputs. `predicted` holds test predictions
-    already made, by trial id.
+    This is analysis after selection (nothing is chosen by it): it answers the notebook's
+    question of where SimpleRNN falls behind LSTM and GRU. The comparison between cells is
+    made on validation, so that test is read once, for the selected trial (`on_test`: its
+    test predictions, already made). Direction is kept apart because a bidirectional
+    SimpleRNN also reads each review from its end, which hides the one-way cell's trouble
+    with long inputs. The buckets are quintiles of the validation split's lengths.
     """
-
     best_per_cell: dict[tuple[str, bool], Any] = {}
     for t in completed_trials(tuner.oracle):
         hp = t.hyperparameters
         key = (hp.get("cell"), bool(hp.get("bidirectional")))
         best_per_cell.setdefault(key, t)
     lengths_all = data.encoded(next(iter(best_per_cell.values())).hyperparameters.get("vocab_size"))
-    edges = np.unique(np.quantile(lengths_all.raw_lengths("test"), np.linspace(0, 1, buckets + 1)))
+    edges = np.unique(np.quantile(lengths_all.raw_lengths("val"), np.linspace(0, 1, buckets + 1)))
     rows = []
-    for (cell, bidirectional), t in best_per_cell.items():
-        if t.trial_id not in predicted:
+    scored = [(key, t, "val") for key, t in best_per_cell.items()]
+    scored += [(key, t, "test") for key, t in best_per_cell.items() if t.trial_id == selected]
+    for (cell, bidirectional), t, split in scored:
+        if split == "test":
+            logits, labels, lengths = on_test
+        else:
             vocab = t.hyperparameters.get("vocab_size")
-            predicted[t.trial_id] = _predict_test(tuner.load_model(t), data, vocab)
-        logits, labels, lengths = predicted[t.trial_id]
+            logits, labels, lengths = _predict_test(tuner.load_model(t), data, vocab, split="val")
         correct = _predicted_class(logits) == labels
         which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
         for b in range(len(edges) - 1):
             sel = which == b
             if sel.any():
                 rows.append({
+                    "split": split,
                     "cell": cell,
                     "bidirectional": bidirectional,
                     "trial_id": t.trial_id,
@@ -132,4 +158,3 @@ def _length_accuracy(tuner, data: SweepData, run: RunDir, predicted: dict, bucke
                     "accuracy": float(correct[sel].mean()),
                 })
     write_atomic(run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))
-

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sweep import metrics, rundir
-from sweep.analysis import results
+from sweep.analysis import results, verdict
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run
 from sweep.space.registry import CELLS  # the cells' order and labels
@@ -211,10 +211,13 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
     return _save(fig, path)
 
 
-def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = None) -> Path | None:
-    """Test accuracy of the best model of each cell x direction by review length bucket."""
-    if frame is None or frame.empty:
+def length_accuracy(frame: pd.DataFrame | None, path: Path, max_length: int | None = None) -> Path | None:
+    """Accuracy of the best model of each cell x direction by review length bucket, on the
+    split the cells are compared on (validation; test in runs before 0.4)."""
+    cells, split = verdict.length_view(frame)
+    if cells is None or cells.empty:
         return None
+    frame = cells
     fig = _figure(8, 4.6)
     ax = fig.subplots()
     buckets = frame.drop_duplicates("bucket").sort_values("bucket")
@@ -228,9 +231,9 @@ def length_accuracy(frame: pd.DataFrame, path: Path, max_length: int | None = No
                       f"(trial {g.trial_id.iloc[0]})")
     ax.set_xticks(buckets.bucket, ticks, fontsize=8)
     cut = f"; models read the first {max_length} tokens" if max_length else ""
-    ax.set(xlabel=f"review length in tokens (quintiles of the test split{cut})",
-           ylabel="test accuracy (fraction correct)",
-           title="Test accuracy by review length: best model of each cell and direction")
+    ax.set(xlabel=f"review length in tokens (quintiles of the {split} split{cut})",
+           ylabel=f"{split} accuracy (fraction correct)",
+           title=f"{split.capitalize()} accuracy by review length: best model of each cell and direction")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return _save(fig, path)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from sweep import metrics
 from sweep.analysis import report_axes as axes
+from sweep.analysis import verdict
 from sweep.analysis.importance import Importance
 from sweep.analysis.plots import HP_UNITS
 from sweep.metrics import TrialStatus
@@ -338,7 +339,9 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
 
 
 def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | None:
-    """Test accuracy of the best model of each cell x direction by review length (length_accuracy.csv)."""
+    """Accuracy of the best model of each cell x direction by review length (length_accuracy.csv),
+    on the split the cells are compared on (validation; test in runs before 0.4)."""
+    frame, split = verdict.length_view(frame)
     if frame is None or frame.empty:
         return None
     buckets = frame.drop_duplicates("bucket").sort_values("bucket")
@@ -356,9 +359,9 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
                      "hovertemplate": "%{y:.3f}<extra>%{fullData.name}</extra>"})
     cut = f"; models read the first {max_length} tokens" if max_length else ""
     return {"data": data, "layout": _layout(
-        "Test accuracy by review length: the best model of each cell and direction", 400,
+        f"{split.capitalize()} accuracy by review length: the best model of each cell and direction", 400,
         xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
-               "title": {"text": f"review length in tokens (quintiles of the test split{cut})"}},
-        yaxis={"title": {"text": "test accuracy (fraction correct),<br>higher is better"},
+               "title": {"text": f"review length in tokens (quintiles of the {split} split{cut})"}},
+        yaxis={"title": {"text": f"{split} accuracy (fraction correct),<br>higher is better"},
                "range": axes.metric_range(frame.accuracy, "test_accuracy")},
         legend={"orientation": "h", "y": -0.3})}

@@ -28,7 +28,7 @@ import pandas as pd
 from sweep import metrics, rundir
 from sweep.analysis import importance as importance_mod
 from sweep.analysis import report_figures as figs
-from sweep.analysis import results
+from sweep.analysis import results, verdict
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, as_run, read_json
 from sweep.space.config import SweepConfig
@@ -177,7 +177,9 @@ def _caption(key: str, imp: importance_mod.Importance, objective: str) -> str:
     if key == "importance":
         return ("How much of the spread of the objective each hyperparameter accounts for, by "
                 f"{importance_mod.METHOD} over the completed trials. It describes the trials that were "
-                "run: a correlation over them, not a causal effect, and only over the ranges searched.")
+                "run: a correlation over them, not a causal effect, and only over the ranges searched. "
+                f"Bars: the mean of {imp.resamples} bootstrap resamples; whiskers: their 10th to 90th "
+                "percentiles. " + imp.ranking_sentence()).strip()
     if key == "parallel":
         return "Drag along any axis to keep the trials in that range; drag again to change it, click "\
                "outside the range to clear it. Colour: " + figs.objective_label(objective) + "."
@@ -318,6 +320,12 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
                              f"accuracy {test['test_accuracy']:.4f} (fraction correct, higher is better), "
                              f"loss {test.get('test_loss', float('nan')):.4f} (cross-entropy, lower is "
                              "better); the test split is scored once, for the selected trial"))
+    optimism = verdict.optimism_line(test, trials)
+    if optimism:
+        rows.append(("validation vs test", optimism))
+    baseline = verdict.baseline_line(test)
+    if baseline:
+        rows.append(("linear baseline", baseline))
     if note:
         rows.append(("note", note))
     out = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)

@@ -21,7 +21,8 @@ from sweep.space.config import HYPERPARAMETERS, Choice, Fixed
 
 TRIAL_COLUMNS = ["trial_id", "status"]
 TRIAL_TAIL_COLUMNS = ["epochs_run", "best_epoch", "params", "seconds", "fit_seconds",
-                "overhead_seconds", "peak_rss_mb", "worker", "test_accuracy", "test_loss", "reason"]
+                "overhead_seconds", "peak_rss_mb", "worker", "test_accuracy", "test_loss", "pruned",
+                      "reason"]
 HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sweep.analysis import results
+from sweep import rundir
+from sweep.analysis import results, verdict
 from sweep.cli import common
 from sweep.cli import track as cli_track
 
@@ -47,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"Best mean: trial {test['trial_id']}, its {len(test['by_seed'])} repeats on the test "
               f"split ({test['test_examples']} examples): accuracy {test['test_accuracy']:.4f}"
               + (f" ± {sd:.4f} (sd)" if sd is not None else ""))
+        against = verdict.confirmed_vs_baseline(test, rundir.read_json(outcome.run.test_json))
+        if against:
+            print(against)
     made = [p.name for p in (outcome.run.confirm_csv, outcome.plot) if p is not None]
     print(f"Results: {outcome.run}/ ({', '.join(made)}, test.json)")
     return common.EXIT_OK

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from sweep import rundir
-from sweep.analysis import results
+from sweep.analysis import results, verdict
 from sweep.cli import common
 from sweep.errors import UsageError
 from sweep.rundir import RunDir
@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if len(trials):
         board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
         print(results.format_table(board))
+    lines = verdict.test_lines(rundir.read_json(run_dir.test_json), trials)
+    if lines:
+        print("\n".join(lines))
     imp = None
     if cfg.varying():
         from sweep.analysis import importance  # Optuna, on first use

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweep.analysis import results
+from sweep.analysis import results, verdict
 from sweep.cli import common
 from sweep.space import config
 from sweep.space.overrides import BY_NAME, FLAGS
@@ -83,10 +83,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(results.format_table(results.leaderboard(outcome.trials, cfg.tuner.objective, 5,
                                                    hp_names=cfg.varying())))
-    test = outcome.test
-    if test:
-        print(f"\nBest trial {test['trial_id']} on the test split ({test['test_examples']} "
-              f"examples): accuracy {test['test_accuracy']:.4f}, loss {test['test_loss']:.4f}")
+    lines = verdict.test_lines(outcome.test, outcome.trials)
+    if lines:
+        print("\n" + "\n".join(lines))
     print(f"Results: {outcome.run}/ (trials.csv, history.csv, "
           f"{', '.join(p.name for p in outcome.plots) or 'no plots'})")
     return common.EXIT_OK

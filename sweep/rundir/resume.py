@@ -44,6 +44,7 @@ def saved_space_diffs(cfg: config.SweepConfig, run: RunDir) -> list[str]:
         for key in RESUMABLE_CHANGES:
             d["tuner"].pop(key)
         d.pop("tracking", None)  # where trials are also recorded, not what they are
+        d.pop("baseline", None)  # what the winner is compared with, not what a trial is
         d["data"].pop("download", None)  # how to get the data, not what it is
     return _diff(old, new)
 

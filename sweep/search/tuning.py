@@ -29,6 +29,7 @@ from sweep.progress import TrialEvents
 from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
 from sweep.search import ktcompat, runtime
 from sweep.search.oracle import SweepOracleMixin, oracle_class
+from sweep.search.pruning import MedianPruner
 from sweep.search.trial_model import hypermodel_class
 from sweep.space.config import MAX_SEED, SweepConfig
 from sweep.space.registry import TUNERS
@@ -62,9 +63,10 @@ class SweepTunerMixin(_Tuner):
     sweep_progress = TrialEvents()  # what the console shows (`search(progress=)`)
 
     def __init__(self, *args, seed: int, on_trial_end: Callable[[], None] | None = None,
-                 **kwargs):
+                 pruner: MedianPruner | None = None, **kwargs):
         self.sweep_seed = seed
         self.trial_end_hook = on_trial_end
+        self.pruner = pruner
         ktcompat.init_with_oracle(self, *args, **kwargs)
 
     def on_trial_begin(self, trial):
@@ -82,6 +84,9 @@ class SweepTunerMixin(_Tuner):
         keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
         ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
         write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
+        self._pruned: str | None = None
+        if self.pruner is not None:
+            self.pruner.load(exclude=trial.trial_id)
 
     def on_batch_end(self, trial, model, batch, logs=None):
         super().on_batch_end(trial, model, batch, logs)
@@ -100,6 +105,11 @@ class SweepTunerMixin(_Tuner):
         write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
                      pd.DataFrame(self._epochs).to_csv(index=False))
         self.sweep_progress.epoch_end(epoch, logs)
+        if self.pruner is not None and not self._pruned:
+            curve = [e.get(self.pruner.objective, float("nan")) for e in self._epochs]
+            self._pruned = self.pruner.check(curve)
+            if self._pruned:
+                model.stop_training = True  # its best epoch's weights are kept, as at early stopping
 
     def run_trial(self, trial, *args, **kwargs):
         try:
@@ -127,6 +137,8 @@ class SweepTunerMixin(_Tuner):
             "peak_rss_mb": runtime.peak_rss_mb(),
             "worker": self.tuner_id,
         }
+        if self._pruned:
+            record["pruned"] = self._pruned
         write_json(RunDir.trial_record(self._trial_dir(trial)), record)
         try:
             super().on_trial_end(trial)
@@ -185,9 +197,11 @@ def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,
             max_trials=t.max_trials, num_initial_points=cfg.initial_points(), **common)
     else:
         oracle = oracle_class(entry.resolve("oracle"))(max_trials=t.max_trials, **common)
+    # Any algorithm; Hyperband stops weak trials by its brackets already.
+    pruner = MedianPruner(run, t.objective, t.epochs) if t.pruning == "median" else None
     return _tuner_class(entry.resolve())(
         oracle=oracle, hypermodel=hypermodel, seed=seed, directory=str(run.path),
-        project_name=TUNER_PROJECT, overwrite=overwrite, on_trial_end=on_trial_end)
+        project_name=TUNER_PROJECT, overwrite=overwrite, on_trial_end=on_trial_end, pruner=pruner)
 
 
 # --- The sweep ----------------------------------------------------------------------

@@ -87,6 +87,8 @@ class TunerConfig:
     initial_points: int | None = None  # Bayesian random starts; None: `SweepConfig.initial_points()`
     max_time: str | int | None = None  # a duration ('45s', '90m', '2h') or seconds; None: no limit
     start_from: list[dict[str, Any]] = field(default_factory=list)  # configurations tried first
+    # "median": a trial whose curve falls behind the earlier trials' median stops (sweep.search.pruning)
+    pruning: str = "none"
 
     @property
     def direction(self) -> str:
@@ -128,6 +130,9 @@ class SweepConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     # modules imported when the space is read: they register cells and sources (docs/extending.md)
     plugins: tuple[str, ...] = ()
+    # A TF-IDF + logistic regression fitted on the same splits and scored once on test
+    # beside the selected trial (`sweep.search.baseline`); false skips it.
+    baseline: bool = True
 
     def to_dict(self) -> dict:
         """The resolved space in the YAML forms `from_dict` reads back."""
@@ -141,7 +146,7 @@ class SweepConfig:
                 hps[name] = {
                     k: v for k, v in dataclasses.asdict(spec).items() if v is not None
                 }
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "data": dataclasses.asdict(self.data),
             "tuner": dataclasses.asdict(self.tuner),
@@ -149,6 +154,8 @@ class SweepConfig:
         }
         if self.plugins:
             out["plugins"] = list(self.plugins)
+        if not self.baseline:
+            out["baseline"] = False
         if self.tracking != TrackingConfig():
             out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
         return out
@@ -259,7 +266,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters", "tracking", "plugins")
+_TOP = ("name", "data", "tuner", "hyperparameters", "tracking", "plugins", "baseline")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -279,8 +286,11 @@ def from_dict(raw: dict) -> SweepConfig:
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
     tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
     hps = hyperparameters.parse(raw["hyperparameters"])
+    baseline = raw.get("baseline", True)
+    if not isinstance(baseline, bool):
+        raise ConfigError(f"baseline: expected true or false, got {describe_value(baseline)}")
     cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking,
-                      plugins=plugins)
+                      plugins=plugins, baseline=baseline)
     validation.validate(cfg)
     return cfg
 

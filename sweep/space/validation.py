@@ -107,6 +107,9 @@ def validate(cfg: SweepConfig) -> None:
                           f"got {t.seed!r}")
     if not is_int(t.hyperband_factor) or t.hyperband_factor < 2:
         raise ConfigError(f"tuner.hyperband_factor: expected an integer >= 2, got {t.hyperband_factor!r}")
+    if t.pruning not in PRUNERS:
+        raise ConfigError(f"tuner.pruning: unknown value {t.pruning!r}"
+                          f"{did_you_mean(str(t.pruning), PRUNERS)}; expected one of {one_of(PRUNERS)}")
     if t.algorithm == "grid":
         for name, spec in cfg.hyperparameters.items():
             if isinstance(spec, Range) and (spec.step is None or spec.sampling != "linear"):
@@ -116,6 +119,9 @@ def validate(cfg: SweepConfig) -> None:
                 )
     _validate_budget(cfg)
     _validate_tracking(cfg.tracking)
+
+
+PRUNERS = ("none", "median")
 
 
 def _validate_tracking(tracking: TrackingConfig) -> None:

@@ -118,7 +118,8 @@ def trial_figures(cfg, row: pd.Series) -> dict[str, float]:
 
 
 def test_figures(run: RunDir) -> tuple[dict[str, float], str | None]:
-    """test.json's figures (the confirmed ones prefixed `confirmed_`) and its best trial's id."""
+    """test.json's figures (the confirmed ones prefixed `confirmed_`, the linear baseline's
+    `baseline_`) and its best trial's id."""
     test = rundir.read_json(run.test_json)
     figures: dict[str, float] = {}
     if not isinstance(test, dict):
@@ -126,11 +127,12 @@ def test_figures(run: RunDir) -> tuple[dict[str, float], str | None]:
     for k, v in test.items():
         if k.startswith("test_") and (n := number(v)) is not None:
             figures[k] = n
-    confirmed = test.get("confirmed")
-    if isinstance(confirmed, dict):
-        for k, v in confirmed.items():
-            if k.startswith("test_") and (n := number(v)) is not None:
-                figures[f"confirmed_{k}"] = n
+    for key in ("confirmed", "baseline"):
+        entry = test.get(key)
+        if isinstance(entry, dict):
+            for k, v in entry.items():
+                if k.startswith(("test_", "val_")) and (n := number(v)) is not None:
+                    figures[f"{key}_{k}"] = n
     return figures, None if test.get("trial_id") is None else str(test.get("trial_id"))
 
 

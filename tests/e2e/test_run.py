@@ -67,6 +67,8 @@ def test_report_after_run(synthetic_run, capsys):
     assert cli.main(["report", str(run), "--top", "1"]) == 0
     out = capsys.readouterr().out
     assert "sweep finished" in out and "rank" in out
+    baseline = json.loads((run / "test.json").read_text())["baseline"]
+    assert f"vs linear baseline {baseline['test_accuracy']:.4f} on test" in out
 
 
 @requires_imdb
@@ -85,6 +87,15 @@ def test_imdb_grid_one_trial_per_cell(tmp_path):
     assert test["test_examples"] == 1000 and test["test_accuracy"] > 0.5
     assert (run / "best_curves.png").stat().st_size > 10_000
     assert "Best trial" in proc.stdout and "rank" in proc.stdout
+    # The linear baseline on the same splits, scored once on the same test reviews, said last.
+    baseline = test["baseline"]
+    assert baseline["test_examples"] == 1000 and baseline["train_examples"] == 2000
+    assert 0.7 < baseline["test_accuracy"] <= 1 and baseline["C"] in (0.5, 2.0, 8.0, 32.0, 128.0)
+    assert f"vs linear baseline {baseline['test_accuracy']:.4f}" in proc.stdout.splitlines()[-2]
+    # Cells are compared by length on validation; test only for the selected trial.
+    by_length = pd.read_csv(run / "length_accuracy.csv", dtype={"trial_id": str})
+    assert set(by_length[by_length.split == "val"].cell) == {"gru", "lstm", "simple_rnn"}
+    assert set(by_length[by_length.split == "test"].trial_id) == {test["trial_id"]}
 
 
 def test_a_normal_run_shows_only_the_sweeps_lines(tmp_path):

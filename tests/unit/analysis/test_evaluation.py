@@ -62,6 +62,23 @@ def test_test_score_is_what_keras_evaluate_gives(tmp_path, num_classes):
     assert result["test_loss"] == pytest.approx(expected["loss"], rel=1e-4)
     assert json.loads((tmp_path / "test.json").read_text()) == result
     by_length = pd.read_csv(tmp_path / "length_accuracy.csv")
-    assert by_length.examples.sum() == 60
-    assert (by_length.accuracy * by_length.examples).sum() / 60 == pytest.approx(
-        result["test_accuracy"])
+    # Cells are compared on validation; test rows only for the selected trial (test read once).
+    on_test, on_val = by_length[by_length.split == "test"], by_length[by_length.split == "val"]
+    assert set(on_test.trial_id.astype(str)) == {"0"}
+    assert on_test.examples.sum() == 60
+    assert (on_test.accuracy * on_test.examples).sum() / 60 == pytest.approx(result["test_accuracy"])
+    assert on_val.examples.sum() == len(data.splits.val)
+    val = model.evaluate(data.dataset(100, "val"), verbose=0, return_dict=True)
+    assert (on_val.accuracy * on_val.examples).sum() / len(data.splits.val) == pytest.approx(
+        val["accuracy"], abs=1e-6)
+
+
+def test_baseline_and_confirm_records_survive_a_new_test_evaluation(tmp_path):
+    """test.json's baseline and confirmed entries are their own records: rescoring keeps them."""
+    run = RunDir(tmp_path)
+    evaluation.record_baseline(run, {"test_accuracy": 0.9, "fingerprint": "abc"})
+    evaluation.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.8})
+    assert evaluation.saved_baseline(run, "abc")["test_accuracy"] == 0.9
+    assert evaluation.saved_baseline(run, "other data") is None
+    test = json.loads((tmp_path / "test.json").read_text())
+    assert set(test) == {"baseline", "confirmed"}

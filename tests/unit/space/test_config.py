@@ -210,3 +210,17 @@ def test_data_download_is_auto_or_false(value):
         config.from_dict(raw)
     assert config.from_dict({**raw, "data": {}}).data.download == "auto"
     assert config.from_dict({**raw, "data": {"download": False}}).data.download is False
+
+
+def test_baseline_and_pruning_keys(tmp_path):
+    """`baseline` (top level) and `tuner.pruning`: defaults, round trip, one-line refusals."""
+    cfg = load_text(tmp_path, ISSUE_SPACE)
+    assert cfg.baseline is True and cfg.tuner.pruning == "none" and "baseline" not in cfg.to_dict()
+    off = load_text(tmp_path, ISSUE_SPACE + "baseline: false\n")
+    assert off.baseline is False and config.from_dict(yaml.safe_load(off.to_yaml())) == off
+    with pytest.raises(ConfigError, match=r"^baseline: expected true or false, got"):
+        load_text(tmp_path, ISSUE_SPACE + "baseline: maybe\n")
+    refused = (r"^tuner.pruning: unknown value 'medain' \(did you mean 'median'\?\); "
+               r"expected one of none, median$")
+    with pytest.raises(ConfigError, match=refused):
+        load_text(tmp_path, ISSUE_SPACE.replace("  seed: 42", "  seed: 42\n  pruning: medain"))
