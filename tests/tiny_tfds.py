@@ -4,7 +4,7 @@ Importing this module registers them with tfds (as `tfds:tiny_reviews`, `tfds:of
 and `tfds:unreachable_reviews`). `tiny_reviews` prepares its train and test splits from
 $TINY_TFDS_SOURCE/train.csv and test.csv (text,label), the way a real builder prepares what
 it downloads; `offline_reviews` fails in its download step as a machine without internet does;
-`unreachable_reviews` has its homepage on a host that never resolves.
+`unreachable_reviews` downloads from a host that never resolves.
 """
 
 from __future__ import annotations
@@ -52,15 +52,10 @@ class OfflineReviews(TinyReviews):
 
 
 class UnreachableReviews(TinyReviews):
-    """As `TinyReviews`, with its downloads on a host that no machine can reach (`.invalid`)."""
+    """As `TinyReviews`, with its download (its checksums' URL, as a real builder registers
+    them) on a host that no machine can reach (`.invalid`)."""
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self, homepage="http://downloads.invalid/reviews/",
-            features=tfds.features.FeaturesDict({
-                "text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=["neg", "pos"])}),
-            supervised_keys=("text", "label"),
-        )
+    url_infos = {"http://downloads.invalid/reviews.tar.gz": None}
 
     def _split_generators(self, dl_manager):
         raise AssertionError("the download was tried, though its host cannot be reached")
