@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import sys
 import tempfile
@@ -25,9 +26,38 @@ EXIT_OK, EXIT_USAGE = 0, UsageError.exit_code
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with one line (its default also prints the usage block)."""
+    """argparse that takes flags by their exact names only (no prefixes: `--max-trial` is not
+    `--max-trials`), suggests the closest one for an unknown flag, and exits 2 with one line
+    (its default also prints the usage block). Its subparsers are Parsers too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self._args: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Refused here, by the (sub)command that knows its flags, not by `sweep` after it.
+        self._args = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _unknown_flag(self) -> tuple[str, str] | None:
+        """The first --flag given that this parser lacks, and the closest one it has (or "")."""
+        for arg in self._args:
+            flag = arg.split("=", 1)[0]
+            if flag.startswith("--") and flag not in self._option_string_actions:
+                close = difflib.get_close_matches(flag, list(self._option_string_actions), n=1)
+                return flag, close[0] if close else ""
+        return None
 
     def error(self, message: str):
+        unknown = self._unknown_flag()
+        if unknown:
+            if message.startswith("the following arguments are required"):
+                message = f"unrecognized arguments: {unknown[0]}"  # `sweep --vers`: not the COMMAND
+            message += f"; did you mean {unknown[1]}?" if unknown[1] else ""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 

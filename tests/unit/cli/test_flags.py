@@ -28,8 +28,9 @@ def space(tmp_path):
     return write_space(tmp_path / "space.yaml", f"csv:{write_csv(tmp_path / 'd.csv', make_examples(60))}")
 
 
-@pytest.mark.parametrize(("flag", "meant"), [("--max-trial", "--max-trials"), ("--limit_train", "--limit-train"),
-                                             ("--epoch", "--epochs"), ("--result-dir", "--results-dir")])
+@pytest.mark.parametrize(("flag", "meant"), [
+    ("--max-trial", "--max-trials"), ("--limit_train", "--limit-train"), ("--epoch", "--epochs"),
+    ("--result-dir", "--results-dir")])
 def test_a_flag_is_taken_only_by_its_exact_name_and_a_close_one_is_suggested(flag, meant, space, tmp_path,
                                                                              capsys):
     code, out, err = run_main(["run", str(space), "--results-dir", str(tmp_path / "r"), flag, "3"], capsys)
