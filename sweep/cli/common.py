@@ -1,4 +1,5 @@
-"""What the commands share: a parser and RUN_DIR, argparse types, `say`, TensorFlow's native log.
+"""What the commands share: a parser and RUN_DIR, argparse types, `say`, TensorFlow's log hidden
+(`native_stderr_hidden`, from `sweep.progress.quiet`, which the Python API shares).
 
 Imports nothing heavy: every command module imports this one at start-up, `sweep --help`
 included.
@@ -7,17 +8,15 @@ included.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sweep import rundir
-from sweep.errors import SweepError, UsageError
+from sweep.errors import UsageError
+from sweep.progress.quiet import native_stderr_hidden as native_stderr_hidden  # for the commands
 from sweep.rundir import RunDir
 from sweep.space import config
 from sweep.space.config import SweepConfig
@@ -154,40 +153,3 @@ def write_or_say(write: Callable, out: str | None, what: str, required: bool = F
             raise UsageError(message) from None
         note(message)
         return None
-
-
-@contextlib.contextmanager
-def native_stderr_hidden(hide: bool = True) -> Iterator[None]:
-    """Keeps what TensorFlow's C++ core writes to file descriptor 2 off the console.
-
-    TF logs oneDNN, CUDA and XLA notices there (some before TF_CPP_MIN_LOG_LEVEL applies,
-    some during training) that would bury the sweep's own lines. Python's `sys.stderr`
-    keeps the console, so errors and tracebacks still show; the native lines go to a
-    temporary file, whose tail is shown only if the command ends in an unexpected error.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not hide:
-        yield
-        return
-    sys.stderr.flush()
-    console = os.dup(2)
-    native = tempfile.TemporaryFile()
-    os.dup2(native.fileno(), 2)
-    python_stderr = sys.stderr
-    sys.stderr = open(console, "w", buffering=1, closefd=False)
-    try:
-        yield
-    except (SweepError, KeyboardInterrupt):
-        raise
-    except BaseException:
-        native.seek(0)
-        tail = native.read()[-4000:].decode(errors="replace").strip()
-        if tail:
-            print(f"TensorFlow's native log (tail):\n{tail}", file=sys.stderr)
-        raise
-    finally:
-        sys.stderr.close()  # flushes; the descriptor stays open (closefd=False)
-        sys.stderr = python_stderr
-        os.dup2(console, 2)
-        os.close(console)
-        native.close()
