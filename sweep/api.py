@@ -52,7 +52,7 @@ PLOTS = ("best_curves", "hparams", "cells", "length_accuracy", "confirm")
 
 
 def _in_python_words(func: Callable) -> Callable:
-    """The API's errors as Python says them: keywords where the command's say flags."""
+    """The API's errors as Python says them: keywords where the commands say flags."""
 
     @functools.wraps(func)
     def call(*args, **kwargs):

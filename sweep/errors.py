@@ -103,6 +103,8 @@ def failure_reason(message: str) -> str:
 # The flags that the Python API takes as True/False keywords; every other `--flag-name` is the
 # keyword `flag_name` with a value.
 SWITCHES = {"overwrite", "refit", "resplit", "tensorboard", "mixed_precision", "verbose"}
+# Words of the command line that Python says otherwise.
+PHRASES = {"the same command": "the same call"}
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)(?:(:)|( )(?=\d|[A-Z]+\b))?")
 
 
@@ -110,11 +112,15 @@ def in_python_words(message: str) -> str:
     """A message written for the command line, as the Python API says it.
 
     "pass --overwrite or --name" -> "pass overwrite=True or name=...", "--seeds 3" ->
-    "seeds=3", "--trial ID" -> "trial=ID", "--sort: no column" -> "sort: no column". Text in
-    backticks (a command to type) is kept as it is.
+    "seeds=3", "--trial ID" -> "trial=ID", "--sort: no column" -> "sort: no column", and
+    "run the same command" -> "run the same call". Text in backticks (a command to type) is
+    kept as it is.
     """
     parts = message.split("`")
-    parts[::2] = [_FLAG.sub(_keyword, part) for part in parts[::2]]
+    for i in range(0, len(parts), 2):
+        for cli, python in PHRASES.items():
+            parts[i] = parts[i].replace(cli, python)
+        parts[i] = _FLAG.sub(_keyword, parts[i])
     return "`".join(parts)
 
 

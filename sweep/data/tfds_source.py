@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -158,11 +159,23 @@ def _unreachable(urls) -> str | None:
         return None
     for host, port in sorted({(p.hostname, p.port or (443 if p.scheme == "https" else 80))
                               for p in map(urllib.parse.urlsplit, urls or ()) if p.hostname}):
-        try:
-            socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
-        except OSError as e:
-            return f"no connection to {host}: {e.strerror or type(e).__name__}"
+        why: list[str] = []
+        # On a thread: a name lookup has no timeout of its own (a dead DNS server takes long).
+        probe = threading.Thread(target=_connect, args=(host, port, why), daemon=True)
+        probe.start()
+        probe.join(2 * PROBE_TIMEOUT_S)
+        if probe.is_alive():
+            return f"no answer from {host} within {2 * PROBE_TIMEOUT_S:.0f} s"
+        if why:
+            return f"no connection to {host}: {why[0]}"
     return None
+
+
+def _connect(host: str, port: int, why: list[str]) -> None:
+    try:
+        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as e:
+        why.append(e.strerror or type(e).__name__)
 
 
 def _decoded(text: list[bytes]) -> np.ndarray:

@@ -20,7 +20,8 @@ from sweep.space import config
     ("--sort: no column 'x'", "sort: no column 'x'"),
     ("fewer than --top 4.", "fewer than top=4."),
     ("name a trial with --trial ID", "name a trial with trial=ID"),
-    ("Raise it (--max-time) and run", "Raise it (max_time=...) and run"),
+    ("Raise it (--max-time) and run the same command to go on.",
+     "Raise it (max_time=...) and run the same call to go on."),
     ("a folder from `sweep export RUN --trial ID`", "a folder from `sweep export RUN --trial ID`"),
 ])
 def test_one_wording_table_says_flags_as_keywords(cli, python):
