@@ -105,7 +105,7 @@ def failure_reason(message: str) -> str:
 SWITCHES = {"overwrite", "refit", "resplit", "tensorboard", "mixed_precision", "verbose"}
 # Words of the command line that Python says otherwise.
 PHRASES = {"the same command": "the same call"}
-_FLAG = re.compile(r"--([a-z][a-z0-9-]*)(?:(:)|( )(?=\d|[A-Z]+\b))?")
+_FLAG = re.compile(r"(?<![\w/.-])--([a-z][a-z0-9-]*)(?:(:)|( )(?=\d|[A-Z]+\b))?")
 
 
 def in_python_words(message: str) -> str:

@@ -23,6 +23,7 @@ from sweep.space import config
     ("Raise it (--max-time) and run the same command to go on.",
      "Raise it (max_time=...) and run the same call to go on."),
     ("a folder from `sweep export RUN --trial ID`", "a folder from `sweep export RUN --trial ID`"),
+    ("/data/my--reviews.csv: no such file", "/data/my--reviews.csv: no such file"),
 ])
 def test_one_wording_table_says_flags_as_keywords(cli, python):
     assert in_python_words(cli) == python
