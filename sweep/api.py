@@ -9,16 +9,20 @@ Each call goes through the same functions as its command (`sweep.lifecycle`, `sw
 `sweep.serve`), so the run folder is the same. Errors are exceptions, never `SystemExit`:
 `UsageError` (the command's exit 2: nothing ran), `RunFailed` (exit 1), and a
 `KeyboardInterrupt` (Jupyter's "interrupt the kernel", Ctrl-C) that leaves the run resumable
-by the same call, as Ctrl-C leaves `sweep run`. TensorFlow is imported only by the calls that
-train or load a model.
+by the same call, as Ctrl-C leaves `sweep run`. Messages name keywords where the command's name
+flags (`overwrite=True` for `--overwrite`: `errors.in_python_words`). TensorFlow is imported
+only by the calls that train or load a model, and kept as quiet as under the CLI
+(`progress.quiet`; `verbose=True` shows its log).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +30,8 @@ import pandas as pd
 
 from sweep import notebook, rundir
 from sweep.analysis import results, verdict
-from sweep.errors import Interrupted, UsageError
+from sweep.errors import Interrupted, SweepError, UsageError, in_python_words
+from sweep.progress.quiet import native_stderr_hidden
 from sweep.rundir import RunDir
 from sweep.space import config
 from sweep.space.config import SweepConfig
@@ -46,6 +51,21 @@ RUN_OVERRIDES = ("mixed_precision", "tensorboard", "verbose")
 PLOTS = ("best_curves", "hparams", "cells", "length_accuracy", "confirm")
 
 
+def _in_python_words(func: Callable) -> Callable:
+    """The API's errors as Python says them: keywords where the commands say flags."""
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SweepError as e:
+            e.args = (in_python_words(str(e)), *e.args[1:])
+            raise
+
+    return call
+
+
+@_in_python_words
 def run(space: str | os.PathLike | Mapping[str, Any] | SweepConfig, *,
         results_dir: str | os.PathLike = "results", name: str | None = None, overwrite: bool = False,
         **overrides: Any) -> Run:
@@ -82,14 +102,15 @@ def run(space: str | os.PathLike | Mapping[str, Any] | SweepConfig, *,
     cfg = config.load(space, name=name, **flags)
     options = lifecycle.RunOptions(results_dir=Path(results_dir), overwrite=bool(overwrite),
                                    **{k: bool(v) for k, v in run_flags.items()})
-    _quiet()
     try:
-        outcome = lifecycle.run_sweep(cfg, options, say=_say)
+        with _quiet(options.verbose):
+            outcome = lifecycle.run_sweep(cfg, options, say=_say)
     except Interrupted as e:
         raise KeyboardInterrupt(str(e)) from None
     return Run(outcome.run.path)
 
 
+@_in_python_words
 def load(path: str | os.PathLike) -> Run:
     """An existing run folder: finished, running, interrupted, or copied from elsewhere.
 
@@ -101,6 +122,7 @@ def load(path: str | os.PathLike) -> Run:
     return Run(path)
 
 
+@_in_python_words
 def predict(model: str | os.PathLike | Run, texts: Iterable[str] | pd.Series,
             batch_size: int = 256) -> pd.DataFrame:
     """Class probabilities for new texts, as `sweep predict` prints them.
@@ -128,9 +150,8 @@ def predict(model: str | os.PathLike | Run, texts: Iterable[str] | pd.Series,
         raise UsageError(f"texts: expected strings, got {type(bad).__name__} {bad!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch_size: expected a positive integer, got {batch_size!r}")
-    _quiet()
     path = model.path if isinstance(model, Run) else Path(model)
-    with serving.resolve_model(path, _say) as folder:  # a temporary export lives until the end
+    with _quiet(), serving.resolve_model(path, _say) as folder:  # a temporary export lives until the end
         return serving.predict_table(folder, items, batch_size)
 
 
@@ -187,11 +208,10 @@ class Run:
 
     @property
     def baseline(self) -> dict | None:
-        """The linear baseline on this run's splits (test.json's `baseline`: TF-IDF + logistic
-        regression, its C chosen on validation, `val_accuracy`, `test_accuracy`, `seconds`),
-        or None when the space said `baseline: false` or the run predates it."""
+        """test.json's linear baseline (C, val_accuracy, test_accuracy, seconds), or None."""
         return verdict.baseline(self.test)
 
+    @_in_python_words
     def report(self, top: int = 10, sort: str | None = None) -> pd.DataFrame:
         """The leaderboard `sweep report` prints: completed trials ranked, best first.
 
@@ -219,12 +239,14 @@ class Run:
         table.attrs["note"] = result.note
         return table
 
+    @_in_python_words
     def html(self, path: str | os.PathLike | None = None) -> Path:
         """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
         from sweep.analysis import report_html
 
         return report_html.write_report(self._run, None if path is None else Path(path))
 
+    @_in_python_words
     def plot(self, kind: str | None = None, top: int = 3) -> Figure | notebook.Plots:
         """The run's plots as matplotlib Figures (shown inline in Jupyter); nothing is written.
 
@@ -261,6 +283,7 @@ class Run:
                              f"(it has {', '.join(made) or 'none'})")
         return made[kind]
 
+    @_in_python_words
     def confirm(self, top: int = 3, seeds: int = 5, resplit: bool = False,
                 verbose: bool = False) -> pd.DataFrame:
         """Retrains the top configurations with new seeds, as `sweep confirm` (resumable, extendable).
@@ -285,15 +308,16 @@ class Run:
         _check_positive(top, "top")
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
             raise UsageError(f"seeds: expected an integer of 2 or more, got {seeds!r}")
-        _quiet()
         try:
-            outcome = confirm.confirm(self.path, top, seeds, bool(resplit), verbose=verbose, say=_say)
+            with _quiet(verbose):
+                outcome = confirm.confirm(self.path, top, seeds, bool(resplit), verbose=verbose, say=_say)
         except Interrupted as e:
             raise KeyboardInterrupt(str(e)) from None
         summary = outcome.summary.copy()
-        summary.attrs["verdict"] = outcome.verdict
+        summary.attrs["verdict"] = in_python_words(outcome.verdict)
         return summary
 
+    @_in_python_words
     def export(self, trial: str | None = None, refit: bool = False,
                out: str | os.PathLike | None = None) -> Path:
         """Writes a completed trial as a model that reads raw text, as `sweep export`.
@@ -313,15 +337,18 @@ class Run:
         """
         from sweep.serve import export
 
-        _quiet()
-        done = export.export(self._run, None if trial is None else str(trial), bool(refit),
-                             None if out is None else Path(out), say=_say)
+        with _quiet():
+            done = export.export(self._run, None if trial is None else str(trial), bool(refit),
+                                 None if out is None else Path(out), say=_say)
         for note in done.notes:
             _say(f"Note: {note}")
         return done.folder.path
 
     def _repr_html_(self) -> str:
-        """Jupyter's view: the folder, its status and trial counts, and the top-5 leaderboard."""
+        """Jupyter's view: the folder, its status and trial counts, a link to report.html, the
+        top-5 leaderboard, the three most important hyperparameters and the test score."""
+        from sweep.analysis import importance
+
         trials = self.trials
         counts = trials.status.value_counts().to_dict() if len(trials) else {}
         said = ", ".join(f"{v} {str(k).lower()}" for k, v in counts.items()) or "no trials yet"
@@ -329,12 +356,11 @@ class Run:
                 f"{len(trials)} trials ({html.escape(said)})</p>")
         if not len(trials):
             return head
-        test = self.test
-        tail = ""
-        lines = verdict.test_lines(test, trials)
-        if lines:
-            tail = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-        return head + self.report(top=5).to_html(index=False, na_rep="") + tail
+        cfg = self.config
+        return head + notebook.run_view(
+            self._run.report_html if self._run.report_html.exists() else None,
+            self.report(top=5), importance.importance(trials, cfg) if cfg.varying() else None,
+            verdict.test_lines(self.test, trials))
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -350,14 +376,17 @@ def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return flags, {k: v for k, v in overrides.items() if k in RUN_OVERRIDES}
 
 
-def _quiet() -> None:
-    """Before TensorFlow loads: its C++ notices off, as the CLI has them.
+@contextlib.contextmanager
+def _quiet(verbose: bool = False) -> Iterator[None]:
+    """TensorFlow as quiet as under the CLI: TF_CPP_MIN_LOG_LEVEL=2 before it loads, its native
+    log and its Python loggers' warnings ("retracing") held back unless `verbose`.
 
     In Jupyter without ipywidgets, tqdm (tfds' progress bars) warns that it falls back to
     text bars, naming a file of the environment; the bars still show, so the warning goes.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message="IProgress not found")
+    with native_stderr_hidden(not verbose):
+        yield
 
 
 def _check_positive(value: Any, what: str) -> None:
@@ -366,5 +395,5 @@ def _check_positive(value: Any, what: str) -> None:
 
 
 def _say(line: str) -> None:
-    print(line, flush=True)
+    print(in_python_words(line), flush=True)
 

@@ -14,10 +14,13 @@
 
 A trial that fails (NaN, OOM, an exception) is not among them: KerasTuner records it as
 FAILED and the sweep goes on. The CLI maps these classes to exit codes (`exit_code`) and
-prints their message as one line.
+prints their message as one line; the Python API says the same message in its own words
+(`in_python_words`: `--overwrite` is `overwrite=True` there).
 """
 
 from __future__ import annotations
+
+import re
 
 
 class SweepError(Exception):
@@ -93,3 +96,38 @@ def failure_reason(message: str) -> str:
         name = kind.rsplit(".", 1)[-1]
         last = text if name == "FailedTrialError" else f"{name}: {text}"
     return last[:300]
+
+
+# --- One message, two interfaces -------------------------------------------------------
+
+# The flags that the Python API takes as True/False keywords; every other `--flag-name` is the
+# keyword `flag_name` with a value.
+SWITCHES = {"overwrite", "refit", "resplit", "tensorboard", "mixed_precision", "verbose"}
+# Words of the command line that Python says otherwise.
+PHRASES = {"the same command": "the same call"}
+_FLAG = re.compile(r"(?<![\w/.-])--([a-z][a-z0-9-]*)(?:(:)|( )(?=\d|[A-Z]+\b))?")
+
+
+def in_python_words(message: str) -> str:
+    """A message written for the command line, as the Python API says it.
+
+    "pass --overwrite or --name" -> "pass overwrite=True or name=...", "--seeds 3" ->
+    "seeds=3", "--trial ID" -> "trial=ID", "--sort: no column" -> "sort: no column", and
+    "run the same command" -> "run the same call". Text in backticks (a command to type) is
+    kept as it is.
+    """
+    parts = message.split("`")
+    for i in range(0, len(parts), 2):
+        for cli, python in PHRASES.items():
+            parts[i] = parts[i].replace(cli, python)
+        parts[i] = _FLAG.sub(_keyword, parts[i])
+    return "`".join(parts)
+
+
+def _keyword(flag: re.Match) -> str:
+    name, colon, value_follows = flag.group(1).replace("-", "_"), flag.group(2), flag.group(3)
+    if colon:
+        return f"{name}:"
+    if name in SWITCHES:
+        return f"{name}=True" + (value_follows or "")
+    return f"{name}=" if value_follows else f"{name}=..."

@@ -108,7 +108,8 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
         distributed.secure_chief(run)
     say(f"{'Resuming' if resuming else 'Starting'} sweep {cfg.name!r} in {run}: "
         f"{cfg.tuner.algorithm}, up to {cfg.tuner.max_trials} trials x {cfg.tuner.epochs} epochs, "
-        f"data {cfg.data.source}, {describe_classes(data.class_names)}")
+        f"data {cfg.data.source}{f' from {data.splits.origin}' if data.splits.origin else ''}, "
+        f"{describe_classes(data.class_names)}")
     if role:
         say(f"Chief: KerasTuner's oracle listens on {role.address}; start workers with "
             f"`sweep run SPACE --role worker --oracle HOST:{role.port} --worker-id ID`")

@@ -1,4 +1,4 @@
-"""How a run's results show in Jupyter: matplotlib Figures inline, several plots as one view.
+"""How a run's results show in Jupyter: matplotlib Figures inline, several plots as one view, a run.
 
 Used by the Python API (`sweep.api`); knows nothing of the run folder.
 """
@@ -6,6 +6,9 @@ Used by the Python API (`sweep.api`); knows nothing of the run folder.
 from __future__ import annotations
 
 import html
+import os
+from pathlib import Path
+from typing import Any
 
 
 class Plots(dict):
@@ -47,3 +50,28 @@ def figures_inline() -> None:
         except KeyError:
             continue
     select_figure_formats(shell, {"png"})
+
+
+def run_view(report: Path | None, board, importance: Any, test_lines: list[str]) -> str:
+    """`Run._repr_html_`'s body: a link to report.html (relative to the kernel's folder, as
+    Jupyter resolves links in an output), the leaderboard (a DataFrame), the top three
+    hyperparameters of `importance` (an `analysis.importance.Importance`; None: none varied)
+    with their shares, and the lines that say what test.json says (`analysis.verdict.test_lines`)."""
+    parts = []
+    if report is not None:
+        try:
+            href = os.path.relpath(report)
+        except ValueError:  # another drive (Windows)
+            href = report.resolve().as_uri()
+        parts.append(f'<p><a href="{html.escape(href)}" target="_blank">report.html</a>: '
+                     "the whole sweep on one page</p>")
+    parts.append(board.to_html(index=False, na_rep=""))
+    if importance is not None and len(importance.table):
+        top = importance.table.head(3)
+        said = ", ".join(f"<b>{html.escape(str(r.hyperparameter))}</b> {r.share:.0%} "
+                         f"({r.low:.0%}-{r.high:.0%})" for r in top.itertuples())
+        parts.append(f"<p>Importance: {said} of the objective's variance</p>")
+    elif importance is not None:
+        parts.append(f"<p>Importance: {html.escape(str(importance.note))}</p>")
+    parts += [f"<p>{html.escape(line)}</p>" for line in test_lines]
+    return "".join(parts)

@@ -1,9 +1,10 @@
 """Small tfds dataset builders for the download tests: "downloaded" from local CSV files.
 
-Importing this module registers them with tfds (as `tfds:tiny_reviews` and
-`tfds:offline_reviews`). `tiny_reviews` prepares its train and test splits from
+Importing this module registers them with tfds (as `tfds:tiny_reviews`, `tfds:offline_reviews`
+and `tfds:unreachable_reviews`). `tiny_reviews` prepares its train and test splits from
 $TINY_TFDS_SOURCE/train.csv and test.csv (text,label), the way a real builder prepares what
-it downloads; `offline_reviews` fails in its download step as a machine without internet does.
+it downloads; `offline_reviews` fails in its download step as a machine without internet does;
+`unreachable_reviews` downloads from a host that never resolves.
 """
 
 from __future__ import annotations
@@ -48,3 +49,13 @@ class OfflineReviews(TinyReviews):
 
     def _split_generators(self, dl_manager):
         raise ConnectionError("Failed to resolve 'downloads.example.org' (no network)")
+
+
+class UnreachableReviews(TinyReviews):
+    """As `TinyReviews`, with its download (its checksums' URL, as a real builder registers
+    them) on a host that no machine can reach (`.invalid`)."""
+
+    url_infos = {"http://downloads.invalid/reviews.tar.gz": None}
+
+    def _split_generators(self, dl_manager):
+        raise AssertionError("the download was tried, though its host cannot be reached")

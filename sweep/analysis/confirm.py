@@ -136,14 +136,16 @@ def overlap_sentence(summary: pd.DataFrame, objective: str, level: float = LEVEL
         return "Only one configuration was confirmed: there is no runner-up to compare it with."
     lead, second = ranked.iloc[0], ranked.iloc[1]
     if pd.isna(lead.ci_low) or pd.isna(second.ci_low):
-        return "Intervals need two repeats or more of each configuration; run more --seeds."
+        return ("Intervals need two repeats or more of each configuration; confirm again with "
+                "--seeds 2 or more.")
     few = min(int(lead.seeds), int(second.seeds))
     if few < MIN_INFORMATIVE or not (lead.sd > 0 and second.sd > 0):
         why = (f"{few} repeats of a configuration are too few to estimate its spread"
                if few < MIN_INFORMATIVE else "identical repeats (sd 0) say nothing of the spread")
         return (f"By mean {objective}, trial {lead.trial_id} leads trial {second.trial_id} "
                 f"({lead['mean']:.4f} vs {second['mean']:.4f}), but the {pct} intervals are not "
-                f"informative: {why}; run {MIN_INFORMATIVE} or more --seeds before judging the gap.")
+                f"informative: {why}; confirm again with --seeds {MIN_INFORMATIVE} or more before "
+                "judging the gap.")
 
     def who(row: pd.Series) -> str:
         return (f"trial {row.trial_id} (rank {row['rank']}; mean {row['mean']:.4f}, {pct} interval "

@@ -8,6 +8,7 @@ copied from another machine. It never runs a search and needs no TensorFlow.
 
 from __future__ import annotations
 
+import difflib
 import functools
 from pathlib import Path
 
@@ -203,7 +204,9 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     """
     sort = sort or objective
     if sort not in trials.columns:
-        raise ConfigError(f"--sort: no column {sort!r}; choose from {', '.join(trials.columns)}")
+        close = difflib.get_close_matches(sort, list(trials.columns), n=1)
+        raise ConfigError(f"--sort: no column {sort!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                          + f" (choose from {', '.join(trials.columns)})")
     ascending = metrics.ascending(sort)
     if hp_names is None:
         hp_names = [c for c in trials.columns

@@ -22,6 +22,7 @@ import os
 import sys
 from types import ModuleType
 
+from sweep import __version__
 from sweep.cli import confirm, export, plot, predict, report, run, track
 from sweep.cli.common import EXIT_OK, EXIT_USAGE, Parser
 from sweep.errors import Interrupted, SweepError, UsageError
@@ -35,6 +36,7 @@ COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (run, report, plot, confir
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="sweep", description=(
         "KerasTuner sweeps over recurrent text classifiers, with pandas reports and plots."))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS.values():
         command.add_parser(sub)

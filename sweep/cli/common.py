@@ -1,4 +1,5 @@
-"""What the commands share: a parser and RUN_DIR, argparse types, `say`, TensorFlow's native log.
+"""What the commands share: a parser and RUN_DIR, argparse types, `say`, TensorFlow's log hidden
+(`native_stderr_hidden`, from `sweep.progress.quiet`, which the Python API shares).
 
 Imports nothing heavy: every command module imports this one at start-up, `sweep --help`
 included.
@@ -7,16 +8,15 @@ included.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
+import difflib
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sweep import rundir
-from sweep.errors import SweepError, UsageError
+from sweep.errors import UsageError
+from sweep.progress.quiet import native_stderr_hidden as native_stderr_hidden  # for the commands
 from sweep.rundir import RunDir
 from sweep.space import config
 from sweep.space.config import SweepConfig
@@ -25,9 +25,38 @@ EXIT_OK, EXIT_USAGE = 0, UsageError.exit_code
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with one line (its default also prints the usage block)."""
+    """argparse that takes flags by their exact names only (no prefixes: `--max-trial` is not
+    `--max-trials`), suggests the closest one for an unknown flag, and exits 2 with one line
+    (its default also prints the usage block). Its subparsers are Parsers too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self._args: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Refused here, by the (sub)command that knows its flags, not by `sweep` after it.
+        self._args = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _unknown_flag(self) -> tuple[str, str] | None:
+        """The first --flag given that this parser lacks, and the closest one it has (or "")."""
+        for arg in self._args:
+            flag = arg.split("=", 1)[0]
+            if flag.startswith("--") and flag not in self._option_string_actions:
+                close = difflib.get_close_matches(flag, list(self._option_string_actions), n=1)
+                return flag, close[0] if close else ""
+        return None
 
     def error(self, message: str):
+        unknown = self._unknown_flag()
+        if unknown:
+            if message.startswith("the following arguments are required"):
+                message = f"unrecognized arguments: {unknown[0]}"  # `sweep --vers`: not the COMMAND
+            message += f"; did you mean {unknown[1]}?" if unknown[1] else ""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -124,40 +153,3 @@ def write_or_say(write: Callable, out: str | None, what: str, required: bool = F
             raise UsageError(message) from None
         note(message)
         return None
-
-
-@contextlib.contextmanager
-def native_stderr_hidden(hide: bool = True) -> Iterator[None]:
-    """Keeps what TensorFlow's C++ core writes to file descriptor 2 off the console.
-
-    TF logs oneDNN, CUDA and XLA notices there (some before TF_CPP_MIN_LOG_LEVEL applies,
-    some during training) that would bury the sweep's own lines. Python's `sys.stderr`
-    keeps the console, so errors and tracebacks still show; the native lines go to a
-    temporary file, whose tail is shown only if the command ends in an unexpected error.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not hide:
-        yield
-        return
-    sys.stderr.flush()
-    console = os.dup(2)
-    native = tempfile.TemporaryFile()
-    os.dup2(native.fileno(), 2)
-    python_stderr = sys.stderr
-    sys.stderr = open(console, "w", buffering=1, closefd=False)
-    try:
-        yield
-    except (SweepError, KeyboardInterrupt):
-        raise
-    except BaseException:
-        native.seek(0)
-        tail = native.read()[-4000:].decode(errors="replace").strip()
-        if tail:
-            print(f"TensorFlow's native log (tail):\n{tail}", file=sys.stderr)
-        raise
-    finally:
-        sys.stderr.close()  # flushes; the descriptor stays open (closefd=False)
-        sys.stderr = python_stderr
-        os.dup2(console, 2)
-        os.close(console)
-        native.close()

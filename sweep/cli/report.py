@@ -31,6 +31,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     run_dir, cfg = common.open_run(args.run_dir)
     trials, history, read_only = results.report_tables(run_dir)
+    # An unknown --sort column is refused before anything is written or printed.
+    board = (results.leaderboard(trials, cfg.tuner.objective, args.top, args.sort, cfg.varying())
+             if len(trials) else None)
     copied = args.html is not None and not run_dir.trial_dirs()
     if copied:  # no tuner/: the page reads trials.csv and history.csv itself
         html = _write_html(run_dir, args, None, None)
@@ -48,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     names = rundir.class_names(run_dir)
     if names:
         print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
-    if len(trials):
-        board = results.leaderboard(trials, objective, args.top, args.sort, cfg.varying())
+    if board is not None:
         print(results.format_table(board))
     lines = verdict.test_lines(rundir.read_json(run_dir.test_json), trials)
     if lines:

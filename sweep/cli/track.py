@@ -85,7 +85,7 @@ def after(run_dir: str, flag: str | None, say, job=None):
     cfg = _saved_space(run_dir)
     if cfg is None or track.uri_for(cfg, flag) is None:
         return None
-    tracker = track.live(RunDir(run_dir), cfg, say, flag)
+    tracker = track.live(RunDir(run_dir), cfg, say, flag, announce=False)
     return tracker.close(job)
 
 

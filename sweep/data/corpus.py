@@ -31,6 +31,7 @@ class TextSplits:
     class_names: list[str]
     fingerprint: str  # changes whenever the text or the split would
     unlabeled: Split | None = None  # extra text for word2vec only (data.unlabeled_split)
+    origin: str = ""  # where a tfds source was found, and why there (the sweep's first line says it)
 
     @property
     def num_classes(self) -> int:
@@ -46,3 +47,4 @@ class Corpus:
     test: Split | None
     class_names: list[str]
     file_versions: list
+    origin: str = ""  # where a tfds source was found, and why there

@@ -66,7 +66,7 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
     what = {k: v for k, v in asdict(cfg).items() if k != "download"}
     identity = json.dumps([what, seed, corpus.file_versions, class_names], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
-    return TextSplits(train, val, test, class_names, fingerprint, unlabeled)
+    return TextSplits(train, val, test, class_names, fingerprint, unlabeled, corpus.origin)
 
 
 def _carve(pool: Split, fraction: float, rng: np.random.Generator, what: str):

@@ -22,6 +22,7 @@ Python API). The live line fits the console's width (`fit_line`). No TensorFlow 
     events    what the tuner reports (TrialEvents) and the plain-line progress (SweepProgress)
     live      the live line (LiveProgress, fit_line)
     printer   one line per trial that ended (TrialPrinter)
+    quiet     TensorFlow's native log and warnings held back (the commands and the API)
 """
 
 from __future__ import annotations

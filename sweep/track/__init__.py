@@ -100,12 +100,18 @@ class Live(Off):
     `update()` asks for a sync and returns at once (requests made while one runs are
     merged into the next); `close()` asks for the last one and waits for it at most
     `timeout` seconds. Any failure is said once through `say`, and the sweep goes on.
+    With `announce` (a sweep), where it tracks is said at once (server and experiment), and
+    its parent run once the first sync has made or found it.
     """
 
-    def __init__(self, run: RunDir, uri: str, experiment: str | None, say: Say):
+    def __init__(self, run: RunDir, uri: str, experiment: str | None, say: Say,
+                 announce: str | None = None):
         self.uri: str = uri
         self.run, self.experiment, self.say = run, experiment, say
         self.shown = public_uri(uri)
+        self.announce = announce is not None
+        if announce is not None:
+            say(f"MLflow: tracking at {self.shown}, experiment {announce!r}")
         self.warned = False
         self.failed: str | None = None
         self._wanted = threading.Event()
@@ -143,12 +149,22 @@ class Live(Off):
                     self._result = self._job(self._reconciler)
                 else:
                     self._reconciler.sync()
+                    self._say_parent(self._reconciler.state)
                 self.failed = None
             except Exception as e:  # a helper's failure: said once, never the sweep's
                 self._reconciler = None  # start afresh next time (the server may be back)
                 self._warn(redact(" ".join(str(e).split()), self.uri)[:200] or type(e).__name__)
             if closing:
                 return
+
+    def _say_parent(self, state: dict) -> None:
+        """The parent run, once: with its page in MLflow's UI for an http(s) server."""
+        if not self.announce or not state.get("parent"):
+            return
+        self.announce = False
+        ui = f"{self.shown.rstrip('/')}/#/experiments/{state.get('experiment_id')}/runs/{state['parent']}"
+        page = f": {ui}" if self.shown.startswith(("http://", "https://")) else ""
+        self.say(f"MLflow: parent run {state['parent']}{page}")
 
     def _warn(self, why: str) -> None:
         self.failed = why
@@ -158,9 +174,10 @@ class Live(Off):
                      f"`sweep track {self.run} --mlflow {self.shown}` brings the server up to date.")
 
 
-def live(run: RunDir, cfg: SweepConfig, say: Say, flag: str | None = None) -> Off:
-    """`Live` tracking of `run` when switched on, else `Off`."""
+def live(run: RunDir, cfg: SweepConfig, say: Say, flag: str | None = None, announce: bool = True) -> Off:
+    """`Live` tracking of `run` when switched on, else `Off`; `announce`: say where (see `Live`)."""
     uri = uri_for(cfg, flag)
     if uri is None:
         return Off()
-    return Live(run, uri, experiment_for(cfg), say)
+    experiment = experiment_for(cfg)
+    return Live(run, uri, experiment, say, (experiment or cfg.name) if announce else None)

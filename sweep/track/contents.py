@@ -95,8 +95,14 @@ def hyperparameters(run: RunDir, cfg, row: pd.Series) -> dict[str, Any]:
     return {n: values.get(n, row.get(n)) for n in cfg.hyperparameters}
 
 
-def steps(epochs: pd.DataFrame) -> dict[str, dict[int, float]]:
-    """A trial's history.csv rows as metric -> epoch -> value (missing values left out)."""
+def steps(epochs: pd.DataFrame, best_epoch: Any = None) -> dict[str, dict[int, float]]:
+    """A trial's history.csv rows as metric -> epoch -> value (missing values left out).
+
+    With `best_epoch` (a completed trial's), the best epoch's metrics once more at the step
+    after the last epoch, as MLflow's Keras autologging logs the epoch that early stopping
+    restored: MLflow's runs table shows a metric's value at its last step, so it shows the
+    trial's figures of trials.csv (its best epoch's), not its last epoch's.
+    """
     out: dict[str, dict[int, float]] = {}
     for column in epochs.columns:
         if column in ("trial_id", "epoch"):
@@ -105,6 +111,33 @@ def steps(epochs: pd.DataFrame) -> dict[str, dict[int, float]]:
                   if (v := number(x)) is not None}
         if values:
             out[history_key(str(column))] = values
+    best = number(best_epoch)
+    if best is not None and len(epochs):
+        after = int(max(epochs["epoch"])) + 1
+        for key, values in out.items():
+            if key != "epoch_seconds" and int(best) in values:
+                values[after] = values[int(best)]
+    return out
+
+
+def epoch_times(run: RunDir, row: pd.Series, epochs: pd.DataFrame) -> dict[int, int]:
+    """When each epoch of a trial ended (ms), for its metrics' timestamps: the trial's epochs.csv
+    is written at the end of each epoch, so its last epoch ended when the file was last written
+    and each earlier one that many epochs' seconds before. The step after the last epoch (the
+    best epoch's figures again) is the trial's end. Empty: unknown (a copy without tuner/)."""
+    try:
+        last = RunDir.epochs_csv(run.trial_dir(str(row.trial_id))).stat().st_mtime
+    except OSError:
+        return {}
+    if "seconds" not in epochs or not len(epochs):
+        return {}
+    ordered = epochs.sort_values("epoch", ascending=False)
+    out, t = {}, last
+    for e, seconds in zip(ordered["epoch"], ordered["seconds"]):
+        out[int(e)] = int(t * 1000)
+        t -= number(seconds) or 0.0
+    end = times(run, row)[1]
+    out[int(ordered["epoch"].iloc[0]) + 1] = max(end or 0, out[int(ordered["epoch"].iloc[0])])
     return out
 
 

@@ -8,7 +8,11 @@ it with what the server holds for this folder, and logs what is missing:
                                algorithm, version, folder as tags; at the end test.json's
                                figures as metrics and the tables, plots, report as artifacts
         run "trial ID" x N     hyperparameters as params; each epoch's metrics (step =
-                               epoch); best-epoch figures, objective, seconds, peak memory;
+                               epoch, timestamp = when it ended), and a completed trial's
+                               best epoch's once more at the step after its last (so the
+                               runs table shows trials.csv's figures, as MLflow's Keras
+                               autologging does for early stopping's restored epoch);
+                               best-epoch figures, objective, seconds, peak memory;
                                status COMPLETED -> FINISHED, FAILED/INVALID -> FAILED (reason
                                tag), INTERRUPTED -> KILLED, RUNNING -> RUNNING
         run "confirm ..."      one per `sweep confirm` repeat
@@ -238,7 +242,8 @@ class Reconciler:
         tags = {PARENT_TAG: parent}
         start, end = contents.times(self.run, row)
         run_id = self._run_for(exp_id, "trial", tid, f"trial {tid}", self.state["trials"], tid, tags, start)
-        steps = contents.steps(epochs)
+        best = row.get("best_epoch") if row.status == TrialStatus.COMPLETED else None
+        steps = contents.steps(epochs, best)
         if not self._agrees(run_id, steps):
             # A re-run after a kill: MLflow keeps logged values, so this attempt gets a new run.
             self.client.set_tag(run_id, SUPERSEDED, "true")
@@ -257,7 +262,8 @@ class Reconciler:
         if isinstance(row.get("reason"), str):
             run_tags[TAG + "reason"] = row.reason[:5000]
         figures = contents.trial_figures(cfg, row) if status != "RUNNING" else {}
-        self._log(run_id, params=params, tags=run_tags, steps=steps, figures=figures)
+        self._log(run_id, params=params, tags=run_tags, steps=steps, figures=figures,
+                  times=contents.epoch_times(self.run, row, epochs))
         self._set_status(run_id, STATUS[status], end)
 
     def _logged(self, run_id: str, keys) -> dict[str, dict[int, float]]:
@@ -280,14 +286,16 @@ class Reconciler:
 
     def _log(self, run_id: str, params: dict[str, str] | None = None, tags: dict[str, str] | None = None,
              steps: dict[str, dict[int, float]] | None = None, figures: dict[str, float] | None = None,
-             ) -> None:
+             times: dict[int, int] | None = None) -> None:
+        """What the server lacks of these; a step's metrics at `times[step]` (ms), else now."""
         now = int(time.time() * 1000)
+        times = times or {}
         have = self._params.get(run_id, set())
         new_params = [Param(k, v) for k, v in (params or {}).items() if k not in have]
         had = self._tags.setdefault(run_id, {})
         new_tags = [RunTag(k, v) for k, v in (tags or {}).items() if had.get(k) != v]
         logged = self._logged(run_id, list(steps or {}))
-        new_metrics = [Metric(k, v, now, step) for k, values in (steps or {}).items()
+        new_metrics = [Metric(k, v, times.get(step, now), step) for k, values in (steps or {}).items()
                        for step, v in values.items() if step not in logged.get(k, {})]
         seen = self._figures.setdefault(run_id, {})
         new_metrics += [Metric(k, v, now, 0) for k, v in (figures or {}).items() if seen.get(k) != v]

@@ -105,13 +105,18 @@ def histories(uri: str, run_id: str, keys: list[str]) -> dict[str, list[tuple[in
     return {k: sorted((m.step, m.value) for m in c.get_metric_history(run_id, k)) for k in keys}
 
 
-def expected_history(history: pd.DataFrame, trial_id: str) -> dict[str, list[tuple[int, float]]]:
-    """history.csv's rows of one trial, as MLflow metric histories (step = epoch)."""
+def expected_history(history: pd.DataFrame, trial_id: str,
+                     best_epoch: int | None = None) -> dict[str, list[tuple[int, float]]]:
+    """history.csv's rows of one trial, as MLflow metric histories (step = epoch); with a
+    completed trial's `best_epoch`, its metrics once more at the step after the last epoch."""
     rows = history[history.trial_id.astype(str) == trial_id].sort_values("epoch")
     out = {}
     for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
         key = "epoch_seconds" if column == "seconds" else column
         out[key] = [(int(e), float(v)) for e, v in zip(rows.epoch, rows[column])]
+        if best_epoch is not None and key != "epoch_seconds":
+            best = rows[rows.epoch == best_epoch][column]
+            out[key].append((int(rows.epoch.max()) + 1, float(best.iloc[0])))
     return out
 
 

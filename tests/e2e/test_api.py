@@ -186,7 +186,7 @@ def test_errors_are_exceptions_never_system_exit(tmp_path, csv_path):
         sweep.run(space, results_dir=tmp_path / "r", max_trials=0)
     with pytest.raises(sweep.UsageError, match="no such space file"):
         sweep.run(tmp_path / "missing.yaml")
-    with pytest.raises(sweep.UsageError, match="--data"):
+    with pytest.raises(sweep.UsageError, match="^data: "):
         sweep.run(space, results_dir=tmp_path / "r", data="ftp:reviews")
     with pytest.raises(sweep.UsageError, match="no such"):
         sweep.run(space, results_dir=tmp_path / "r", data=f"csv:{tmp_path / 'gone.csv'}")

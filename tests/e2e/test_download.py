@@ -102,3 +102,42 @@ def test_the_makefile_points_at_the_shared_data_only_when_it_exists(tmp_path):
     shared.mkdir(parents=True)
     assert _makes_tfds_dir(checkout) == str(shared)
     assert _makes_tfds_dir(checkout, "/elsewhere") == "/elsewhere"  # the user's setting wins
+
+
+def test_offline_a_download_is_refused_at_once_and_leaves_no_folders(tmp_path, monkeypatch, capsys):
+    """A host that cannot be reached: refused before tfds' minutes of retries and its partial
+    folders (`downloads/`, `incomplete.*`), which the next try warned about."""
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    space = write_space(tmp_path / "space.yaml", "tfds:unreachable_reviews")
+    assert cli.main(["run", str(space), "--results-dir", str(tmp_path / "results")]) == 2
+    out, err = capsys.readouterr()
+    assert not out and len(err.strip().splitlines()) == 1, err
+    assert f"not prepared under {tmp_path / 'tfds'} (TFDS_DATA_DIR)" in err
+    assert "cannot be downloaded (no connection to downloads.invalid" in err
+    assert "set TFDS_DATA_DIR (or data.data_dir) to a folder holding a prepared copy" in err
+    assert not (tmp_path / "tfds").exists() or not any((tmp_path / "tfds").iterdir())
+
+
+def _imdb_host_answers() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("ai.stanford.edu", 80), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(_imdb_host_answers(), reason="IMDB's download host answers: not offline")
+def test_offline_imdb_is_refused_at_once_without_partial_folders(tmp_path, monkeypatch, capsys):
+    """The README's sweep on a machine with neither the data nor a network (tfds retried for
+    about 3.5 minutes, then left downloads/ and incomplete.* behind)."""
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    code = cli.main(["run", str(ROOT / "search_spaces" / "imdb_rnn.yaml"), "--results-dir",
+                     str(tmp_path / "results")])
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert "tfds dataset 'imdb_reviews' is not prepared under" in err
+    assert "cannot be downloaded (no connection to ai.stanford.edu" in err
+    assert not (tmp_path / "tfds").exists() or not any((tmp_path / "tfds").iterdir())
+    assert not (tmp_path / "results").exists()

@@ -77,7 +77,8 @@ def assert_matches_folder(uri: str, experiment: str, run: Path) -> None:
         # trials.csv); those it drew as KerasTuner saved them.
         assert set(r.data.params) == set(space_of_run.hyperparameters)
         assert {k: r.data.params[k] for k in hps} == {k: str(v) for k, v in hps.items()}
-        want = expected_history(history, row.trial_id)
+        want = expected_history(history, row.trial_id,
+                                int(row.best_epoch) if row.status == "COMPLETED" else None)
         assert histories(uri, r.info.run_id, list(want)) == want  # to the last digit
         assert r.info.status == STATUS[row.status]
         assert r.data.tags["rnn_sweep.status"] == row.status
@@ -101,6 +102,11 @@ def test_live_tracking_holds_the_run_folder_and_track_gives_the_same(server, dat
     assert parent.data.metrics["test_accuracy"] == test["test_accuracy"]
     assert parent.data.params["tuner.algorithm"] == "grid"
     assert parent.data.tags["rnn_sweep.data_source"] == f"csv:{data}"
+    # Where it tracks, said at the start: the server and experiment, then the parent run's page.
+    out = proc.stdout
+    assert out.index(f"MLflow: tracking at {server.uri}, experiment 'live'") < out.index("Starting sweep")
+    assert (f"MLflow: parent run {parent.info.run_id}: {server.uri}/#/experiments/"
+            f"{parent.info.experiment_id}/runs/{parent.info.run_id}") in out
     assert json.loads(parent.data.tags["rnn_sweep.classes"]) == ["0", "1"]
     live = content(server.uri, "live")
     assert {"config.yaml", "trials.csv", "history.csv", "test.json", "plots/best_curves.png"} \
