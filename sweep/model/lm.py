@@ -65,7 +65,8 @@ class LanguageModel:
     def _hidden(self, x, training: bool):
         import tensorflow as tf
 
-        return tf.reshape(self.encoder(x, training=training), [-1, self.units])
+        # float32 whatever the precision policy: the softmax's weights are float32.
+        return tf.cast(tf.reshape(self.encoder(x, training=training), [-1, self.units]), tf.float32)
 
     def _logits(self, h):
         import tensorflow as tf
