@@ -60,6 +60,27 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert list(cache.glob("*.npz")) == [weights]
     assert len((run / "pretrain.csv").read_text().splitlines()) == 3  # its figures, in this run too
 
+    # The export is the usual classifier: raw text in, probabilities out, no LM head.
+    import keras
+
+    from sweep import cli
+
+    assert cli.main(["export", str(run)]) == 0
+    model = keras.saving.load_model(run / "export" / "trial_0" / "model.keras")
+    texts = keras.ops.convert_to_tensor([["great w1 w2"], ["awful w3"]])
+    assert model.predict(texts, verbose=0).shape == (2, 2)
+    assert not any("lm_output" in w.path for w in model.weights)
+
+
+def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
+    from sweep.search import pretrain
+
+    monkeypatch.setattr(pretrain, "SAY_EVERY", 0.0)
+    lines: list[str] = []
+    trainer = pretrain.Pretrainer(pretrain.PretrainConfig(epochs=3), data=None, say=lines.append)
+    trainer._progress("gru-lm", 2, start=0.0)(5, 10, 3.25)
+    assert lines and "epoch 2/3, batch 5/10, loss 3.250, about" in lines[0] and lines[0].endswith("left")
+
 
 def test_another_vocabulary_never_reuses_the_lm(tmp_path, capsys, cache):
     data = write_csv(tmp_path / "data.csv", make_examples(300))
