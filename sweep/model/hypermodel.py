@@ -8,7 +8,8 @@ any Keras backend. The model:
     -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
-trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1.
+trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1, an
+`embedding_init: lm` network's head alone for its first `freeze_epochs` (`training.HeadFirstAdam`).
 The cell comes from the registry (`sweep.space.registry.CELLS`); a registered network
 (`register_model`) replaces everything from the embedding to the pooling.
 
@@ -48,12 +49,14 @@ class RNNHyperModel(kt.HyperModel):
             embedding's, then each cell's), for `embedding_init: lm`
             (`sweep.search.pretrain.Pretrainer.encoder_weights`); None keeps Keras' random start
             (export rebuilds the network that way, then loads the trained weights).
+        freeze_epochs: `embedding_init: lm` trials train only the head for this many epochs
+            first (`pretrain.freeze_epochs`; `training.HeadFirstAdam`).
     """
 
     def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
                  word_vectors: Callable[[int, int], np.ndarray] | None = None,
                  metrics: Sequence[str] = ("accuracy",),
-                 encoder_weights: EncoderWeights | None = None, **kwargs):
+                 encoder_weights: EncoderWeights | None = None, freeze_epochs: int = 0, **kwargs):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -62,6 +65,7 @@ class RNNHyperModel(kt.HyperModel):
         self.word_vectors = word_vectors
         self.metrics = tuple(metrics)
         self.encoder_weights = encoder_weights
+        self.freeze_epochs = freeze_epochs
 
     def declare(self, hp: kt.HyperParameters) -> dict:
         """Registers every hyperparameter of the space on `hp`; returns their values."""
@@ -73,12 +77,19 @@ class RNNHyperModel(kt.HyperModel):
         x = features(v, inputs, self.word_vectors, encoder_weights=self.encoder_weights)
         binary = self.num_classes == 2
         # float32 logits even under mixed precision, so the loss stays stable.
-        outputs = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")(x)
+        head = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")
+        outputs = head(x)
         model = keras.Model(inputs, outputs, name=f"{v['cell']}_classifier")
 
-        optimizer = keras.optimizers.Adam(
-            learning_rate=v["learning_rate"], clipnorm=v["clipnorm"] or None
-        )
+        adam = {"learning_rate": v["learning_rate"], "clipnorm": v["clipnorm"] or None}
+        if self.freeze_epochs and v.get("embedding_init") == "lm":
+            # Gradual unfreezing: the head learns to read the (pretrained) encoder first.
+            heads = {w.path for w in head.weights}
+            optimizer: keras.optimizers.Optimizer = training.HeadFirstAdam(
+                [w.path for w in model.trainable_weights if w.path not in heads], self.freeze_epochs,
+                **adam)
+        else:
+            optimizer = keras.optimizers.Adam(**adam)
         if binary:
             loss = keras.losses.BinaryCrossentropy(from_logits=True)
         else:

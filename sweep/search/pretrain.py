@@ -108,7 +108,8 @@ class Pretrainer:
             **{k: values[k] for k in ("cell", "vocab_size", "embedding_dim", "hidden_units", "num_layers")},
             "vocabulary": _digest(json.dumps([vocab.tokens, vocab.standardize, vocab.split]).encode()),
             "text": text,
-            "pretrain": asdict(self.cfg),
+            # freeze_epochs is how trials fine-tune, not what the LM is
+            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k != "freeze_epochs"},
         }
         return identity, stream
 

@@ -38,7 +38,8 @@ def hypermodel_class() -> type:
             pretrainer = Pretrainer(pretrain or PretrainConfig(), data, say or (lambda line: None))
             super().__init__(space, num_classes=len(data.class_names),
                              word_vectors=data.word_vectors, metrics=metrics.compiled(objective),
-                             encoder_weights=pretrainer.encoder_weights)
+                             encoder_weights=pretrainer.encoder_weights,
+                             freeze_epochs=(pretrain or PretrainConfig()).freeze_epochs)
             self.data = data
             self.verbose = verbose
             self.fit_seconds = 0.0

@@ -204,6 +204,7 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     from sweep.search.pretrain import Pretrainer  # embedding_init: lm starts from the same LM
 
     hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say).encoder_weights
+    hypermodel.freeze_epochs = cfg.pretrain.freeze_epochs
     model = hypermodel.build(hp)
     vocab_size = int(hp.get("vocab_size"))
     train = data.dataset(vocab_size, "train+val", shuffle_seed=seed)

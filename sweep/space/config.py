@@ -114,6 +114,8 @@ class PretrainConfig:
     batch_size: int = 64  # windows per step
     sampled: int = 1024  # sampled-softmax classes per step; 0 (or >= vocab_size): full softmax
     learning_rate: float = 1e-3  # Adam
+    # Fine-tuning, not the LM: epochs an lm trial trains its head alone (gradual unfreezing)
+    freeze_epochs: int = 0
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,8 @@ def _validate_pretrain(cfg: SweepConfig) -> None:
         check_positive_int(getattr(p, key), f"pretrain.{key}")
     if not is_int(p.sampled) or p.sampled < 0:
         raise ConfigError(f"pretrain.sampled: expected an integer >= 0 (0: full softmax), got {p.sampled!r}")
+    if not is_int(p.freeze_epochs) or p.freeze_epochs < 0:
+        raise ConfigError(f"pretrain.freeze_epochs: expected an integer >= 0, got {p.freeze_epochs!r}")
     if isinstance(p.learning_rate, bool) or not isinstance(p.learning_rate, (int, float)) \
             or not 0 < p.learning_rate < float("inf"):
         raise ConfigError(f"pretrain.learning_rate: expected a number > 0, got {p.learning_rate!r}")

@@ -37,6 +37,7 @@ def test_unlabeled_csv_and_folder_are_read_and_fingerprinted(tmp_path):
     ({"pretrain": {"epochs": 0}}, "pretrain.epochs"),
     ({"pretrain": {"sampled": -1}}, "pretrain.sampled: expected an integer >= 0"),
     ({"pretrain": {"learning_rate": 0}}, "pretrain.learning_rate: expected a number > 0"),
+    ({"pretrain": {"freeze_epochs": -1}}, "pretrain.freeze_epochs: expected an integer >= 0"),
     ({"pretrain": {"epoch": 2}}, "pretrain"),
 ])
 def test_bad_settings_are_refused_in_one_line(section, message):

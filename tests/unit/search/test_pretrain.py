@@ -133,3 +133,27 @@ def test_a_trial_starts_from_the_lms_weights(tmp_path, cache, bidirectional):
         np.testing.assert_array_equal(got, want)
     if bidirectional:  # the LM reads one way: the backward layer keeps its random start
         assert not np.array_equal(recurrent.backward_layer.get_weights()[0], lm[1])
+
+
+def test_freeze_epochs_trains_the_head_alone_first():
+    import keras_tuner as kt
+
+    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.space.config import from_dict
+
+    space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
+        "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.05,
+        "embedding_init": "lm"}}).hyperparameters
+    hypermodel = RNNHyperModel(space, freeze_epochs=1)  # pretrain.freeze_epochs; no LM: a random start
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+    start = [w.copy() for w in model.get_weights()]
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+    after = model.get_weights()
+    for before, now in zip(start[:-2], after[:-2], strict=True):  # embedding and GRU: frozen
+        np.testing.assert_array_equal(before, now)
+    assert not np.array_equal(start[-2], after[-2])  # the head learnt
+    hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
+    assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
