@@ -157,3 +157,15 @@ def test_freeze_epochs_trains_the_head_alone_first():
     assert not np.array_equal(start[-2], after[-2])  # the head learnt
     hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
     assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
+
+
+def test_report_html_shows_the_pretraining(small_run_copy):
+    from sweep.analysis import report_html
+    from sweep.rundir import RunDir
+
+    run = RunDir(small_run_copy)
+    assert "pretrain-table" not in report_html.render(run)  # no LM, no section
+    run.pretrain_csv.write_text("lm,epoch,loss,perplexity,seconds,tokens\n"
+                                "gru-lm,1,5.9,514.5,116.0,2083520\ngru-lm,2,5.1,300.2,110.0,2083520\n")
+    page = report_html.render(run)
+    assert 'id="pretrain-table"' in page and "514.5" in page and "gru-lm: 226 s" in page
