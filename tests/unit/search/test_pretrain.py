@@ -53,9 +53,15 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert figures[0] == "lm,epoch,loss,perplexity,seconds,tokens" and len(figures) == 3
     mtime = weights.stat().st_mtime_ns
 
+    import pandas as pd
+
+    scores = ["val_accuracy", "val_loss", "accuracy", "loss"]
+    first_scores = pd.read_csv(run / "trials.csv")[scores]
     code, out, run = _sweep(tmp_path, capsys, data, "second", unlabeled)
     assert code == 0, out
     assert "from the cache" in out and "Pretraining" not in out
+    # The trial starts the same whether its LM was trained then or read: the same metrics.
+    pd.testing.assert_frame_equal(pd.read_csv(run / "trials.csv")[scores], first_scores)
     assert weights.stat().st_mtime_ns == mtime  # not trained, not written again
     assert list(cache.glob("*.npz")) == [weights]
     assert len((run / "pretrain.csv").read_text().splitlines()) == 3  # its figures, in this run too
