@@ -329,7 +329,21 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
     if note:
         rows.append(("note", note))
     out = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f'<table class="summary">{out}</table>' + _confirmed(run, cfg, trials, test)
+    return f'<table class="summary">{out}</table>' + _confirmed(run, cfg, trials, test) + _pretrained(run)
+
+
+def _pretrained(run: RunDir) -> str:
+    """`embedding_init: lm`: each language model's epochs (pretrain.csv), when the run used one."""
+    rows = rundir.read_csv(run.pretrain_csv)
+    if rows is None or rows.empty:
+        return ""
+    seconds = rows.groupby("lm")["seconds"].sum()
+    caption = ("Perplexity on held-out windows of its text, after each epoch; pretraining time, "
+               + "; ".join(f"{lm}: {s:,.0f} s" for lm, s in seconds.items()) + ".")
+    return ('<h3 id="pretraining">Language-model pretraining (embedding_init: lm)</h3>'
+            f'<p class="caption">{html.escape(caption)}</p>'
+            + _table(rows, {"perplexity": "exp(mean loss) of the next token, full softmax",
+                            "loss": "sampled-softmax training loss"}, "pretrain-table"))
 
 
 def _count(n: int, word: str) -> str:

@@ -66,7 +66,8 @@ class Retrainer:
         hp = kt.HyperParameters.from_config(trial["hyperparameters"])
         data = self.data(repeat.split_seed)
         hypermodel = hypermodel_class()(self.cfg.hyperparameters, data, verbose=self.verbose,
-                                       objective=self.cfg.tuner.objective)
+                                       objective=self.cfg.tuner.objective, pretrain=self.cfg.pretrain,
+                                       say=self.say)
         return hp, hypermodel, data
 
     def train(self, repeat: Repeat, tag: str) -> dict:

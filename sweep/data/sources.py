@@ -59,12 +59,17 @@ def load_texts(cfg: DataConfig, seed: int) -> TextSplits:
         test = test.take(np.sort(keep))
     if len(np.unique(train.labels)) < 2:
         raise DataError(f"data.source: the training part of {cfg.source} holds a single class")
-    unlabeled = load_unlabeled(cfg) if cfg.unlabeled_split else None
+    unlabeled, versions = None, list(corpus.file_versions)
+    if cfg.unlabeled_split:
+        unlabeled = load_unlabeled(cfg)
+    elif cfg.unlabeled_source:
+        unlabeled, version = _read_unlabeled(cfg)
+        versions.append(version)
     if unlabeled is not None and cfg.limit_train and len(unlabeled) > cfg.limit_train:
         unlabeled = unlabeled.take(np.sort(limits.permutation(len(unlabeled))[: cfg.limit_train]))
     # data.download says how to get the data, not what it is: left out, as it changes nothing.
     what = {k: v for k, v in asdict(cfg).items() if k != "download"}
-    identity = json.dumps([what, seed, corpus.file_versions, class_names], sort_keys=True, default=str)
+    identity = json.dumps([what, seed, versions, class_names], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return TextSplits(train, val, test, class_names, fingerprint, unlabeled, corpus.origin)
 
@@ -241,6 +246,27 @@ def load_dir(cfg: DataConfig) -> Corpus:
         file_versions += test_versions
     class_names, (pool, test) = _encode_labels(names, pool, test, source=cfg.source)
     return Corpus(pool, test, class_names, file_versions)
+
+
+def _read_unlabeled(cfg: DataConfig) -> tuple[Split, list]:
+    """`data.unlabeled_source`: a CSV's text column, or every .txt file below a folder; and
+    what changes when its files do."""
+    scheme, _, location = (cfg.unlabeled_source or "").partition(":")
+    path = _local(location)
+    key = "data.unlabeled_source"
+    if scheme == "csv":
+        texts = csv_text(read_csv_frame(path, key), cfg.text_column, path, key)
+        version = _file_version(path)
+    else:
+        if not path.is_dir():
+            raise DataError(f"{key}: no such folder {str(path)!r}")
+        files = sorted(path.rglob("*.txt"))
+        if not files:
+            raise DataError(f"{key}: {path} holds no .txt files")
+        texts = np.array([f.read_text(encoding="utf-8", errors="replace") for f in files], dtype=object)
+        stats = [(str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+        version = [str(path.resolve()), hashlib.sha256(json.dumps(stats).encode()).hexdigest()]
+    return Split(np.asarray(texts, dtype=object), np.full(len(texts), -1, np.int64)), version
 
 
 def _load_registered(entry, cfg: DataConfig) -> Corpus:

@@ -3,12 +3,13 @@
 Knows Keras only (no tf.data, no files), so it builds and tests without data and runs on
 any Keras backend. The model:
 
-    Embedding(vocab_size, embedding_dim, mask_zero; random or word2vec start) -> [SpatialDropout1D]
+    Embedding(vocab_size, embedding_dim, mask_zero; random, word2vec or LM start) -> [SpatialDropout1D]
     -> num_layers x [Bidirectional] cell       (a registered layer-making cell: the same)
     -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
-trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1.
+trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1, an
+`embedding_init: lm` network's head alone for its first `freeze_epochs` (`training.HeadFirstAdam`).
 The cell comes from the registry (`sweep.space.registry.CELLS`); a registered network
 (`register_model`) replaces everything from the embedding to the pooling.
 
@@ -44,11 +45,18 @@ class RNNHyperModel(kt.HyperModel):
         word_vectors: (vocab_size, embedding_dim) -> the starting embedding matrix, for
             `embedding_init: word2vec` (`SweepData.word_vectors`).
         metrics: names in `sweep.metrics.METRICS` to compile (`metrics.compiled(objective)`).
+        encoder_weights: hyperparameter values -> a language model's weights per layer (the
+            embedding's, then each cell's), for `embedding_init: lm`
+            (`sweep.search.pretrain.Pretrainer.encoder_weights`); None keeps Keras' random start
+            (export rebuilds the network that way, then loads the trained weights).
+        freeze_epochs: `embedding_init: lm` trials train only the head for this many epochs
+            first (`pretrain.freeze_epochs`; `training.HeadFirstAdam`).
     """
 
     def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
                  word_vectors: Callable[[int, int], np.ndarray] | None = None,
-                 metrics: Sequence[str] = ("accuracy",), **kwargs):
+                 metrics: Sequence[str] = ("accuracy",),
+                 encoder_weights: EncoderWeights | None = None, freeze_epochs: int = 0, **kwargs):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -56,6 +64,8 @@ class RNNHyperModel(kt.HyperModel):
         self.num_classes = num_classes
         self.word_vectors = word_vectors
         self.metrics = tuple(metrics)
+        self.encoder_weights = encoder_weights
+        self.freeze_epochs = freeze_epochs
 
     def declare(self, hp: kt.HyperParameters) -> dict:
         """Registers every hyperparameter of the space on `hp`; returns their values."""
@@ -64,15 +74,22 @@ class RNNHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         v = self.declare(hp)
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
-        x = features(v, inputs, self.word_vectors)
+        x = features(v, inputs, self.word_vectors, encoder_weights=self.encoder_weights)
         binary = self.num_classes == 2
         # float32 logits even under mixed precision, so the loss stays stable.
-        outputs = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")(x)
+        head = keras.layers.Dense(1 if binary else self.num_classes, dtype="float32")
+        outputs = head(x)
         model = keras.Model(inputs, outputs, name=f"{v['cell']}_classifier")
 
-        optimizer = keras.optimizers.Adam(
-            learning_rate=v["learning_rate"], clipnorm=v["clipnorm"] or None
-        )
+        adam = {"learning_rate": v["learning_rate"], "clipnorm": v["clipnorm"] or None}
+        if self.freeze_epochs and v.get("embedding_init") == "lm":
+            # Gradual unfreezing: the head learns to read the (pretrained) encoder first.
+            heads = {w.path for w in head.weights}
+            optimizer: keras.optimizers.Optimizer = training.HeadFirstAdam(
+                [w.path for w in model.trainable_weights if w.path not in heads], self.freeze_epochs,
+                **adam)
+        else:
+            optimizer = keras.optimizers.Adam(**adam)
         if binary:
             loss = keras.losses.BinaryCrossentropy(from_logits=True)
         else:
@@ -90,8 +107,11 @@ class RNNHyperModel(kt.HyperModel):
         return training.fit(hp, model, *args, **kwargs)
 
 
+EncoderWeights = Callable[[dict], list[list[np.ndarray]]]
+
+
 def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | None = None,
-             masked_max: Callable | None = None):
+             masked_max: Callable | None = None, encoder_weights: EncoderWeights | None = None):
     """Token ids -> what the classifier head reads: embedding, cells, pooling, dropout.
 
     Args:
@@ -100,6 +120,7 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
         word_vectors: as in `RNNHyperModel`.
         masked_max: pooled = masked_max(sequence) for `pooling: max`; default
             `MaskedGlobalMaxPooling1D`. Export passes a built-in equivalent.
+        encoder_weights: as in `RNNHyperModel`.
 
     Training and export build the network with this one function, so their layers (and
     so their weights) come in the same order.
@@ -109,8 +130,12 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     if entry.kind == "network":
         x = entry.resolve()(v, tokens)
         return keras.layers.Dropout(v["dropout"])(x) if v["dropout"] > 0 else x
+    # Asked first: pretraining a language model may take a while, and it reseeds.
+    pretrained = encoder_weights(v) if v.get("embedding_init") == "lm" and encoder_weights else None
     embedding = keras.layers.Embedding(v["vocab_size"], v["embedding_dim"], mask_zero=True)
     x = embedding(tokens)
+    if pretrained:
+        _start_from(embedding, pretrained[0])
     if v.get("embedding_init", "random") == "word2vec":
         if word_vectors is None:
             raise ValueError("embedding_init 'word2vec' needs the word_vectors argument")
@@ -122,8 +147,15 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     pooling = v.get("pooling", "last")
     for i in range(v["num_layers"]):
         last = i == v["num_layers"] - 1
-        layer = _cell_layer(entry, v, return_sequences=not last or pooling != "last")
-        x = keras.layers.Bidirectional(layer)(x) if v["bidirectional"] else layer(x)
+        layer = cell_layer(entry, v, return_sequences=not last or pooling != "last")
+        if v["bidirectional"]:
+            wrapper = keras.layers.Bidirectional(layer)
+            x = wrapper(x)
+            layer = wrapper.forward_layer  # the LM's direction; the backward one starts random
+        else:
+            x = layer(x)
+        if pretrained and i + 1 < len(pretrained):
+            _start_from(layer, pretrained[i + 1])
     # Keras' average pooling already leaves masked (padding) steps out; its max does not.
     if pooling == "max":
         x = masked_max(x)
@@ -137,7 +169,14 @@ def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | N
     return x
 
 
-def _cell_layer(entry, v: dict, return_sequences: bool) -> keras.layers.Layer:
+def _start_from(layer: keras.layers.Layer, weights: list[np.ndarray]) -> None:
+    """A layer's start from the language model's, where the shapes match (not the second layer of
+    a bidirectional stack, which reads both directions: it keeps its random start)."""
+    if [tuple(w.shape) for w in layer.weights] == [tuple(w.shape) for w in weights]:
+        layer.set_weights(weights)
+
+
+def cell_layer(entry, v: dict, return_sequences: bool) -> keras.layers.Layer:
     """One layer of the registered cell `entry`: a Keras RNN class or a user's function."""
     if entry.kind == "rnn":
         return entry.resolve()(v["hidden_units"], return_sequences=return_sequences)

@@ -49,11 +49,14 @@ def callbacks(objective: str, patience: int, verbose: bool = False,
 
 
 def fit(hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> keras.callbacks.History:
-    """`model.fit(*args, **kwargs)`, with the learning rate decayed per epoch when `lr_decay` < 1.
+    """`model.fit(*args, **kwargs)`, with the learning rate decayed per epoch when `lr_decay` < 1,
+    and the encoder unfrozen on schedule under `HeadFirstAdam`.
 
     Raises:
         Diverged: a loss of the run was not finite (the NaN policy: the configuration failed).
     """
+    if isinstance(model.optimizer, HeadFirstAdam):
+        kwargs["callbacks"] = [Unfreeze(model.optimizer.epochs), *(kwargs.get("callbacks") or [])]
     decay = hp.values.get("lr_decay", 1.0)
     if decay != 1.0:
         base = hp.get("learning_rate")
@@ -71,6 +74,49 @@ def divergence(losses: list[float]) -> str | None:
     """Why a run with these per-epoch losses failed ("loss became nan at epoch 3"), or None."""
     bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
     return f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}" if bad else None
+
+
+class HeadFirstAdam(keras.optimizers.Adam):
+    """Adam that leaves the `frozen_paths` variables as they are while `frozen` is 1, as it is
+    for the first `epochs` (`Unfreeze`, which `fit` adds): their gradients are zeroed, so
+    Adam's moments stay 0 and they do not move (`pretrain.freeze_epochs`).
+
+    Args:
+        frozen_paths: the variables' paths (`Variable.path`): the embedding's and the cells'.
+        epochs: how many epochs they stay frozen.
+        **kwargs: Adam's.
+    """
+
+    def __init__(self, frozen_paths, epochs: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frozen_paths = frozenset(frozen_paths)
+        self.epochs = epochs
+        self.frozen = keras.Variable(1.0, trainable=False, name="frozen")
+
+    def apply(self, grads, trainable_variables=None):
+        if trainable_variables is not None:
+            keep = 1.0 - self.frozen
+            grads = [_scaled(g, keep) if g is not None and v.path in self.frozen_paths else g
+                     for g, v in zip(grads, trainable_variables, strict=True)]
+        return super().apply(grads, trainable_variables)
+
+
+def _scaled(grad, factor):
+    if hasattr(grad, "indices"):  # an embedding's sparse gradient (tf.IndexedSlices)
+        return type(grad)(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
+
+
+class Unfreeze(keras.callbacks.Callback):
+    """Lets `HeadFirstAdam` train everything from epoch `epochs` (0-based, absolute, so a
+    Hyperband trial resumed at initial_epoch stays on schedule)."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.frozen.assign(1.0 if epoch < self.epochs else 0.0)
 
 
 class StopOnNaN(keras.callbacks.Callback):

@@ -16,7 +16,7 @@ May import: `sweep.space`, `sweep.errors`.
 """
 
 from sweep.rundir.atomic import fsync_tree, read_csv, read_json, save_atomic, write_atomic, write_json
-from sweep.rundir.layout import TUNER_PROJECT, ExportDir, RunDir, as_run
+from sweep.rundir.layout import TUNER_PROJECT, ExportDir, LMCache, RunDir, as_run
 from sweep.rundir.resume import (
     RESUMABLE_CHANGES,
     check_overwritable,
@@ -31,7 +31,7 @@ from sweep.rundir.status import HEARTBEAT_SECONDS, STALE_AFTER, STATES, pid_aliv
 
 __all__ = [
     "HEARTBEAT_SECONDS", "RESUMABLE_CHANGES", "STALE_AFTER", "STATES", "TUNER_PROJECT",
-    "ExportDir", "RunDir", "as_run", "check_is_run", "check_overwritable", "check_resumable",
+    "ExportDir", "LMCache", "RunDir", "as_run", "check_is_run", "check_overwritable", "check_resumable",
     "check_tuner_state", "class_names", "fsync_tree", "keep_saved_standardization", "load_config",
     "pid_alive", "prepare", "read_csv", "read_json", "run_state", "save_atomic", "saved_space_diffs",
     "write_atomic", "write_json", "write_status",

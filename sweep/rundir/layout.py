@@ -4,17 +4,22 @@
       config.yaml  status.json                 the resolved space; running|finished|interrupted|failed
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
       length_accuracy.csv  classes.json  *.png  report.html
+      pretrain.csv                             `embedding_init: lm`: the language models' epochs
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
       mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
 
+    $RNN_SWEEP_CACHE (default ~/.cache/rnn-sweep)/
+      lm/<cell>-v<vocab>-e<dim>-h<units>-n<layers>-<key>.npz   a language model (`LMCache`)
+
 This is the only module that knows those names; nothing here reads or writes a file.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 TUNER_PROJECT = "tuner"  # KerasTuner's project_name inside the run folder
@@ -53,6 +58,7 @@ class RunDir(_Folder):
     test_json = _Inside("test.json")  # the selected trial, evaluated once on test
     classes_json = _Inside("classes.json")  # class names by class id
     length_accuracy_csv = _Inside("length_accuracy.csv")
+    pretrain_csv = _Inside("pretrain.csv")  # the language models' epochs (`embedding_init: lm`)
     report_html = _Inside("report.html")  # everything above, as one self-contained page
     confirm_csv = _Inside("confirm.csv")  # `sweep confirm`: one row per configuration x seed
     confirm_png = _Inside("confirm.png")
@@ -146,6 +152,23 @@ class ExportDir(_Folder):
 
     def is_export(self) -> bool:
         return self.card_json.is_file()
+
+
+class LMCache(_Folder):
+    """The language models every run on this machine shares (`sweep.search.pretrain`):
+    `$RNN_SWEEP_CACHE/lm/`, by default `~/.cache/rnn-sweep/lm/`."""
+
+    def __init__(self, path: str | Path | None = None):
+        root = os.environ.get("RNN_SWEEP_CACHE") or Path.home() / ".cache" / "rnn-sweep"
+        super().__init__(path if path is not None else Path(root) / "lm")
+
+    def weights(self, name: str) -> Path:
+        """Its weights (and, until it is done, Adam's state) with its manifest inside."""
+        return self.path / f"{name}.npz"
+
+    def manifest(self, name: str) -> Path:
+        """A copy of the manifest, for people; the one inside the .npz is the one checked."""
+        return self.path / f"{name}.json"
 
 
 def as_run(run: RunDir | str | Path) -> RunDir:

@@ -11,13 +11,17 @@ import time
 from typing import TYPE_CHECKING
 
 from sweep import metrics
+from sweep.progress.events import Say
+from sweep.space.config import PretrainConfig
 
 if TYPE_CHECKING:
     from sweep.data.pipeline import SweepData
 
 
 def hypermodel_class() -> type:
-    """The class `SweepHyperModel(space, data, verbose=False, objective="val_accuracy")`.
+    """The class `SweepHyperModel(space, data, verbose=False, objective="val_accuracy",
+    pretrain=PretrainConfig(), say=None)`; `embedding_init: lm` trials start from the
+    language model `sweep.search.pretrain` trains (or finds) with `pretrain`, saying how it goes.
 
     Made on call, so that importing this module imports no Keras.
     """
@@ -27,9 +31,15 @@ def hypermodel_class() -> type:
         """RNNHyperModel that trains on the dataset vectorized for its vocab_size."""
 
         def __init__(self, space, data: SweepData, verbose: bool = False,
-                     objective: str = "val_accuracy"):
+                     objective: str = "val_accuracy", pretrain: PretrainConfig | None = None,
+                     say: Say | None = None):
+            from sweep.search.pretrain import Pretrainer
+
+            pretrainer = Pretrainer(pretrain or PretrainConfig(), data, say or (lambda line: None))
             super().__init__(space, num_classes=len(data.class_names),
-                             word_vectors=data.word_vectors, metrics=metrics.compiled(objective))
+                             word_vectors=data.word_vectors, metrics=metrics.compiled(objective),
+                             encoder_weights=pretrainer.encoder_weights,
+                             freeze_epochs=(pretrain or PretrainConfig()).freeze_epochs)
             self.data = data
             self.verbose = verbose
             self.fit_seconds = 0.0

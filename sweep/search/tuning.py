@@ -240,7 +240,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     ktcompat.show_trial_tracebacks(options.verbose)
     write_json(run.classes_json, data.class_names)
     hypermodel = hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
-                                     objective=cfg.tuner.objective)
+                                     objective=cfg.tuner.objective, pretrain=cfg.pretrain, say=say)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)
     if progress is not None:
         tuner.sweep_progress = progress

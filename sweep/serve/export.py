@@ -201,6 +201,10 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     seed = tuning.trial_seed(cfg.tuner.seed, tid)
     keras.utils.set_random_seed(seed)
     hypermodel.word_vectors = data.word_vectors
+    from sweep.search.pretrain import Pretrainer  # embedding_init: lm starts from the same LM
+
+    hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say).encoder_weights
+    hypermodel.freeze_epochs = cfg.pretrain.freeze_epochs
     model = hypermodel.build(hp)
     vocab_size = int(hp.get("vocab_size"))
     train = data.dataset(vocab_size, "train+val", shuffle_seed=seed)

@@ -36,6 +36,7 @@ from sweep.space.hyperparameters import HYPERPARAMETERS, Choice, Fixed, HPRule, 
 
 __all__ = ["ALGORITHMS", "EVALUATED_SPLITS", "HYPERPARAMETERS", "LEGACY_STANDARDIZATION", "MAX_SEED",
            "OBJECTIVES", "SOURCE_SCHEMES", "STANDARDIZATIONS", "Choice", "ConfigError", "DataConfig",
+           "PretrainConfig",
            "Fixed", "HPRule", "HyperParameter", "Range", "SweepConfig", "TunerConfig", "load",
            "from_dict", "apply_overrides", "parse_duration"]
 
@@ -58,7 +59,9 @@ class DataConfig:
     test_source: str | None = None
     test_split: float | None = None
     data_dir: str | None = None
-    unlabeled_split: str | None = None  # tfds split of unlabeled text, for word2vec only
+    unlabeled_split: str | None = None  # tfds split of unlabeled text, for word2vec and the LM only
+    # csv:PATH or dir:PATH of unlabeled text beside a csv/dir source (word2vec and the LM only)
+    unlabeled_source: str | None = None
     # A tfds dataset not prepared under data_dir: "auto" downloads and prepares it (tfds), false
     # refuses (DataError). Not part of what the data is: a run resumes with either.
     download: str | bool = "auto"
@@ -102,6 +105,22 @@ class TunerConfig:
 
 
 @dataclass(frozen=True)
+class PretrainConfig:
+    """How the language model behind `embedding_init: lm` is trained (`sweep.search.pretrain`).
+
+    Part of what an LM is: a change trains (and caches) another one.
+    """
+
+    epochs: int = 1  # passes over the LM's text (training part + unlabeled text)
+    sequence_length: int = 64  # tokens per training window (truncated backpropagation)
+    batch_size: int = 64  # windows per step
+    sampled: int = 1024  # sampled-softmax classes per step; 0 (or >= vocab_size): full softmax
+    learning_rate: float = 1e-3  # Adam
+    # Fine-tuning, not the LM: epochs an lm trial trains its head alone (gradual unfreezing)
+    freeze_epochs: int = 0
+
+
+@dataclass(frozen=True)
 class TrackingConfig:
     """Where trials are also recorded (MLflow); not part of what a trial means.
 
@@ -128,6 +147,7 @@ class SweepConfig:
     data: DataConfig = field(default_factory=DataConfig)
     tuner: TunerConfig = field(default_factory=TunerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)  # embedding_init: lm only
     # modules imported when the space is read: they register cells and sources (docs/extending.md)
     plugins: tuple[str, ...] = ()
     # A TF-IDF + logistic regression fitted on the same splits and scored once on test
@@ -156,6 +176,8 @@ class SweepConfig:
             out["plugins"] = list(self.plugins)
         if not self.baseline:
             out["baseline"] = False
+        if self.pretrain != PretrainConfig():  # left out when default: older saved spaces match
+            out["pretrain"] = dataclasses.asdict(self.pretrain)
         if self.tracking != TrackingConfig():
             out["tracking"] = {k: v for k, v in dataclasses.asdict(self.tracking).items() if v is not None}
         return out
@@ -266,7 +288,7 @@ _SpaceLoader.add_implicit_resolver(
 )
 
 
-_TOP = ("name", "data", "tuner", "hyperparameters", "tracking", "plugins", "baseline")
+_TOP = ("name", "data", "tuner", "hyperparameters", "pretrain", "tracking", "plugins", "baseline")
 
 
 def from_dict(raw: dict) -> SweepConfig:
@@ -285,12 +307,13 @@ def from_dict(raw: dict) -> SweepConfig:
     data = validation.section(DataConfig, raw.get("data"), "data")
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
     tracking = validation.section(TrackingConfig, raw.get("tracking"), "tracking")
+    pretrain = validation.section(PretrainConfig, raw.get("pretrain"), "pretrain")
     hps = hyperparameters.parse(raw["hyperparameters"])
     baseline = raw.get("baseline", True)
     if not isinstance(baseline, bool):
         raise ConfigError(f"baseline: expected true or false, got {describe_value(baseline)}")
     cfg = SweepConfig(name=name, hyperparameters=hps, data=data, tuner=tuner, tracking=tracking,
-                      plugins=plugins, baseline=baseline)
+                      pretrain=pretrain, plugins=plugins, baseline=baseline)
     validation.validate(cfg)
     return cfg
 

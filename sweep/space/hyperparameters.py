@@ -20,7 +20,7 @@ from sweep.space.checks import check_keys, describe_value, did_you_mean, is_int,
 from sweep.space.registry import CELLS
 
 POOLINGS = ("last", "max", "mean", "max_mean")
-EMBEDDING_INITS = ("random", "word2vec")
+EMBEDDING_INITS = ("random", "word2vec", "lm")
 SAMPLINGS = ("linear", "log", "reverse_log")
 
 
@@ -89,7 +89,8 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "num_layers": HPRule(int, 1, "stacked recurrent layers", low=1),
     "dropout": HPRule(float, 0.0, "dropout before the output layer", low=0, high=1, high_open=True),
     "embedding_init": HPRule(str, "random", "embedding start: random, or word2vec vectors trained on "
-                             "the training (and unlabeled) text", options=EMBEDDING_INITS),
+                             "the training (and unlabeled) text, or a recurrent language model's "
+                             "embedding and recurrent weights (lm)", options=EMBEDDING_INITS),
     "embedding_dropout": HPRule(float, 0.0, "spatial dropout on the embeddings (whole channels)",
                                 low=0, high=1, high_open=True),
     "clipnorm": HPRule(float, 0.0, "Adam's gradient-norm clipping (clipnorm); 0 turns it off", low=0),

@@ -72,7 +72,7 @@ def validate(cfg: SweepConfig) -> None:
             check_positive_int(getattr(d, key), f"data.{key}")
     if not (d.download is False or d.download == "auto"):  # 0 == False, so `is`
         raise ConfigError(f"data.download: expected auto or false, got {d.download!r}")
-    for key in ("label_column", "test_source", "data_dir", "unlabeled_split"):
+    for key in ("label_column", "test_source", "data_dir", "unlabeled_split", "unlabeled_source"):
         if getattr(d, key) is not None:
             check_type(getattr(d, key), str, f"data.{key}", "a string")
     tc = d.text_column
@@ -89,6 +89,13 @@ def validate(cfg: SweepConfig) -> None:
         # come from.
         raise ConfigError(f"data.unlabeled_split: {d.unlabeled_split!r} holds text that validation or "
                           "test are drawn from; name a split of extra text (IMDB: unsupervised)")
+
+    if d.unlabeled_source is not None and (scheme == "tfds"
+                                           or d.unlabeled_source.partition(":")[0] not in ("csv", "dir")):
+        raise ConfigError(f"data.unlabeled_source: expected csv:PATH or dir:PATH beside a csv, dir or "
+                          f"registered source (tfds sources name unlabeled_split), got "
+                          f"{d.unlabeled_source!r} with source {d.source!r}")
+    _validate_pretrain(cfg)
 
     if t.algorithm not in TUNERS:
         raise ConfigError(
@@ -122,6 +129,19 @@ def validate(cfg: SweepConfig) -> None:
 
 
 PRUNERS = ("none", "median")
+
+
+def _validate_pretrain(cfg: SweepConfig) -> None:
+    p = cfg.pretrain
+    for key in ("epochs", "sequence_length", "batch_size"):
+        check_positive_int(getattr(p, key), f"pretrain.{key}")
+    if not is_int(p.sampled) or p.sampled < 0:
+        raise ConfigError(f"pretrain.sampled: expected an integer >= 0 (0: full softmax), got {p.sampled!r}")
+    if not is_int(p.freeze_epochs) or p.freeze_epochs < 0:
+        raise ConfigError(f"pretrain.freeze_epochs: expected an integer >= 0, got {p.freeze_epochs!r}")
+    if isinstance(p.learning_rate, bool) or not isinstance(p.learning_rate, (int, float)) \
+            or not 0 < p.learning_rate < float("inf"):
+        raise ConfigError(f"pretrain.learning_rate: expected a number > 0, got {p.learning_rate!r}")
 
 
 def _validate_tracking(tracking: TrackingConfig) -> None:

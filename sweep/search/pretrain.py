@@ -1,0 +1,240 @@
+"""The language models behind `embedding_init: lm`: trained once, cached for every run, resumable.
+
+    a trial's (cell, vocab_size, embedding_dim, hidden_units, num_layers)
+    + the vocabulary + the LM's text (training part + unlabeled text, as token ids) + `pretrain:`
+    -> a key -> LMCache (`$RNN_SWEEP_CACHE/lm/`, default `~/.cache/rnn-sweep/lm/`)/NAME.npz
+       found, its manifest matching: its weights, no training
+       else trained (`sweep.model.lm`), saved after every epoch with Adam's state, so a killed
+       pretraining resumes from its last finished epoch
+    -> the embedding's and the cells' weights, the start of the trial's encoder
+    -> RUN/pretrain.csv: the LM's epochs (loss, held-out perplexity, seconds), for report.html
+
+The LM never reads validation or test text. Its text is one stream of token ids, texts
+separated by id 0 (padding to the classifier, so masked there), cut into windows of
+`pretrain.sequence_length`; a few windows are held out for the perplexity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sweep.errors import DataError
+from sweep.progress.events import Say, duration
+from sweep.rundir import LMCache, RunDir, read_csv, save_atomic, write_atomic, write_json
+from sweep.space.config import PretrainConfig
+
+if TYPE_CHECKING:
+    from sweep.data.pipeline import SweepData
+
+FORMAT = 1  # the manifest's layout; another one is trained again
+HELD_OUT = 64  # windows scored for the perplexity (exact, over the whole vocabulary)
+SAY_EVERY = 30.0  # seconds between progress lines within an epoch
+COLUMNS = ["lm", "epoch", "loss", "perplexity", "seconds", "tokens"]
+
+
+class Pretrainer:
+    """Gives trials the language model of their encoder, training it when no run has yet.
+
+    Args:
+        cfg: the space's `pretrain:` section.
+        data: the run's data (its token ids and vocabulary).
+        say: where progress lines go.
+        cache: the shared folder; default `LMCache()` (`$RNN_SWEEP_CACHE/lm/`).
+    """
+
+    def __init__(self, cfg: PretrainConfig, data: SweepData, say: Say = lambda line: None,
+                 cache: LMCache | None = None):
+        self.cfg, self.data, self.say = cfg, data, say
+        self.cache = cache or LMCache()
+        self._ready: dict[str, list[list[np.ndarray]]] = {}
+        self._streams: dict[int, tuple[np.ndarray, str]] = {}  # by vocab_size: the stream, its digest
+
+    def encoder_weights(self, values: dict) -> list[list[np.ndarray]]:
+        """The LM's weights per layer (embedding, then each cell) for the trial's `values`.
+
+        The global random state is drawn from before and set after, so the trial's own
+        starting weights are the same whether the LM was trained now or read from the cache.
+        """
+        import keras
+
+        reseed = int(np.random.randint(2**31 - 1))
+        try:
+            return self._weights(values)
+        finally:
+            keras.utils.set_random_seed(reseed)
+
+    def _weights(self, values: dict) -> list[list[np.ndarray]]:
+        identity, stream = self._identity(values)
+        name = "{cell}-v{vocab_size}-e{embedding_dim}-h{hidden_units}-n{num_layers}-".format(**values) + \
+            hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+        if name in self._ready:
+            return self._ready[name]
+        saved = self._read(name, identity)
+        if saved is not None and saved[0]["complete"]:
+            manifest, arrays = saved
+            last = manifest["history"][-1]
+            self.say(f"Language model {name}: from the cache {self.cache.weights(name)} (held-out "
+                     f"perplexity {last['perplexity']:.1f} after {len(manifest['history'])} epochs)")
+        else:
+            manifest, arrays = self._train(name, identity, values, stream, saved)
+        self._record(name, manifest["history"])
+        weights, start = [], 0
+        for count in manifest["encoder_layers"]:
+            weights.append(arrays[start:start + count])
+            start += count
+        self._ready[name] = weights
+        return weights
+
+    # --- What an LM is ----------------------------------------------------------------
+
+    def _identity(self, values: dict) -> tuple[dict, np.ndarray]:
+        """What the LM depends on (its key, the manifest checked on load), and its token stream."""
+        vocab_size = int(values["vocab_size"])
+        if vocab_size not in self._streams:
+            enc = self.data.encoded(vocab_size)
+            parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
+            stream = _stream([enc.ids(p) for p in parts])
+            self._streams[vocab_size] = stream, _digest(stream.tobytes())
+        stream, text = self._streams[vocab_size]
+        vocab = self.data.vocabulary(vocab_size)
+        identity = {
+            "format": FORMAT,
+            **{k: values[k] for k in ("cell", "vocab_size", "embedding_dim", "hidden_units", "num_layers")},
+            "vocabulary": _digest(json.dumps([vocab.tokens, vocab.standardize, vocab.split]).encode()),
+            "text": text,
+            # freeze_epochs is how trials fine-tune, not what the LM is
+            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k != "freeze_epochs"},
+        }
+        return identity, stream
+
+    def _read(self, name: str, identity: dict) -> tuple[dict, list[np.ndarray]] | None:
+        """The saved LM of `name` (done, or its last finished epoch), or None when there is
+        none, it is damaged, or its manifest says it is another LM (it is trained again)."""
+        path = self.cache.weights(name)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path) as f:
+                manifest = json.loads(str(f["manifest"]))
+                arrays = [f[f"arr_{i}"] for i in range(manifest["arrays"])]
+        except Exception as e:  # cut short, not ours: trained again, saved over it
+            self.say(f"Language model {name}: {path} cannot be read ({type(e).__name__}); trained again")
+            return None
+        if manifest.get("identity") != identity:
+            self.say(f"Language model {name}: {path} was made from other text, vocabulary or settings; "
+                     "trained again")
+            return None
+        return manifest, arrays
+
+    # --- Training ---------------------------------------------------------------------
+
+    def _train(self, name: str, identity: dict, values: dict, stream: np.ndarray,
+               saved: tuple[dict, list[np.ndarray]] | None) -> tuple[dict, list[np.ndarray]]:
+        import keras
+
+        from sweep.model.lm import LanguageModel
+
+        p = self.cfg
+        seed = int(identity["text"][:8], 16) % (2**31 - 1)  # the LM's own, whatever the sweep's
+        keras.utils.set_random_seed(seed)
+        lm = LanguageModel(values, p.sampled, p.learning_rate)
+        train, held_out = _windows(stream, p.sequence_length, seed)
+        manifest: dict[str, Any] = {"identity": identity, "history": [], "resumed_at": [], "complete": False,
+                    "encoder_layers": [len(layer.weights) for layer in lm.encoder.layers if layer.weights]}
+        if saved is not None:
+            manifest = saved[0]
+            lm.load_state(saved[1])
+            manifest["resumed_at"].append(len(manifest["history"]) + 1)
+            self.say(f"Language model {name}: resuming at epoch {len(manifest['history']) + 1} of "
+                     f"{p.epochs} from {self.cache.weights(name)}")
+        else:
+            self.say(f"Pretraining the language model {name}: {len(stream):,} tokens "
+                     f"({len(train):,} windows of {p.sequence_length}), {p.epochs} epoch(s), "
+                     f"{'sampled softmax of ' + str(lm.sampled) if lm.sampled else 'full softmax'}; "
+                     f"cached in {self.cache.weights(name)}")
+        for epoch in range(len(manifest["history"]) + 1, p.epochs + 1):
+            keras.utils.set_random_seed(seed + epoch)  # a resumed epoch is drawn as the first try's
+            start = time.perf_counter()
+            loss = lm.train_epoch(train, p.batch_size, seed + epoch,
+                                  self._progress(name, epoch, start))
+            perplexity = lm.perplexity(held_out)
+            seconds = time.perf_counter() - start
+            manifest["history"].append({"epoch": epoch, "loss": round(loss, 4),
+                                        "perplexity": round(perplexity, 2), "seconds": round(seconds, 1),
+                                        "tokens": int(train[:, 1:].size)})
+            manifest["complete"] = epoch == p.epochs
+            # The last epoch keeps only the weights: Adam's state is for resuming.
+            self._save(name, manifest, lm.state(with_optimizer=not manifest["complete"]))
+            self.say(f"Language model {name}: epoch {epoch}/{p.epochs}, held-out perplexity "
+                     f"{perplexity:.1f}, loss {loss:.3f}, {duration(seconds)}")
+            self._record(name, manifest["history"])
+        return manifest, lm.state(with_optimizer=False)
+
+    def _progress(self, name: str, epoch: int, start: float):
+        """A line every SAY_EVERY seconds: where the epoch is and the time left."""
+        last = {"said": start}
+
+        def on_batch(batch: int, batches: int, loss: float) -> None:
+            now = time.perf_counter()
+            if now - last["said"] < SAY_EVERY:
+                return
+            last["said"] = now
+            per_batch = (now - start) / batch
+            left = per_batch * (batches - batch) + per_batch * batches * (self.cfg.epochs - epoch)
+            self.say(f"Language model {name}: epoch {epoch}/{self.cfg.epochs}, batch {batch:,}/"
+                     f"{batches:,}, loss {loss:.3f}, about {duration(left)} left")
+
+        return on_batch
+
+    def _save(self, name: str, manifest: dict, arrays: list[np.ndarray]) -> None:
+        manifest = {**manifest, "arrays": len(arrays), "saved_at": time.time()}
+        text = json.dumps(manifest)
+        save_atomic(self.cache.weights(name),
+                    lambda tmp: np.savez(tmp, *arrays, manifest=np.array(text)))
+        write_json(self.cache.manifest(name), manifest)
+
+    def _record(self, name: str, history: list[dict]) -> None:
+        """RUN/pretrain.csv: this LM's epochs, beside those of the run's other LMs."""
+        run: RunDir | None = self.data.run
+        if run is None:
+            return
+        import pandas as pd
+
+        old = read_csv(run.pretrain_csv)
+        rows = pd.DataFrame([{"lm": name, **row} for row in history], columns=COLUMNS)
+        if old is not None and "lm" in old:
+            rows = pd.concat([old[old.lm != name], rows], ignore_index=True)
+        write_atomic(run.pretrain_csv, rows.to_csv(index=False))
+
+
+def _stream(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Every text's ids, one after the other, each followed by 0 (the end of a text)."""
+    pieces = []
+    for ids, lengths in rows:
+        ends = np.cumsum(lengths)
+        pieces.append(np.insert(ids.astype(np.int32), ends, 0))
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
+
+
+def _windows(stream: np.ndarray, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training windows, held-out windows), each `length` + 1 tokens (inputs and next tokens)."""
+    n = (len(stream) - 1) // length
+    if n < 2:
+        raise DataError(f"pretrain: {len(stream)} tokens of text are too few for windows of "
+                        f"{length} (pretrain.sequence_length); lower it or give more text")
+    index = np.arange(n)[:, None] * length + np.arange(length + 1)[None, :]
+    windows = stream[index]
+    held = np.random.default_rng(seed).permutation(n)[: min(HELD_OUT, max(1, n // 20))]
+    keep = np.ones(n, bool)
+    keep[held] = False
+    return windows[keep], windows[np.sort(held)]
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]

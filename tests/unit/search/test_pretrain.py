@@ -1,0 +1,177 @@
+"""`embedding_init: lm`: the language model is trained once and reused, never for another
+vocabulary, and a trial starts from its weights (tiny CSV data, a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_examples, tiny_sweep, write_csv
+
+LM_SPACE = {
+    "hyperparameters": {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
+                        "learning_rate": 0.01, "embedding_init": "lm", "pooling": "max"},
+    "pretrain": {"epochs": 2, "sequence_length": 8, "batch_size": 32, "sampled": 20},
+    "tuner": {"epochs": 1},
+}
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch) -> Path:
+    """The shared LM cache, in the test's folder."""
+    folder = tmp_path / "lm_cache"
+    monkeypatch.setenv("RNN_SWEEP_CACHE", str(folder))
+    return folder / "lm"
+
+
+def _sweep(tmp_path: Path, capsys, data: Path, where: str, unlabeled: Path | None = None):
+    folder = tmp_path / where
+    folder.mkdir()
+    extra = {"unlabeled_source": f"csv:{unlabeled}"} if unlabeled else {}
+    return tiny_sweep(folder, capsys, f"csv:{data}", data={"max_length": 16, **extra}, **LM_SPACE)
+
+
+def _manifest(path: Path) -> dict:
+    with np.load(path) as f:
+        return json.loads(str(f["manifest"]))
+
+
+def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
+    data = write_csv(tmp_path / "data.csv", make_examples(300))
+    unlabeled = write_csv(tmp_path / "unlabeled.csv", [(t, "") for t, _ in make_examples(200, seed=7)])
+    code, out, run = _sweep(tmp_path, capsys, data, "first", unlabeled)
+    assert code == 0, out
+    assert "Pretraining the language model" in out
+    [weights] = cache.glob("*.npz")
+    manifest = _manifest(weights)
+    assert manifest["complete"] and [h["epoch"] for h in manifest["history"]] == [1, 2]
+    assert manifest["identity"]["pretrain"]["epochs"] == 2
+    figures = (run / "pretrain.csv").read_text().splitlines()
+    assert figures[0] == "lm,epoch,loss,perplexity,seconds,tokens" and len(figures) == 3
+    mtime = weights.stat().st_mtime_ns
+
+    import pandas as pd
+
+    scores = ["val_accuracy", "val_loss", "accuracy", "loss"]
+    first_scores = pd.read_csv(run / "trials.csv")[scores]
+    code, out, run = _sweep(tmp_path, capsys, data, "second", unlabeled)
+    assert code == 0, out
+    assert "from the cache" in out and "Pretraining" not in out
+    # The trial starts the same whether its LM was trained then or read: the same metrics.
+    pd.testing.assert_frame_equal(pd.read_csv(run / "trials.csv")[scores], first_scores)
+    assert weights.stat().st_mtime_ns == mtime  # not trained, not written again
+    assert list(cache.glob("*.npz")) == [weights]
+    assert len((run / "pretrain.csv").read_text().splitlines()) == 3  # its figures, in this run too
+
+    # The export is the usual classifier: raw text in, probabilities out, no LM head.
+    import keras
+
+    from sweep import cli
+
+    assert cli.main(["export", str(run)]) == 0
+    model = keras.saving.load_model(run / "export" / "trial_0" / "model.keras")
+    texts = keras.ops.convert_to_tensor([["great w1 w2"], ["awful w3"]])
+    assert model.predict(texts, verbose=0).shape == (2, 2)
+    assert not any("lm_output" in w.path for w in model.weights)
+
+
+def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
+    from sweep.search import pretrain
+
+    monkeypatch.setattr(pretrain, "SAY_EVERY", 0.0)
+    lines: list[str] = []
+    trainer = pretrain.Pretrainer(pretrain.PretrainConfig(epochs=3), data=None, say=lines.append)
+    trainer._progress("gru-lm", 2, start=0.0)(5, 10, 3.25)
+    assert lines and "epoch 2/3, batch 5/10, loss 3.250, about" in lines[0] and lines[0].endswith("left")
+
+
+def test_another_vocabulary_never_reuses_the_lm(tmp_path, capsys, cache):
+    data = write_csv(tmp_path / "data.csv", make_examples(300))
+    code, out, _ = _sweep(tmp_path, capsys, data, "first")
+    assert code == 0, out
+    [first] = cache.glob("*.npz")
+    # Other words, so another vocabulary (and other token ids): another LM.
+    write_csv(data, [(text.replace("w", "z"), label) for text, label in make_examples(300)])
+    code, out, _ = _sweep(tmp_path, capsys, data, "second")
+    assert code == 0, out
+    assert "Pretraining the language model" in out
+    second = next(p for p in cache.glob("*.npz") if p != first)
+    assert _manifest(second)["identity"]["vocabulary"] != _manifest(first)["identity"]["vocabulary"]
+
+    # A file under the second LM's name that holds the first (copied, or an old format): the
+    # manifest inside it is checked, and it is trained again rather than used.
+    shutil.copy(first, second)
+    code, out, _ = _sweep(tmp_path, capsys, data, "third")
+    assert code == 0, out
+    assert "was made from other text, vocabulary or settings; trained again" in out
+    assert _manifest(second)["identity"] != _manifest(first)["identity"]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_trial_starts_from_the_lms_weights(tmp_path, cache, bidirectional):
+    import keras_tuner as kt
+
+    from sweep.data.pipeline import SweepData
+    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.rundir import RunDir
+    from sweep.search.pretrain import Pretrainer
+    from sweep.space.config import DataConfig, PretrainConfig, from_dict
+
+    data_cfg = DataConfig(source=f"csv:{write_csv(tmp_path / 'd.csv', make_examples(200))}", max_length=16)
+    data = SweepData(data_cfg, 1, RunDir(tmp_path / "run"))
+    space = from_dict({"name": "t", "data": {"source": data_cfg.source}, "hyperparameters": {
+        **LM_SPACE["hyperparameters"], "bidirectional": bidirectional}}).hyperparameters
+    pretrainer = Pretrainer(PretrainConfig(epochs=1, sequence_length=8, sampled=0), data)
+    model = RNNHyperModel(space, encoder_weights=pretrainer.encoder_weights).build(kt.HyperParameters())
+
+    [weights] = cache.glob("*.npz")
+    with np.load(weights) as f:
+        manifest = json.loads(str(f["manifest"]))
+        lm = [f[f"arr_{i}"] for i in range(manifest["arrays"])]
+    embedding = next(layer for layer in model.layers if layer.name.startswith("embedding"))
+    np.testing.assert_array_equal(embedding.get_weights()[0], lm[0])
+    recurrent = next(layer for layer in model.layers if layer.name.startswith(("gru", "bidirectional")))
+    forward = recurrent.forward_layer if bidirectional else recurrent
+    for got, want in zip(forward.get_weights(), lm[1:4], strict=True):
+        np.testing.assert_array_equal(got, want)
+    if bidirectional:  # the LM reads one way: the backward layer keeps its random start
+        assert not np.array_equal(recurrent.backward_layer.get_weights()[0], lm[1])
+
+
+def test_freeze_epochs_trains_the_head_alone_first():
+    import keras_tuner as kt
+
+    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.space.config import from_dict
+
+    space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
+        "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.05,
+        "embedding_init": "lm"}}).hyperparameters
+    hypermodel = RNNHyperModel(space, freeze_epochs=1)  # pretrain.freeze_epochs; no LM: a random start
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+    start = [w.copy() for w in model.get_weights()]
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+    after = model.get_weights()
+    for before, now in zip(start[:-2], after[:-2], strict=True):  # embedding and GRU: frozen
+        np.testing.assert_array_equal(before, now)
+    assert not np.array_equal(start[-2], after[-2])  # the head learnt
+    hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
+    assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
+
+
+def test_report_html_shows_the_pretraining(small_run_copy):
+    from sweep.analysis import report_html
+    from sweep.rundir import RunDir
+
+    run = RunDir(small_run_copy)
+    assert "pretrain-table" not in report_html.render(run)  # no LM, no section
+    run.pretrain_csv.write_text("lm,epoch,loss,perplexity,seconds,tokens\n"
+                                "gru-lm,1,5.9,514.5,116.0,2083520\ngru-lm,2,5.1,300.2,110.0,2083520\n")
+    page = report_html.render(run)
+    assert 'id="pretrain-table"' in page and "514.5" in page and "gru-lm: 226 s" in page
