@@ -215,7 +215,10 @@ class Run:
     def html(self, path: str | os.PathLike | None = None) -> Path:
         """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
         from sweep.analysis import report_html
+        from sweep.rundir import writes
 
+        if path is not None:  # a file sweep did not write, or a run's own, is refused (UsageError)
+            writes.check_file(Path(path), writes.REPORT, "path")
         return report_html.write_report(self._run, None if path is None else Path(path))
 
     def plot(self, kind: str | None = None, top: int = 3) -> Figure | notebook.Plots:

@@ -24,7 +24,7 @@ from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.metrics import TrialStatus
-from sweep.progress import Say, TrialPrinter
+from sweep.progress import Say, TrialPrinter, printable
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
@@ -266,5 +266,5 @@ def trial_progress(cfg: SweepConfig, data, say: Say, distributed: bool = False):
 
 def describe_classes(names: list[str], shown: int = 10) -> str:
     more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
-    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+    return printable(f"{len(names)} classes ({', '.join(names[:shown])}{more})")
 

@@ -138,7 +138,7 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
         "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected),
         "CHARTS": "\n".join(sections),
         "FAILED": _failed(trials, hp_names),
-        "FIGURES": _json(figures).replace("</", "<\\/"),
+        "FIGURES": _json(figures).replace("<", "\\u003c"),  # no cell ends the script or opens a comment
         "PLOTLY": plotly_js_packed(),
     }
     for key, value in parts.items():

@@ -135,6 +135,12 @@ class RunDir(_Folder):
         return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
 
 
+def run_names() -> set[str]:
+    """The names a run folder's layout gives its top-level entries (its PNGs: `*.png`)."""
+    named = {v.parts[0] for v in vars(RunDir).values() if isinstance(v, _Inside)}
+    return named | {RunDir("").export_dir("0").parent.name, "*.png"}
+
+
 class ExportDir(_Folder):
     """Paths inside an export folder (`sweep export`), inside a run folder or anywhere."""
 
