@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from helpers import make_examples, write_csv, write_space
 from e2e.test_folder_safety import _env
 from e2e.test_nothing_lost import refused, sweep_in
 from sweep.rundir.owned import MARKER
+from sweep.space import config
 
 SMALL_RUN = Path(__file__).resolve().parents[1] / "data" / "small_run"
 MINE = "my own file: keep me\n"
@@ -254,3 +256,21 @@ def test_report_html_data_cannot_end_a_script_or_comment(here):
         assert "<!--" not in body and "<script" not in body.lower(), body[:300]
     figures = re.search(r'id="figures">(.*?)</script>', page, flags=re.S).group(1)
     json.loads(figures)
+
+
+# --- a worker with no chief -------------------------------------------------------------------
+
+
+def test_a_worker_with_no_chief_says_what_it_waits_for_and_gives_up(tmp_path):
+    space = tiny_space(tmp_path)
+    run = tmp_path / "results" / "synthetic"  # the run folder a chief made, before it died
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(config.load(space).to_yaml())
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = sweep_in(tmp_path, "run", space, "--results-dir", tmp_path / "results", "--role", "worker",
+                    "--oracle", f"127.0.0.1:{port}", "--worker-id", "w1", timeout=150,
+                    env={"SWEEP_ORACLE_SECRET": "s3cret", "SWEEP_CHIEF_WAIT": "5"})
+    assert f"Waiting for the chief's oracle at 127.0.0.1:{port} (up to 5 s" in proc.stdout, proc.stdout
+    refused(proc, f"127.0.0.1:{port}", "within 5 s", "chief")
