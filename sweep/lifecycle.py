@@ -213,6 +213,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
     distributed.check_worker_run_dir(cfg, run)
     with worker_lock, _disk_full_is_fatal(run):
         distributed.secure_worker(run, say)
+        distributed.wait_for_chief(role, say)
         say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
             + distributed.gpu_note())
         return _work(cfg, run, data, options, role, say)
