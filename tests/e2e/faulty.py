@@ -2,6 +2,9 @@
 
 Faults (T: a trial id, such as 1; B: a batch number):
     batch:T:B          SIGKILL at batch B of trial T (mid-epoch)
+    hold:T:B:FILE      at batch B of trial T, write FILE.held and wait until FILE exists
+    hold-sync:T:FILE   when live MLflow tracking is about to make trial T's run (once), hold
+                       as `hold` does
     after-trial:T      SIGKILL once trial T has ended and KerasTuner has saved it
     create-trial:T     SIGKILL after KerasTuner wrote trial T's new trial.json, before oracle.json
     end-trial:T        SIGKILL after trial T's finished trial.json, before oracle.json
@@ -30,10 +33,12 @@ def _kill() -> None:
 
 def install(fault: str) -> None:
     kind, _, arg = fault.partition(":")
-    if kind in ("batch", "after-trial", "create-trial", "end-trial"):
+    if kind in ("batch", "after-trial", "create-trial", "end-trial", "hold"):
         _kerastuner_fault(kind, arg)
     elif kind in ("enospc", "sigint-at", "after-write"):
         _write_fault(kind, arg)
+    elif kind == "hold-sync":
+        _hold_sync(*arg.split(":", 1))
     elif kind == "read-only":
         _read_only(arg)
     else:
@@ -48,13 +53,16 @@ def _kerastuner_fault(kind: str, arg: str) -> None:
     def matches(tid) -> bool:
         return str(tid).lstrip("0") == trial_id.lstrip("0")
 
-    if kind == "batch":
+    if kind in ("batch", "hold"):
         original_batch = tuner.Tuner.on_batch_end
+        batch, _, go = batch.partition(":")
 
         def on_batch_end(self, trial, model, b, logs=None):
             original_batch(self, trial, model, b, logs)
             if matches(trial.trial_id) and b == int(batch):
-                _kill()
+                if kind == "batch":
+                    _kill()
+                _hold(go)
 
         tuner.Tuner.on_batch_end = on_batch_end
     elif kind == "after-trial":
@@ -78,6 +86,31 @@ def _kerastuner_fault(kind: str, arg: str) -> None:
                 _kill()
 
         oracle.Oracle._save_trial = _save_trial
+
+
+def _hold(go: str) -> None:
+    """Says it is held (GO.held) and waits for GO: a test acts while the sweep stands still."""
+    import time
+
+    with open(f"{go}.held", "w"):
+        pass
+    while not os.path.exists(go):
+        time.sleep(0.2)
+
+
+def _hold_sync(trial_id: str, go: str) -> None:
+    from sweep.track import mlflow
+
+    original = mlflow.Reconciler._run_for
+    held = []
+
+    def _run_for(self, exp_id, kind, key, name, slot, slot_key, tags, start_time=None):
+        if kind == "trial" and key == trial_id and not slot.get(slot_key) and not held:
+            held.append(True)
+            _hold(go)
+        return original(self, exp_id, kind, key, name, slot, slot_key, tags, start_time)
+
+    mlflow.Reconciler._run_for = _run_for
 
 
 def _write_fault(kind: str, arg: str) -> None:

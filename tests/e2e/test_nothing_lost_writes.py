@@ -13,13 +13,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from helpers import make_examples, write_csv, write_space
 
-from e2e.test_folder_safety import _env
+from e2e.test_folder_safety import FAULTY, _env
 from e2e.test_nothing_lost import refused, sweep_in
 from sweep.rundir.owned import MARKER
 from sweep.space import config
@@ -274,3 +275,52 @@ def test_a_worker_with_no_chief_says_what_it_waits_for_and_gives_up(tmp_path):
                     env={"SWEEP_ORACLE_SECRET": "s3cret", "SWEEP_CHIEF_WAIT": "5"})
     assert f"Waiting for the chief's oracle at 127.0.0.1:{port} (up to 5 s" in proc.stdout, proc.stdout
     refused(proc, f"127.0.0.1:{port}", "within 5 s", "chief")
+
+
+# --- sweep track while a tracked sweep runs ---------------------------------------------------
+
+
+def test_track_while_a_tracked_sweep_syncs_adds_no_run(tmp_path):
+    """`sweep track` while the live tracker of a sweep is about to make trial 0's run: one run
+    per trial on the server in the end (the two must not race on mlflow.json and the runs)."""
+    from e2e.mlflow_server import MlflowServer, sweep_runs
+
+    server = MlflowServer(tmp_path / "mlflow").start()
+    try:
+        csv = write_csv(tmp_path / "reviews.csv", make_examples(300, seed=5))
+        space = write_space(tmp_path / "space.yaml", f"csv:{csv}", name="raced",
+                            tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1, "seed": 2},
+                            hyperparameters={"cell": ["gru", "lstm"], "vocab_size": 100, "embedding_dim": 8,
+                                             "hidden_units": 8, "learning_rate": 0.01})
+        env = {**_env(), "MLFLOW_TRACKING_URI": "", "MLFLOW_EXPERIMENT_NAME": ""}
+        go, run = tmp_path / "go", tmp_path / "results" / "raced"
+        live = subprocess.Popen([sys.executable, str(FAULTY), f"hold-sync:0:{go}", "run", str(space),
+                                 "--results-dir", str(tmp_path / "results"), "--mlflow", server.uri],
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            deadline = time.monotonic() + 400
+            while not go.with_name("go.held").exists():
+                assert live.poll() is None and time.monotonic() < deadline, "the sweep never synced trial 0"
+                time.sleep(0.5)
+            track = subprocess.Popen([sys.executable, "-m", "sweep", "track", str(run), "--mlflow",
+                                      server.uri], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+            said = ""
+            while track.poll() is None and "Waiting" not in said:  # done, or waiting for the live sync
+                said += track.stdout.readline()
+        finally:
+            go.touch()
+        said += track.communicate(timeout=300)[0]
+        assert track.returncode == 0, said[-2000:]
+        out, err = live.communicate(timeout=400)
+        assert live.returncode == 0, out[-2000:] + err[-2000:]
+        again = sweep_in(tmp_path, "track", run, "--mlflow", server.uri, env=env)
+        assert again.returncode == 0, again.stderr[-2000:]
+        _, trials, runs = sweep_runs(server.uri, "raced")
+        of_trials = [r for r in runs if r.data.tags.get("rnn_sweep.kind") == "trial"]
+        assert sorted(r.data.tags["rnn_sweep.trial_id"] for r in of_trials) == ["0", "1"], \
+            [(r.data.tags, r.info.status) for r in of_trials]
+        assert [r.info.status for r in of_trials] == ["FINISHED", "FINISHED"]
+    finally:
+        server.stop()
