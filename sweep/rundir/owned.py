@@ -72,9 +72,15 @@ def holds_sweep(run: RunDir) -> bool:
         load_config(run)
     except NotARunError:
         return False
+    return has_sweep_state(run)
+
+
+def has_sweep_state(run: RunDir) -> bool:
+    """Whether `run` holds a status.json as a sweep writes it (a state, its pid and host), or
+    KerasTuner's oracle state."""
     status = read_json(run.status)
-    return (isinstance(status, dict) and status.get("state") in STATES) or isinstance(
-        read_json(run.oracle_json), dict)
+    written = isinstance(status, dict) and status.get("state") in STATES and {"pid", "host"} <= set(status)
+    return written or isinstance(read_json(run.oracle_json), dict)
 
 
 def may_hold_sweep(run: RunDir) -> bool:
@@ -90,6 +96,12 @@ def may_hold_sweep(run: RunDir) -> bool:
         return not run.config.exists() or bool(load_config(run))
     except NotARunError:
         return False
+
+
+def overwritable(run: RunDir) -> bool:
+    """Whether `run --overwrite` may empty the existing folder `run`: `may_hold_sweep`, or a
+    run whose saved space is damaged (its status or tuner state is a sweep's)."""
+    return may_hold_sweep(run) or (run.config.exists() and has_sweep_state(run))
 
 
 def run_of(path: Path) -> tuple[Path, str | None] | None:
@@ -267,7 +279,7 @@ def clear_run(run: RunDir, keep: str) -> None:
     if not run.path.is_dir():
         return
     entries = [e for e in run.path.iterdir() if e.name != keep]  # the lock: held by this sweep
-    if entries and not may_hold_sweep(run):
+    if entries and not overwritable(run):
         raise UsageError(f"--overwrite: {run} is not a run folder; refusing to delete it")
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():

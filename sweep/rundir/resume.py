@@ -125,6 +125,6 @@ def check_overwritable(run: RunDir) -> None:
     if not run.path.is_dir():
         raise UsageError(f"--overwrite: {run} is not a folder")
     others = [p for p in run.path.iterdir() if p.name != run.lock.name]
-    if others and not owned.may_hold_sweep(run):
+    if others and not owned.overwritable(run):
         raise UsageError(f"--overwrite: {run} is not a run folder (no saved space with the status or "
                          "tuner state of a sweep in it); refusing to delete it")

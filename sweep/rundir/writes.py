@@ -22,7 +22,8 @@ from pathlib import Path
 
 from sweep.errors import UsageError
 from sweep.rundir.layout import ExportDir, RunDir
-from sweep.rundir.owned import MARKER, RUN_STATE, made_by_us, mark, may_hold_sweep, run_of
+from sweep.rundir.owned import MARKER, RUN_STATE, has_sweep_state, made_by_us, mark, may_hold_sweep, run_of
+from sweep.rundir.saved import load_config
 
 REPORT = "report"  # report.html (`sweep report --html`, `Run.html`)
 PREDICTIONS = "predictions"  # predict's CSV
@@ -64,6 +65,8 @@ def check_run_folder(run: RunDir, flag: str = "--name") -> None:
         raise UsageError(f"{run}: exists and is not a folder; give another {flag} or --results-dir")
     others = sorted(p.name for p in run.path.iterdir() if p.name not in _BEFORE_SPACE)
     if others and not may_hold_sweep(run):
+        if has_sweep_state(run):
+            load_config(run)  # a run whose saved space is damaged: its error names config.yaml
         raise UsageError(f"{run}: not a run folder (it holds {', '.join(others[:3])}, but no saved space "
                          f"and status of a sweep); refusing to write into it: give another {flag} or "
                          "--results-dir")
