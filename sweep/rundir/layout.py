@@ -5,7 +5,7 @@
       trials.csv  history.csv  test.json       one row per trial; per trial x epoch; the winner on test
       length_accuracy.csv  classes.json  *.png  report.html
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
-      mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
+      mlflow.json  mlflow.lock                 MLflow run ids per tracking server (`sweep.track`); whose turn
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -59,6 +59,7 @@ class RunDir(_Folder):
     confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.rundir.lock)
     mlflow_json = _Inside("mlflow.json")  # MLflow run ids by tracking server (sweep.track)
+    track_lock = _Inside("mlflow.lock")  # one process at a time syncs to MLflow (rundir.lock.turn)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
     oracle_json = _Inside(TUNER_PROJECT, "oracle.json")
