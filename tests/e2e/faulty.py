@@ -2,9 +2,8 @@
 
 Faults (T: a trial id, such as 1; B: a batch number):
     batch:T:B          SIGKILL at batch B of trial T (mid-epoch)
-    hold:T:B:FILE      at batch B of trial T, write FILE.held and wait until FILE exists
-    hold-sync:T:FILE   when live MLflow tracking is about to make trial T's run (once), hold
-                       as `hold` does
+    hold-sync:T:FILE   when live MLflow tracking is about to make trial T's run (once), write
+                       FILE.held and wait until FILE exists
     after-trial:T      SIGKILL once trial T has ended and KerasTuner has saved it
     create-trial:T     SIGKILL after KerasTuner wrote trial T's new trial.json, before oracle.json
     end-trial:T        SIGKILL after trial T's finished trial.json, before oracle.json
@@ -33,7 +32,7 @@ def _kill() -> None:
 
 def install(fault: str) -> None:
     kind, _, arg = fault.partition(":")
-    if kind in ("batch", "after-trial", "create-trial", "end-trial", "hold"):
+    if kind in ("batch", "after-trial", "create-trial", "end-trial"):
         _kerastuner_fault(kind, arg)
     elif kind in ("enospc", "sigint-at", "after-write"):
         _write_fault(kind, arg)
@@ -53,16 +52,13 @@ def _kerastuner_fault(kind: str, arg: str) -> None:
     def matches(tid) -> bool:
         return str(tid).lstrip("0") == trial_id.lstrip("0")
 
-    if kind in ("batch", "hold"):
+    if kind == "batch":
         original_batch = tuner.Tuner.on_batch_end
-        batch, _, go = batch.partition(":")
 
         def on_batch_end(self, trial, model, b, logs=None):
             original_batch(self, trial, model, b, logs)
             if matches(trial.trial_id) and b == int(batch):
-                if kind == "batch":
-                    _kill()
-                _hold(go)
+                _kill()
 
         tuner.Tuner.on_batch_end = on_batch_end
     elif kind == "after-trial":
