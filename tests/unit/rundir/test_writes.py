@@ -25,7 +25,7 @@ EXCEPTIONS = {
     ("sweep/analysis/results.py", "_to_csv", ".to_csv()"):
         "save_atomic's callback (save_tables): it writes the temporary file",
     ("sweep/rundir/lock.py", "acquire", "os.open"): "the run's lock file (layout: lock), opened to be locked",
-    ("sweep/rundir/lock.py", "turn", "os.open"): "RUN/mlflow.lock (layout), whose turn it is to sync to MLflow",
+    ("sweep/rundir/lock.py", "turn", "os.open"): "RUN/mlflow.lock (layout): whose turn it is to sync",
     ("sweep/search/ktcompat.py", "repair_reloaded_oracle", ".save()"):
         "KerasTuner's oracle state in RUN/tuner/, by the sweep that holds the lock",
     ("sweep/search/tuning.py", "on_trial_end", ".save()"):
