@@ -218,3 +218,17 @@ def test_an_out_folder_takes_a_reports_files_only_where_none_of_yours_would_be_r
     for target in (run, run / "cache"):
         with pytest.raises(UsageError, match="run"):
             writes.writable_folder(target, {"*.png": writes.PLOT})
+
+
+def test_predictions_csv_cells_a_spreadsheet_would_run_are_text():
+    import pandas as pd
+
+    from sweep.serve.predict import spreadsheet_safe
+
+    table = pd.DataFrame({"row": [0, 1], "predicted": ["=1+2", "pos"], "prob_-x": [0.25, -0.5],
+                          "prob_pos": [0.75, 1.5]})
+    safe = spreadsheet_safe(table)
+    assert safe.predicted.tolist() == ["'=1+2", "pos"]
+    assert safe.columns.tolist() == ["row", "predicted", "prob_-x", "prob_pos"]  # prob_...: not formulas
+    assert spreadsheet_safe(pd.DataFrame({"@SUM(A1)": [1]})).columns.tolist() == ["'@SUM(A1)"]
+    assert safe["prob_-x"].tolist() == [0.25, -0.5]  # numbers are numbers
