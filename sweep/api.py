@@ -213,7 +213,12 @@ class Run:
         return table
 
     def html(self, path: str | os.PathLike | None = None) -> Path:
-        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
+        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path.
+
+        Raises:
+            UsageError: `path` exists and sweep did not write it, or it is a run's own file
+                (the write rule, docs/results-folder.md).
+        """
         from sweep.analysis import report_html
         from sweep.rundir import writes
 
