@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from sweep.errors import UsageError
-from sweep.rundir.layout import ExportDir, RunDir
+from sweep.rundir.layout import ExportDir, RunDir, run_names
 from sweep.rundir.owned import MARKER, RUN_STATE, has_sweep_state, made_by_us, mark, may_hold_sweep, run_of
 from sweep.rundir.saved import load_config
 
@@ -94,8 +94,9 @@ def check_file(path: Path, kind: str, flag: str, force: bool = False) -> None:
         run, part = inside
         own_report = kind == REPORT and resolved == RunDir(run).report_html
         if part is not None and not own_report:
-            what = "the run's own state" if part in RUN_STATE else "a run's own file"
-            raise UsageError(f"{flag} {path}: {what} ({part} of {run}); refusing to write over it "
+            what = ("the run's own state" if part in RUN_STATE else
+                    "a run's own file" if part in run_names() else "inside a run folder")
+            raise UsageError(f"{flag} {path}: {what} ({part} of {run}); refusing to write there "
                              "(give a file outside the run)")
     export = _in_export(resolved)
     if export is not None:

@@ -160,7 +160,7 @@ def test_a_runs_own_files_and_an_exports_are_never_written_even_with_force(tmp_p
     run = _run(tmp_path / "results" / "r")
     (run / "report.html").write_text("<!DOCTYPE html>\n<!-- Written by rnn-sweep -->\n")
     for path, match in ((run / "config.yaml", "own file"), (run / "tuner" / "x.json", "own state"),
-                        (run / "notes.html", "own file")):
+                        (run / "notes.html", "inside a run folder")):
         with pytest.raises(UsageError, match=match):
             writes.check_file(path, writes.REPORT, "--html", force=True)
     writes.check_file(run / "report.html", writes.REPORT, "--html")  # a report it regenerates
