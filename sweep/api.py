@@ -241,9 +241,16 @@ class Run:
 
     @_in_python_words
     def html(self, path: str | os.PathLike | None = None) -> Path:
-        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path."""
-        from sweep.analysis import report_html
+        """Writes report.html (default RUN/report.html), as `sweep report --html`; returns its path.
 
+        Raises UsageError where `path` exists and sweep did not write it, or is a run's own file
+        (the write rule, docs/results-folder.md).
+        """
+        from sweep.analysis import report_html
+        from sweep.rundir import writes
+
+        if path is not None:
+            writes.check_file(Path(path), writes.REPORT, "path")
         return report_html.write_report(self._run, None if path is None else Path(path))
 
     @_in_python_words
@@ -269,7 +276,6 @@ class Run:
             plots.plot_run(self._run, top, tables=(trials, history))
             if self._run.confirm_csv.exists() and kind in (None, "confirm"):
                 from sweep.analysis import confirm
-
                 rows = confirm.read_rows(self._run)
                 objective = cfg.tuner.objective
                 summary = confirm.summarize(rows, objective, cfg.varying(),
@@ -345,15 +351,12 @@ class Run:
         return done.folder.path
 
     def _repr_html_(self) -> str:
-        """Jupyter's view: the folder, its status and trial counts, a link to report.html, the
-        top-5 leaderboard, the three most important hyperparameters and the test score."""
+        """Jupyter's view: status, report.html's link, top 5, importance, the test lines."""
         from sweep.analysis import importance
 
         trials = self.trials
-        counts = trials.status.value_counts().to_dict() if len(trials) else {}
-        said = ", ".join(f"{v} {str(k).lower()}" for k, v in counts.items()) or "no trials yet"
         head = (f"<p><b>{html.escape(str(self.path))}</b>: sweep {html.escape(self.status)}; "
-                f"{len(trials)} trials ({html.escape(said)})</p>")
+                f"{len(trials)} trials ({html.escape(results.status_counts(trials))})</p>")
         if not len(trials):
             return head
         cfg = self.config
@@ -378,12 +381,8 @@ def _split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[st
 
 @contextlib.contextmanager
 def _quiet(verbose: bool = False) -> Iterator[None]:
-    """TensorFlow as quiet as under the CLI: TF_CPP_MIN_LOG_LEVEL=2 before it loads, its native
-    log and its Python loggers' warnings ("retracing") held back unless `verbose`.
-
-    In Jupyter without ipywidgets, tqdm (tfds' progress bars) warns that it falls back to
-    text bars, naming a file of the environment; the bars still show, so the warning goes.
-    """
+    """TensorFlow as quiet as under the CLI (its native log and "retracing" warnings held back
+    unless `verbose`); tqdm's ipywidgets warning goes (its text bars still show)."""
     warnings.filterwarnings("ignore", message="IProgress not found")
     with native_stderr_hidden(not verbose):
         yield

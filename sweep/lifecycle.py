@@ -24,7 +24,7 @@ from sweep import metrics, rundir, track
 from sweep.analysis import results
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.metrics import TrialStatus
-from sweep.progress import Say, TrialPrinter
+from sweep.progress import Say, TrialPrinter, printable
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
 from sweep.search import distributed
@@ -238,6 +238,7 @@ def run_worker(cfg: SweepConfig, options: RunOptions, role: Role, say: Say = pri
     distributed.check_worker_run_dir(cfg, run)
     with worker_lock, _disk_full_is_fatal(run):
         distributed.secure_worker(run, say)
+        distributed.wait_for_chief(role, say)
         say(f"Worker {role.tuner_id}: sweep {cfg.name!r} in {run}, oracle at {role.address}"
             + distributed.gpu_note())
         return _work(cfg, run, data, options, role, say)
@@ -291,5 +292,5 @@ def trial_progress(cfg: SweepConfig, data, say: Say, distributed: bool = False):
 
 def describe_classes(names: list[str], shown: int = 10) -> str:
     more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
-    return f"{len(names)} classes ({', '.join(names[:shown])}{more})"
+    return printable(f"{len(names)} classes ({', '.join(names[:shown])}{more})")
 

@@ -8,6 +8,7 @@ their figures instead of writing them (the Python API's `Run.plot`, read-only fo
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -21,7 +22,7 @@ from matplotlib.lines import Line2D
 from sweep import metrics, rundir
 from sweep.analysis import results, verdict
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir, as_run
+from sweep.rundir import RunDir, as_run, writes
 from sweep.space.registry import CELLS  # the cells' order and labels
 
 HP_UNITS = {
@@ -61,7 +62,8 @@ def _save(fig: Figure, path: Path) -> Path:
     if collected is not None:
         collected[path.stem] = fig
         return path
-    rundir.save_atomic(path, fig.savefig)
+    # The Software chunk says who wrote it: `plot --out` rewrites only its own PNGs (rundir.writes).
+    rundir.save_atomic(path, functools.partial(fig.savefig, metadata={"Software": writes.GENERATOR}))
     return path
 
 

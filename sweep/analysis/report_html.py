@@ -137,7 +137,7 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
         "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected, list(imp.table.hyperparameter)),
         "CHARTS": "\n".join(sections),
         "FAILED": _failed(trials, hp_names),
-        "FIGURES": _json(figures).replace("</", "<\\/"),
+        "FIGURES": _json(figures).replace("<", "\\u003c"),  # no cell ends the script or opens a comment
         "PLOTLY": plotly_js_packed(),
     }
     for key, value in parts.items():
@@ -294,7 +294,6 @@ def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
 def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, selected: str | None,
              note: str | None) -> str:
     objective = cfg.tuner.objective
-    counts = trials.status.value_counts().to_dict() if len(trials) else {}
     names = rundir.class_names(run)
     seconds = pd.to_numeric(trials.get("seconds", pd.Series(dtype=float)), errors="coerce").sum()
     rows = [
@@ -306,8 +305,7 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
                    f"{_count(cfg.tuner.epochs, 'epoch')}, seed {cfg.tuner.seed}"),
         ("objective", f"{objective}: {figs.objective_label(objective)}"),
         ("state", f"sweep {rundir.run_state(run)}"),
-        ("trials", f"{len(trials)}: " + (", ".join(f"{v} {str(k).lower()}" for k, v in counts.items())
-                                         or "none yet")),
+        ("trials", f"{len(trials)}: {results.status_counts(trials)}"),
         ("time", f"{_duration(seconds)} of trials (added up)"),
     ]
     if selected is not None and not trials.empty and (trials.trial_id == selected).any():

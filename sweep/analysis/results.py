@@ -224,6 +224,12 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
     return board
 
 
+def status_counts(trials: pd.DataFrame) -> str:
+    """'3 completed, 1 failed' (most first), or 'none yet': said the same everywhere."""
+    counts = trials.status.value_counts().to_dict() if len(trials) else {}
+    return ", ".join(f"{v} {str(k).lower()}" for k, v in counts.items()) or "none yet"
+
+
 def format_table(frame: pd.DataFrame) -> str:
     """A plain-text table: floats to 4 places, missing values blank."""
     def fmt(v):

@@ -26,6 +26,7 @@ from sweep import __version__
 from sweep.cli import confirm, export, plot, predict, report, run, track
 from sweep.cli.common import EXIT_OK, EXIT_USAGE, Parser
 from sweep.errors import Interrupted, SweepError, UsageError
+from sweep.progress import printable
 
 __all__ = ["COMMANDS", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nInterrupted before the sweep started; run the same command again.", file=sys.stderr)
         return Interrupted.exit_code
     except SweepError as e:
-        print(_one_line(e), file=sys.stderr)
+        print(printable(_one_line(e)), file=sys.stderr)  # no escape codes from names in it
         return e.exit_code
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sweep import rundir
 from sweep.errors import UsageError
+from sweep.progress import printable
 from sweep.progress.quiet import native_stderr_hidden as native_stderr_hidden  # for the commands
 from sweep.rundir import RunDir
 from sweep.space import config
@@ -122,30 +123,30 @@ def open_run(run_dir: str) -> tuple[RunDir, SweepConfig]:
 
 
 def say(line: str) -> None:
-    """A console line on standard output, shown at once."""
-    print(line, flush=True)
+    """A console line on standard output, shown at once (control characters of data removed)."""
+    print(printable(line), flush=True)
 
 
 def say_stderr(line: str) -> None:
     """A console line on standard error (when standard output carries the command's data)."""
-    print(line, file=sys.stderr, flush=True)
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def note(message: str) -> None:
     """A line that does not stop the command."""
-    print(f"sweep: note: {message}", file=sys.stderr)
+    print(printable(f"sweep: note: {message}"), file=sys.stderr)
 
 
 def write_or_say(write: Callable, out: str | None, what: str, required: bool = False,
-                 files: list[str] | None = None):
+                 files: dict[str, str] | None = None):
     """Runs `write(out)`; a folder that cannot be written (read-only, a colleague's share)
     is said in one line: a note when the output is optional, else an error (exit 2).
-    An --out folder must not hold `files` (glob patterns) that sweep did not write there."""
-    from sweep.rundir import owned
+    An --out folder must not hold `files` (glob pattern -> kind) that sweep did not write."""
+    from sweep.rundir import writes
 
     try:
         if out is not None:
-            owned.writable_folder(Path(out), "report", files or [])
+            writes.writable_folder(Path(out), files or {})
         return write(out)
     except OSError as e:
         message = f"cannot write {what} to {out or 'the run folder'} ({e.strerror}); pass --out DIR"

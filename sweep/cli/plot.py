@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from sweep.cli import common
+from sweep.rundir import writes
 
 NAME = "plot"
 
@@ -23,9 +23,9 @@ def run(args: argparse.Namespace) -> int:
     from sweep.analysis import plots
 
     written = common.write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
-                                  "the plots", required=True, files=["*.png"]) or []
+                                  "the plots", required=True, files={"*.png": writes.PLOT}) or []
     for p in written:
-        print(p)
+        common.say(str(p))
     if not written:
-        print(f"{args.run_dir}: no completed trials to plot yet", file=sys.stderr)
+        common.say_stderr(f"{args.run_dir}: no completed trials to plot yet")
     return common.EXIT_OK

@@ -9,7 +9,7 @@ from pathlib import Path
 from sweep import rundir
 from sweep.cli import common
 from sweep.errors import UsageError
-from sweep.rundir import owned
+from sweep.rundir import owned, writes
 
 NAME = "predict"
 
@@ -25,6 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="a .csv (text column found by name, or --text-column) or a file of one text per line")
     p.add_argument("--text-column", metavar="C", help="the CSV's text column(s), comma-separated")
     p.add_argument("--output", metavar="FILE", help="write the CSV here (default: standard output)")
+    p.add_argument("--force", action="store_true",
+                   help="let --output replace a file that sweep did not write (never a run's own)")
     p.add_argument("--batch-size", type=common.positive_int, default=256, metavar="N",
                    help="texts per network call (default 256)")
     return p
@@ -44,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("predict: give texts, --input FILE, or - for standard input")
     if args.output:
         owned.check_output_file(Path(args.output), {"--input": source, "MODEL": args.model})
+        writes.check_file(Path(args.output), writes.PREDICTIONS, "--output", force=args.force)
     texts = predict.read_texts([] if source else args.texts, source, args.text_column)
     with common.native_stderr_hidden(True), \
             predict.resolve_model(Path(args.model), common.say_stderr) as folder:
         table = predict.predict_table(folder, texts, args.batch_size, show_progress=sys.stderr.isatty())
+    table = predict.spreadsheet_safe(table)  # a class name such as =HYPERLINK(...) opens as text
     if args.output:
         try:
             rundir.write_atomic(Path(args.output), table.to_csv(index=False))

@@ -10,7 +10,7 @@ from sweep import rundir
 from sweep.analysis import results, verdict
 from sweep.cli import common
 from sweep.errors import UsageError
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, writes
 
 NAME = "report"
 
@@ -25,11 +25,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--html", nargs="?", const="", metavar="FILE",
                    help="also write the self-contained HTML report (default FILE: report.html in --out "
                         "DIR, else in the run folder)")
+    p.add_argument("--force", action="store_true",
+                   help="let --html FILE replace a file that sweep did not write (never a run's own)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     run_dir, cfg = common.open_run(args.run_dir)
+    if args.html is not None:  # before any work: the page's file is one sweep may write
+        writes.check_file(_html_target(run_dir, args), writes.REPORT, "--html", force=args.force)
     trials, history, read_only = results.report_tables(run_dir)
     # An unknown --sort column is refused before anything is written or printed.
     board = (results.leaderboard(trials, cfg.tuner.objective, args.top, args.sort, cfg.varying())
@@ -41,41 +45,44 @@ def run(args: argparse.Namespace) -> int:
         common.note(read_only)  # a copy of the CSVs, or fewer trials than they list: kept as they are
     else:
         common.write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
-                            "trials.csv and history.csv", files=["trials.csv", "history.csv"])
+                            "trials.csv and history.csv",
+                            files=dict.fromkeys(["trials.csv", "history.csv"], writes.TABLES))
     objective = cfg.tuner.objective
     state = rundir.run_state(run_dir)
-    counts = trials.status.value_counts().to_dict() if len(trials) else {}
-    print(f"{run_dir}: sweep {state}; {len(trials)} trials "
-          f"({', '.join(f'{v} {str(k).lower()}' for k, v in counts.items()) or 'none yet'}), "
-          f"{len(history)} epochs recorded")
+    common.say(f"{run_dir}: sweep {state}; {len(trials)} trials ({results.status_counts(trials)}), "
+               f"{len(history)} epochs recorded")
     names = rundir.class_names(run_dir)
     if names:
-        print(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
+        common.say(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
     if board is not None:
-        print(results.format_table(board))
+        common.say(results.format_table(board))
     lines = verdict.test_lines(rundir.read_json(run_dir.test_json), trials)
     if lines:
-        print("\n".join(lines))
+        common.say("\n".join(lines))
     imp = None
     if cfg.varying():
         from sweep.analysis import importance  # Optuna, on first use
 
         imp = importance.importance(trials, cfg)
-        print(importance.summary_line(imp, objective))
+        common.say(importance.summary_line(imp, objective))
     if args.html is not None and not copied:
         html = _write_html(run_dir, args, (trials, history), imp)
     if args.html is not None:
-        print(f"Report: {html}")
+        common.say(f"Report: {html}")
     return common.EXIT_OK
 
 
 def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> Path:
     from sweep.analysis import report_html
 
-    target = Path(args.html) if args.html else Path(args.out or run_dir.path) / run_dir.report_html.name
+    target = _html_target(run_dir, args)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         written = report_html.write_report(run_dir, target, tables, imp)
     except OSError as e:
         raise UsageError(f"cannot write the report to {target} ({e.strerror}); pass --html FILE") from None
     return written
+
+
+def _html_target(run_dir: RunDir, args: argparse.Namespace) -> Path:
+    return Path(args.html) if args.html else Path(args.out or run_dir.path) / run_dir.report_html.name

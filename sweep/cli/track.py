@@ -17,6 +17,7 @@ from sweep import rundir, track
 from sweep.cli import common
 from sweep.errors import NotARunError, RunFailed, UsageError
 from sweep.rundir import RunDir
+from sweep.rundir import lock as runlock
 from sweep.space.config import SweepConfig
 
 NAME = "track"
@@ -54,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from sweep.track.mlflow import Reconciler
 
     experiment = args.experiment or track.experiment_for(cfg)
+    waiting = f"Waiting for the live sweep's MLflow sync of {run} to end (one at a time)"
     try:
-        reconciler = Reconciler(run, uri, experiment)
-        done = reconciler.sync()
+        with runlock.turn(run.track_lock, lambda: common.say(waiting)):
+            reconciler = Reconciler(run, uri, experiment)
+            done = reconciler.sync()
     except Exception as e:  # the server's errors, in whatever class the client raises them
         why = redact(" ".join(str(e).split()), uri)[:300]
         raise RunFailed(f"track: {public_uri(uri)}: {why}") from None

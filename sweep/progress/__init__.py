@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING
 
 from sweep.progress.events import Say, SweepProgress, TrialEvents, duration, planned_trials
 from sweep.progress.live import BAR_WIDTH, DROP_ORDER, MIN_BAR, LiveProgress, fit_line
-from sweep.progress.printer import TrialPrinter
+from sweep.progress.printer import TrialPrinter, printable
 
 if TYPE_CHECKING:
     from sweep.space.config import SweepConfig
 
 __all__ = ["BAR_WIDTH", "DROP_ORDER", "ENV", "MIN_BAR", "LiveProgress", "Say", "SweepProgress",
            "TrialEvents", "TrialPrinter", "duration", "fit_line", "for_console", "in_jupyter",
-           "planned_trials", "wants_live"]
+           "planned_trials", "printable", "wants_live"]
 
 ENV = "SWEEP_PROGRESS"  # "live" or "plain"; unset: live exactly when stdout is a terminal
 

@@ -49,8 +49,18 @@ class TrialPrinter:
             shown = reason if isinstance(reason, str) else ""
         seconds = row.get("seconds")
         took = f"{seconds:.1f}s" if isinstance(seconds, float) and not math.isnan(seconds) else ""
-        return (f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
-                f"{row.status:<9} {hps}  {shown}  {took}")
+        return printable(f"[{self.count}/{self.cfg.tuner.max_trials}] trial {row.trial_id} "
+                         f"{row.status:<9} {hps}  {shown}  {took}")
+
+
+# C0 and C1 control characters but the line break and the tab: an escape sequence in a class
+# name, a file name or a failure's reason must not clear, retitle or recolour the terminal.
+_CONTROL = dict.fromkeys(c for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if chr(c) not in "\n\t")
+
+
+def printable(text: object) -> str:
+    """`text` as it may be printed to a terminal: control characters (ESC, BEL, ...) removed."""
+    return str(text).translate(_CONTROL)
 
 
 def _short(v) -> str:

@@ -11,6 +11,7 @@ and plots work on a folder copied from elsewhere.
     legacy    what runs made by older versions lack, filled in
     lock      who runs the sweep (the lock file)
     owned     the delete rule: what a command may remove or replace (only what it made)
+    writes    the write rule: what a command may write over (only what it wrote)
 
 May import: `sweep.space`, `sweep.errors`.
 """

@@ -6,7 +6,7 @@
       length_accuracy.csv  classes.json  *.png  report.html
       pretrain.csv                             `embedding_init: lm`: the language models' epochs
       confirm.csv  confirm/                    `sweep confirm`: a row per configuration x seed; weights
-      mlflow.json                              MLflow run ids per tracking server (`sweep.track`)
+      mlflow.json  mlflow.lock                 MLflow run ids per tracking server (`sweep.track`); whose turn
       tuner/                                   KerasTuner's project (oracle.json, trial_*/)
       cache/                                   vectorized data and word vectors
       logs/  tensorboard/
@@ -65,6 +65,7 @@ class RunDir(_Folder):
     confirm_weights = _Inside("confirm")  # each repeat's best-epoch weights, for the test
     lock = _Inside("lock")  # who runs the sweep (sweep.rundir.lock)
     mlflow_json = _Inside("mlflow.json")  # MLflow run ids by tracking server (sweep.track)
+    track_lock = _Inside("mlflow.lock")  # one process at a time syncs to MLflow (rundir.lock.turn)
     oracle_secret = _Inside("oracle.secret")  # the distributed oracle's shared secret (0600)
     tuner = _Inside(TUNER_PROJECT)  # KerasTuner's project folder
     oracle_json = _Inside(TUNER_PROJECT, "oracle.json")
@@ -139,6 +140,12 @@ class RunDir(_Folder):
 
     def vectors_cache(self, fingerprint: str, vocab_size: int, max_length: int, dim: int) -> Path:
         return self.cache / f"word2vec-{fingerprint}-v{vocab_size}-l{max_length}-d{dim}.npy"
+
+
+def run_names() -> set[str]:
+    """The names a run folder's layout gives its top-level entries (its PNGs: `*.png`)."""
+    named = {v.parts[0] for v in vars(RunDir).values() if isinstance(v, _Inside)}
+    return named | {RunDir("").export_dir("0").parent.name, "*.png"}
 
 
 class ExportDir(_Folder):

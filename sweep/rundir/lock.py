@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sweep.errors import RunInUse
@@ -138,3 +139,36 @@ class Heartbeat:
             if isinstance(status, dict) and status.get("state") == "running":
                 with contextlib.suppress(OSError):
                     write_json(self.run.status, {**status, "heartbeat": time.time()})
+
+
+@contextlib.contextmanager
+def turn(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[bool]:
+    """One process at a time for a read-modify-write that several make on a run's files
+    (MLflow tracking's mlflow.json and the server's runs: the live sweep and `sweep track`).
+
+    Yields whether another process has taken a turn since this one's last (what this one
+    remembers of those files is stale then). `waiting` is called once when another process
+    holds the turn. A folder that cannot be written (a read-only copy) has no other writer:
+    the turn is free.
+    """
+    me = f"{socket.gethostname()}-{os.getpid()}"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        last = os.pread(fd, 256, 0).decode(errors="replace")
+        try:
+            yield last != me
+        finally:
+            os.ftruncate(fd, 0)  # this process wrote last, whether its turn ended well or not
+            os.pwrite(fd, me.encode(), 0)
+    finally:
+        os.close(fd)  # releases the flock

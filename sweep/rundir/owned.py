@@ -4,7 +4,10 @@ Every folder a command makes (an export, its temporary twin, a report's `--out` 
 holds a marker file, `.rnn-sweep.json`, naming its kind and what it came from. Before
 anything is moved, replaced or deleted the marker is read; a path the user named that
 is not ours is refused (`UsageError`: one line, exit 2) before any work. A run folder is
-cleared for `run --overwrite` only when it holds a sweep (`rundir.check_overwritable`).
+cleared for `run --overwrite` only when it holds a sweep (`holds_sweep`: its saved space
+parses and its status or tuner state is one a sweep writes; `rundir.check_overwritable`).
+The marker goes only into folders a command made. What a command may write over is the
+write rule's (`rundir.writes`).
 
 This is the only module of `sweep/` that removes or renames paths (the temporary file of
 `rundir.save_atomic` aside); tests/unit/rundir/test_owned.py checks that.
@@ -13,6 +16,7 @@ This is the only module of `sweep/` that removes or renames paths (the temporary
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import shutil
 import socket
@@ -20,10 +24,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sweep.errors import UsageError
+from sweep.errors import NotARunError, UsageError
 from sweep.rundir.atomic import read_json, write_json
-from sweep.rundir.layout import ExportDir, RunDir
-from sweep.rundir.status import pid_alive
+from sweep.rundir.layout import ExportDir, RunDir, run_names
+from sweep.rundir.saved import load_config
+from sweep.rundir.status import STATES, pid_alive
 
 MARKER = ".rnn-sweep.json"  # inside every folder a command made: {"kind": ..., ...}
 _STATE = RunDir("")
@@ -60,6 +65,45 @@ def is_run(folder: Path) -> bool:
     return run.config.is_file() and (run.status.exists() or run.tuner.is_dir())
 
 
+def holds_sweep(run: RunDir) -> bool:
+    """Whether `run` is a run folder by what only a run has: a saved space that parses, and a
+    status.json with a state this project writes or KerasTuner's oracle state."""
+    try:
+        load_config(run)
+    except NotARunError:
+        return False
+    return has_sweep_state(run)
+
+
+def has_sweep_state(run: RunDir) -> bool:
+    """Whether `run` holds a status.json as a sweep writes it (a state, its pid and host), or
+    KerasTuner's oracle state."""
+    status = read_json(run.status)
+    written = isinstance(status, dict) and status.get("state") in STATES and {"pid", "host"} <= set(status)
+    return written or isinstance(read_json(run.oracle_json), dict)
+
+
+def may_hold_sweep(run: RunDir) -> bool:
+    """Whether a sweep may write into (or `--overwrite` empty) the existing folder `run`: a run
+    folder, or one holding only names of a run's layout whose saved space, if any, parses
+    (a sweep killed before its first status)."""
+    if holds_sweep(run):
+        return True
+    names = run_names()
+    if any(p.name not in names and not fnmatch.fnmatch(p.name, "*.png") for p in run.path.iterdir()):
+        return False
+    try:
+        return not run.config.exists() or bool(load_config(run))
+    except NotARunError:
+        return False
+
+
+def overwritable(run: RunDir) -> bool:
+    """Whether `run --overwrite` may empty the existing folder `run`: `may_hold_sweep`, or a
+    run whose saved space is damaged (its status or tuner state is a sweep's)."""
+    return may_hold_sweep(run) or (run.config.exists() and has_sweep_state(run))
+
+
 def run_of(path: Path) -> tuple[Path, str | None] | None:
     """(the run folder, the first part below it) when `path` is a run folder or inside one."""
     resolved = Path(os.path.realpath(path))
@@ -75,7 +119,8 @@ def check_destination(dest: Path, kind: str, flag: str = "--out") -> None:
 
     Refused: the root, the current folder or one above it; a run folder or anything inside
     a run's own state (tuner/, cache/, confirm/, ...); a folder holding run folders; a file;
-    a folder with files in it that no command of this kind made.
+    a folder with files in it that no command of this kind made, or one it made that now
+    holds folders it did not make.
     """
     dest = Path(dest)
     resolved = Path(os.path.realpath(dest))
@@ -96,12 +141,21 @@ def check_destination(dest: Path, kind: str, flag: str = "--out") -> None:
     if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise UsageError(f"{flag} {dest}: an existing file, not a folder that sweep made; refusing to "
                          "replace it (give a new folder)")
-    if not dest.is_dir() or made_by_us(dest, kind) or not any(dest.iterdir()):
+    if not dest.is_dir() or not any(dest.iterdir()):
         return
+    # Checked before "it is ours": a folder of ours that someone has put a run or a folder of
+    # their own into is no longer only ours.
     runs = [p.name for p in dest.iterdir() if is_run(p)]
     if runs:
         raise UsageError(f"{flag} {dest}: holds run folders ({', '.join(sorted(runs)[:3])}); "
                          "refusing to replace it (give a new folder)")
+    if made_by_us(dest, kind):
+        known = {ExportDir(dest).saved_model.name} if kind == "export" else set()
+        foreign = sorted(p.name for p in dest.iterdir() if p.is_dir() and p.name not in known)
+        if foreign:
+            raise UsageError(f"{flag} {dest}: sweep made it, but it now holds {', '.join(foreign[:3])}, "
+                             "which sweep did not; refusing to replace it (give a new folder)")
+        return
     raise UsageError(f"{flag} {dest}: a folder that sweep did not make (no {MARKER} in it); refusing "
                      "to replace it (give a new folder, or empty this one yourself)")
 
@@ -143,6 +197,8 @@ class Replacement:
                 remove(self.tmp, self.kind)
             return
         old = _aside(self.dest, _OLD)
+        if self.dest.is_dir() and not self.dest.is_symlink() and not any(self.dest.iterdir()):
+            self.dest.rmdir()  # an empty folder the user gave (check_destination allows it)
         if self.dest.exists():
             if not made_by_us(self.dest, self.kind):  # made meanwhile by someone else
                 remove(self.tmp, self.kind)
@@ -198,29 +254,6 @@ def temporary(kind: str, **about) -> Iterator[Path]:
         remove(folder, kind)
 
 
-def writable_folder(folder: Path, kind: str, files: list[str], flag: str = "--out") -> Path:
-    """Checks and makes an output folder for `files` (glob patterns: a report's tables, plots).
-
-    A folder sweep did not make may receive them only when none of them is there yet; a
-    run folder or a run's state is refused (its files are the run's own).
-    """
-    folder = Path(folder)
-    inside = run_of(folder)
-    if inside is not None and (inside[1] is None or inside[1] in RUN_STATE):
-        raise UsageError(f"{flag} {folder}: {'a run folder' if inside[1] is None else 'inside a run'}; "
-                         "give a folder of its own")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{flag} {folder}: an existing file, not a folder")
-    clash = sorted({p.name for pattern in files for p in folder.glob(pattern)}) if folder.is_dir() else []
-    if clash and not made_by_us(folder, kind):
-        raise UsageError(f"{flag} {folder}: already holds {', '.join(clash[:3])}, not written by sweep "
-                         f"(no {MARKER}); refusing to replace them (give a new folder)")
-    folder.mkdir(parents=True, exist_ok=True)
-    if not made_by_us(folder, kind):
-        mark(folder, kind)  # none of `files` is there: those written now are ours to rewrite
-    return folder
-
-
 def check_output_file(output: Path, inputs: dict[str, str | None], flag: str = "--output") -> None:
     """Refuses an output file that is one of the command's inputs (also through links) or a
     file inside one of them (`inputs`: flag -> path)."""
@@ -246,7 +279,7 @@ def clear_run(run: RunDir, keep: str) -> None:
     if not run.path.is_dir():
         return
     entries = [e for e in run.path.iterdir() if e.name != keep]  # the lock: held by this sweep
-    if entries and not any(p.exists() for p in (run.config, run.status, run.oracle_json)):
+    if entries and not overwritable(run):
         raise UsageError(f"--overwrite: {run} is not a run folder; refusing to delete it")
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():

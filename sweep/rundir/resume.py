@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from sweep.errors import ConfigError, DamagedRun, NotARunError, UsageError
-from sweep.rundir import owned
+from sweep.rundir import owned, writes
 from sweep.rundir.atomic import read_json, write_atomic
 from sweep.rundir.layout import RunDir
 from sweep.rundir.saved import load_config
@@ -84,6 +84,8 @@ def check_resumable(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bo
             silently resume it with the old one).
         DamagedRun: KerasTuner's saved state cannot be read.
     """
+    if not overwrite:
+        writes.check_run_folder(run)  # a same-named folder that is not a run: never written into
     resuming = run.oracle_json.exists() and not overwrite
     if resuming:
         check_tuner_state(run)
@@ -124,17 +126,6 @@ def check_overwritable(run: RunDir) -> None:
     if not run.path.is_dir():
         raise UsageError(f"--overwrite: {run} is not a folder")
     others = [p for p in run.path.iterdir() if p.name != run.lock.name]
-    if others and not _is_sweep_folder(run):
-        raise UsageError(f"--overwrite: {run} is not a run folder (no saved space, status.json or "
-                         "tuner/oracle.json in it); refusing to delete it")
-
-
-def _is_sweep_folder(run: RunDir) -> bool:
-    """Whether `run` holds a sweep's files (not merely a file that happens to share a name)."""
-    if run.oracle_json.exists() or isinstance(read_json(run.status), dict):
-        return True
-    try:
-        load_config(run)
-    except NotARunError:
-        return False
-    return True
+    if others and not owned.overwritable(run):
+        raise UsageError(f"--overwrite: {run} is not a run folder (no saved space with the status or "
+                         "tuner state of a sweep in it); refusing to delete it")

@@ -326,3 +326,38 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+
+
+CHIEF_WAIT_ENV = "SWEEP_CHIEF_WAIT"  # seconds a worker waits for its chief's oracle
+CHIEF_WAIT = 1800.0  # a chief loads its data before it listens: minutes on a large set
+
+
+def wait_for_chief(role: Role, say: Callable[[str], None] = print, poll: float = 2.0) -> None:
+    """Waits, saying so, until something listens at the chief's address.
+
+    KerasTuner's client would wait for the oracle for an hour without a word.
+
+    Raises:
+        ConfigError: nothing listened there within `$SWEEP_CHIEF_WAIT` seconds (default 1800).
+    """
+    try:
+        wait = float(os.environ.get(CHIEF_WAIT_ENV, CHIEF_WAIT))
+    except ValueError:
+        given = os.environ[CHIEF_WAIT_ENV]
+        raise ConfigError(f"${CHIEF_WAIT_ENV}: expected seconds, got {given!r}") from None
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            with socket.create_connection((role.host.strip("[]"), role.port), timeout=poll):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise ConfigError(f"no chief answered at {role.address} within {wait:.0f} s; start the chief "
+                              f"(`sweep run SPACE --role chief --oracle {role.address}`) or check --oracle")
+        if not said:
+            say(f"Waiting for the chief's oracle at {role.address} (up to {wait:.0f} s; "
+                f"${CHIEF_WAIT_ENV} sets how long)")
+            said = True
+        time.sleep(poll)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sweep import rundir
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, writes
 from sweep.rundir import lock as runlock
 from sweep.search.distributed import CHIEF_ID
 
@@ -162,6 +162,8 @@ def launch_local(argv: list[str], workers: int, run: RunDir, *, overwrite: bool 
     """
     if overwrite:
         rundir.check_overwritable(run)
+    else:
+        writes.check_run_folder(run)  # before its lock file goes into a folder that is not a run
     with runlock.RunLock(run) as lock:
         if lock.note:
             print(f"Note: {lock.note}.", flush=True)

@@ -251,3 +251,23 @@ def predict_table(folder: ExportDir, texts: list[str], batch_size: int = 256,
         probabilities = predictor.predict(texts, batch_size, lambda n: bar.advance(task, n))
     return predictor.table(probabilities)
 
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run (OWASP's CSV injection)
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with each text cell that a spreadsheet would read as a formula led by `'`.
+
+    Class names come from the training data; `=HYPERLINK(...)` as a class name must open as
+    text, not run, when the CSV is opened in Excel or LibreOffice (as OWASP advises). Numbers
+    are left as they are.
+    """
+    def safe(cell):
+        return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+    out = table.copy()
+    for column in out.select_dtypes(include="object").columns:
+        out[column] = out[column].map(safe)
+    out.columns = [safe(c) for c in out.columns]
+    return out

@@ -300,9 +300,7 @@ def from_dict(raw: dict) -> SweepConfig:
         )
     name = raw.get("name")
     if not isinstance(name, str) or not _valid_name(name):
-        raise ConfigError(
-            f"name: expected a folder name (letters, digits, '.', '_', '-'), got {name!r}"
-        )
+        raise ConfigError(f"name: expected {NAME_RULE}, got {_shown(name)}")
     plugins = registry.load_plugins(raw.get("plugins"))  # before the names they register are read
     data = validation.section(DataConfig, raw.get("data"), "data")
     tuner = validation.section(TunerConfig, raw.get("tuner"), "tuner")
@@ -344,7 +342,7 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
                                for s, values in sections.items()}
     if flags.get("name") is not None:
         if not _valid_name(flags["name"]):
-            raise ConfigError(f"--name: expected a folder name, got {flags['name']!r}")
+            raise ConfigError(f"--name: expected {NAME_RULE}, got {_shown(flags['name'])}")
         changes["name"] = flags["name"]
     if not changes:
         return cfg
@@ -360,5 +358,16 @@ def apply_overrides(cfg: SweepConfig, **flags: Any) -> SweepConfig:
     return cfg
 
 
-def _valid_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
+MAX_NAME = 100  # bytes: a run folder's name, with room for the temporary names made beside it
+NAME_RULE = f"a folder name (letters, digits, '.', '_', '-'; at most {MAX_NAME} characters)"
+
+
+def _valid_name(name: Any) -> bool:
+    """Whether `name` (any value: the API passes what it is given) names a run folder."""
+    return (isinstance(name, str) and 0 < len(name.encode("utf-8")) <= MAX_NAME
+            and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}... ({len(str(value))} characters)"

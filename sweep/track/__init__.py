@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sweep.errors import UsageError
 from sweep.progress import Say
 from sweep.rundir import RunDir
+from sweep.rundir import lock as runlock
 from sweep.space.config import SweepConfig
 
 MISSING = "MLflow tracking needs MLflow: pip install 'rnn-sweep[mlflow]'"
@@ -141,15 +142,18 @@ class Live(Off):
             self._wanted.clear()
             closing = self._closing
             try:
-                if self._reconciler is None:
-                    from sweep.track.mlflow import Reconciler
+                # One process at a time (`sweep track` too); after another's turn, what this
+                # one remembers of mlflow.json and the server is stale: read afresh.
+                with runlock.turn(self.run.track_lock) as others_went:
+                    if self._reconciler is None or others_went:
+                        from sweep.track.mlflow import Reconciler
 
-                    self._reconciler = Reconciler(self.run, self.uri, self.experiment)
-                if self._job is not None and closing:
-                    self._result = self._job(self._reconciler)
-                else:
-                    self._reconciler.sync()
-                    self._say_parent(self._reconciler.state)
+                        self._reconciler = Reconciler(self.run, self.uri, self.experiment)
+                    if self._job is not None and closing:
+                        self._result = self._job(self._reconciler)
+                    else:
+                        self._reconciler.sync()
+                        self._say_parent(self._reconciler.state)
                 self.failed = None
             except Exception as e:  # a helper's failure: said once, never the sweep's
                 self._reconciler = None  # start afresh next time (the server may be back)

@@ -2,6 +2,8 @@
 
 Faults (T: a trial id, such as 1; B: a batch number):
     batch:T:B          SIGKILL at batch B of trial T (mid-epoch)
+    hold-sync:T:FILE   when live MLflow tracking is about to make trial T's run (once), write
+                       FILE.held and wait until FILE exists
     after-trial:T      SIGKILL once trial T has ended and KerasTuner has saved it
     create-trial:T     SIGKILL after KerasTuner wrote trial T's new trial.json, before oracle.json
     end-trial:T        SIGKILL after trial T's finished trial.json, before oracle.json
@@ -34,6 +36,8 @@ def install(fault: str) -> None:
         _kerastuner_fault(kind, arg)
     elif kind in ("enospc", "sigint-at", "after-write"):
         _write_fault(kind, arg)
+    elif kind == "hold-sync":
+        _hold_sync(*arg.split(":", 1))
     elif kind == "read-only":
         _read_only(arg)
     else:
@@ -78,6 +82,31 @@ def _kerastuner_fault(kind: str, arg: str) -> None:
                 _kill()
 
         oracle.Oracle._save_trial = _save_trial
+
+
+def _hold(go: str) -> None:
+    """Says it is held (GO.held) and waits for GO: a test acts while the sweep stands still."""
+    import time
+
+    with open(f"{go}.held", "w"):
+        pass
+    while not os.path.exists(go):
+        time.sleep(0.2)
+
+
+def _hold_sync(trial_id: str, go: str) -> None:
+    from sweep.track import mlflow
+
+    original = mlflow.Reconciler._run_for
+    held = []
+
+    def _run_for(self, exp_id, kind, key, name, slot, slot_key, tags, start_time=None):
+        if kind == "trial" and key == trial_id and not slot.get(slot_key) and not held:
+            held.append(True)
+            _hold(go)
+        return original(self, exp_id, kind, key, name, slot, slot_key, tags, start_time)
+
+    mlflow.Reconciler._run_for = _run_for
 
 
 def _write_fault(kind: str, arg: str) -> None:

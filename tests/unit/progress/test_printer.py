@@ -35,3 +35,12 @@ def test_trials_seen_before_a_resume_are_not_said_again():
     printer.mark_seen(done)
     printer.print_new(done)
     assert said == [] and printer.count == 1
+
+
+def test_printable_removes_control_characters_from_data_but_keeps_lines():
+    assert progress.printable("\x1b[2J\x1b[31mneg\x07 \x9b1m") == "[2J[31mneg 1m"
+    assert progress.printable("a\tb\nc") == "a\tb\nc"
+    failed = pd.Series({"trial_id": "0", "status": "FAILED", "cell": "gru\x1b]0;x\x07",
+                        "reason": "boom\x1b[2J", "seconds": 1.0})
+    line = progress.TrialPrinter(_printer_cfg(), print).line(failed)
+    assert "\x1b" not in line and "\x07" not in line and "boom[2J" in line

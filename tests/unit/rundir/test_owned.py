@@ -124,27 +124,3 @@ def test_leftovers_of_a_killed_replacement_are_cleared(tmp_path):
     owned.clear_leftovers(dest, "export")
     assert dest.is_dir() and (dest / owned.MARKER).exists()  # the only copy there was, put back
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.new-x-1-notes", "out"]
-
-
-def test_an_out_folder_takes_a_reports_files_only_where_none_of_yours_would_be_replaced(tmp_path):
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "trials.csv").write_text("my own table")
-    with pytest.raises(UsageError, match="already holds trials.csv"):
-        owned.writable_folder(mine, "report", ["trials.csv", "history.csv"])
-    assert (mine / "trials.csv").read_text() == "my own table"
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "notes.txt").write_text("x")
-    owned.writable_folder(tmp_path / "notes", "report", ["*.png"])  # nothing of yours is replaced
-    (tmp_path / "notes" / "best_curves.png").write_bytes(b"written by plot")
-    owned.writable_folder(tmp_path / "notes", "report", ["*.png"])  # its own PNGs, again
-    assert (tmp_path / "notes" / "notes.txt").read_text() == "x"
-    fresh = owned.writable_folder(tmp_path / "new", "report", ["trials.csv"])
-    (fresh / "trials.csv").write_text("written by report")
-    owned.writable_folder(fresh, "report", ["trials.csv"])  # ours: written again
-    run = tmp_path / "results" / "r"
-    (run / "tuner").mkdir(parents=True)
-    (run / "config.yaml").write_text("name: r\n")
-    for target in (run, run / "cache"):
-        with pytest.raises(UsageError, match="run"):
-            owned.writable_folder(target, "report", ["*.png"])
