@@ -40,7 +40,7 @@ EXCEPTIONS = {
         "/proc/self/clear_refs: a kernel control file (resets the peak RSS), not a file on disk",
     ("sweep/serve/export.py", "_write", ".save()"):
         "model.keras into the export's temporary folder, swapped in whole by owned.Replacement",
-    ("sweep/cli/common.py", "native_stderr_hidden", "open(w)"):
+    ("sweep/progress/quiet.py", "native_stderr_hidden", "open(w)"):
         "a second file object on the console's descriptor (closefd=False): no file is written",
     ("sweep/cli/__init__.py", "main", "os.open"): "/dev/null for a reader gone (`| head`)",
     ("sweep/notebook.py", "_repr_html_", ".savefig()"): "into a BytesIO, for Jupyter: no file",
