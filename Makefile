@@ -51,6 +51,8 @@ lock:
 	else mv $(LOCK).tmp $(LOCK); echo "$(LOCK): written"; fi
 
 sweep: install
+	@echo "The default space: up to 20 trials of up to 3 epochs, about 1 to 4 minutes each on a 2-core CPU" \
+	      "(its first, the best configuration known, ends after about 7); ARGS='--max-time 15m' sets a budget."
 	$(BIN)/sweep run $(SPACE) $(ARGS)
 
 test: install
