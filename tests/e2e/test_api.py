@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import make_examples, write_csv, write_space
+from helpers import HUGE_LR, make_examples, write_csv, write_space
 from matplotlib.figure import Figure
 
 import sweep
@@ -21,7 +21,6 @@ from sweep import cli, progress
 
 # Columns that measure time or memory: they differ between two runs of the same space.
 MEASURED = ["seconds", "fit_seconds", "overhead_seconds", "peak_rss_mb"]
-HUGE_LR = 1e38  # the loss becomes NaN in a step or two: every trial fails
 
 
 def _space(folder: Path, **tuner) -> Path:
@@ -201,7 +200,6 @@ class _NoRun:
     """Stands in for a Run where an argument is refused before the run is read."""
 
 
-@pytest.mark.slow
 def test_too_many_failures_raise_run_failed(tmp_path):
     data = write_csv(tmp_path / "reviews.csv", make_examples(200, seed=3))
     space = write_space(tmp_path / "space.yaml", f"csv:{data}",

@@ -159,10 +159,7 @@ def test_predict_from_the_run_folder_texts_and_stdin(exported2, tmp_path):
     run, folder, _ = exported2
     by_args = run_cli("predict", str(run), "good film", "")
     assert by_args.returncode == 0, by_args.stderr[-2000:]
-    by_stdin = subprocess.run(
-        [sys.executable, "-m", "sweep", "predict", str(run), "-"], input="good film\n\n",
-        capture_output=True, text=True, timeout=300,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    by_stdin = run_cli("predict", run, "-", stdin="good film\n\n")
     assert by_stdin.returncode == 0, by_stdin.stderr[-2000:]
     assert by_args.stdout == by_stdin.stdout and len(by_args.stdout.splitlines()) == 3
 

@@ -14,7 +14,7 @@ NEW = ("auc", "f1", "precision", "recall")
 @pytest.mark.parametrize("num_classes", [2, 4])
 # The training twins share the code of their val_ forms: in the battery (`make test-battery`).
 @pytest.mark.parametrize("objective", [f"val_{m}" for m in NEW]
-                         + [pytest.param(m, marks=[pytest.mark.slow, pytest.mark.battery]) for m in NEW])
+                         + [pytest.param(m, marks=pytest.mark.battery) for m in NEW])
 def test_objective_ranks_the_sweep(objective, num_classes, tmp_path, capsys):
     rows = [(text, f"c{label}") for text, label in make_examples(240, num_classes=min(num_classes, 3),
                                                                  seed=num_classes)]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import pty
-import subprocess
-import sys
 import time
 
-from helpers import ROOT, make_examples, run_cli, write_csv, write_space
+from helpers import ROOT, make_examples, run_cli, start_cli, write_csv, write_space
 
 from sweep.progress import ENV
 
@@ -35,12 +33,8 @@ def test_a_pipe_gets_a_plain_line_per_epoch_and_no_escapes(tmp_path):
 def test_a_terminal_gets_the_live_line(tmp_path):
     """On a pseudo-terminal: rich's line with the trial, epoch, batches and estimates."""
     main, side = pty.openpty()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TERM": "xterm", "COLUMNS": "200",
-           "PYTHONPATH": str(ROOT)}
-    env.pop(ENV, None)
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", str(_space(tmp_path)),
-                             "--results-dir", str(tmp_path / "results")],
-                            stdout=side, stderr=side, env=env, cwd=ROOT)
+    proc = start_cli("run", _space(tmp_path), "--results-dir", tmp_path / "results", cwd=ROOT,
+                     env={"TERM": "xterm", "COLUMNS": "200", ENV: None}, stdout=side, stderr=side)
     os.close(side)
     out = b""
     deadline = time.monotonic() + 300

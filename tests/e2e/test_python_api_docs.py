@@ -25,7 +25,6 @@ def test_the_page_has_examples_of_every_name():
 
 
 @requires_imdb
-@pytest.mark.slow
 def test_the_python_api_page_runs_as_written(tmp_path, monkeypatch, capsys):
     (tmp_path / "search_spaces").symlink_to(ROOT / "search_spaces")
     monkeypatch.chdir(tmp_path)

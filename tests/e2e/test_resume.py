@@ -7,25 +7,19 @@ real: KerasTuner, Keras and the run folder exactly as `sweep run` makes them.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import ROOT, make_examples, snapshot, write_csv, write_space
+from helpers import HUGE_LR, TIMEOUT, logged, make_examples, snapshot, start_cli, write_csv, write_space
 
 from sweep import rundir
 from sweep.cli import main
 from sweep.rundir import RunDir
 
-pytestmark = pytest.mark.slow
-
 TRIALS, EPOCHS = 3, 2
-TIMEOUT = 420  # seconds for any one sweep, on a busy two-core machine
 
 
 def sweep_space(folder: Path, **sections) -> Path:
@@ -101,16 +95,8 @@ class Sweep:
     def __init__(self, space: Path, results_dir: Path, log: Path):
         self.run_dir = results_dir / "synthetic"
         self.log = log
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.started = time.time()
-        with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sweep", "run", str(space), "--results-dir", str(results_dir)],
-                env=env, stdout=out, stderr=err,
-                # Background jobs may start with SIGINT ignored; Ctrl-C must reach Python.
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            )
+        self.proc = start_cli("run", space, "--results-dir", results_dir, log=log)
 
     def trials(self) -> dict[str, dict]:
         """trial id -> {status, rows: epochs recorded, fresh: epochs.csv written by this process}."""
@@ -148,7 +134,7 @@ class Sweep:
         return self.proc.wait(timeout=TIMEOUT)
 
     def output(self) -> str:
-        return self.log.with_suffix(".out").read_text() + self.log.with_suffix(".err").read_text()
+        return logged(self.log)
 
 
 
@@ -225,9 +211,6 @@ def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
 
 # --- Failed trials --------------------------------------------------------------------
 
-# A learning rate near float32's largest overflows the weights in the first step or two:
-# the loss is NaN on CPU (1e6 only makes it large: tanh and the sigmoid saturate).
-HUGE_LR = 1e38
 
 
 def test_failed_trials_are_recorded_and_the_sweep_goes_on(tmp_path, capsys):
