@@ -96,7 +96,17 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = run_cli("run", str(space), "--results-dir", str(root / "results"), "--tensorboard",
                    cwd=root)
     assert proc.returncode == 0, output(proc)
+    # What it printed into a pipe, for the tests of a sweep's output (`finished_output`).
+    (root / "sweep.out").write_text(proc.stdout)
+    (root / "sweep.err").write_text(proc.stderr)
     return root / "results" / "synthetic"
+
+
+@pytest.fixture(scope="session")
+def finished_output(finished_run: Path) -> tuple[str, str]:
+    """The stdout and stderr of the `sweep run` that made `finished_run` (into pipes)."""
+    root = finished_run.parent.parent
+    return (root / "sweep.out").read_text(), (root / "sweep.err").read_text()
 
 
 @pytest.fixture

@@ -239,6 +239,22 @@ def assert_ran(code: int, out: str, run_dir: Path, classes: list[str], test_exam
     return trials, test
 
 
+# --- `sweep ...` in-process -------------------------------------------------------------
+
+
+def run_main(argv: list, capsys) -> tuple[int, str, str]:
+    """`sweep.cli.main(argv)` in this process -> (exit code, stdout, stderr), argparse's exit
+    included: for refusals, where the process boundary is not the point."""
+    from sweep.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse refuses a flag by exiting
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 # --- `sweep report` in-process ---------------------------------------------------------
 
 

@@ -17,16 +17,17 @@ from helpers import HUGE_LR, make_examples, write_csv, write_space
 from matplotlib.figure import Figure
 
 import sweep
-from sweep import cli, progress
+from sweep import progress
 
 # Columns that measure time or memory: they differ between two runs of the same space.
 MEASURED = ["seconds", "fit_seconds", "overhead_seconds", "peak_rss_mb"]
 
 
 def _space(folder: Path, **tuner) -> Path:
+    """conftest's `finished_run`'s space (but its data's path): the same trials, by the API."""
     data = write_csv(folder / "reviews.csv", make_examples(400, seed=3))
     return write_space(folder / "space.yaml", f"csv:{data}",
-                       tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2, "seed": 5, **tuner},
+                       tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2, **tuner},
                        hyperparameters={"cell": ["simple_rnn", "lstm", "gru"], "vocab_size": 100,
                                         "embedding_dim": 8, "hidden_units": 8, "learning_rate": 0.01})
 
@@ -62,10 +63,10 @@ def test_run_returns_the_finished_run_and_its_tables(api_run):
     assert "Best trial" in view
 
 
-def test_the_api_and_the_cli_make_the_same_trials(api_run, tmp_path):
-    space, run = api_run
-    assert cli.main(["run", str(space), "--results-dir", str(tmp_path)]) == 0
-    by_cli = pd.read_csv(tmp_path / "synthetic" / "trials.csv").drop(columns=MEASURED)
+def test_the_api_and_the_cli_make_the_same_trials(api_run, finished_run):
+    """`finished_run` is the same space run by `sweep run` in a subprocess."""
+    _, run = api_run
+    by_cli = pd.read_csv(finished_run / "trials.csv").drop(columns=MEASURED)
     by_api = pd.read_csv(run.path / "trials.csv").drop(columns=MEASURED)
     pd.testing.assert_frame_equal(by_api, by_cli)
 

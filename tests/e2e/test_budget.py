@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 from helpers import run_cli, tiny_sweep, write_space
 
 SPACE = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import run_main
 
 from e2e.workers import DEADLINE, check_complete, finish, launch, ours, space_of_4
 
@@ -34,24 +34,24 @@ from e2e.workers import DEADLINE, check_complete, finish, launch, ours, space_of
     (["--role", "worker", "--oracle", "h:80", "--worker-id", "w0", "--overwrite"], "must not delete"),
     (["--workers", "0"], "positive integer"),
 ])
-def test_bad_distribution_flags_exit_2(space_file: Path, tmp_path: Path, flags, message):
-    result = run_cli("run", str(space_file), "--results-dir", str(tmp_path / "r"), *flags, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_bad_distribution_flags_exit_2(space_file: Path, tmp_path: Path, capsys, flags, message):
+    code, _, err = run_main(["run", space_file, "--results-dir", tmp_path / "r", *flags], capsys)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 
-def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path):
+def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path, capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_cli("run", str(space_file), "--results-dir", str(tmp_path / "r"),
-                         "--role", "chief", "--oracle", f"127.0.0.1:{port}", timeout=60)
-    assert result.returncode == 2
-    assert "Address already in use" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+        code, _, err = run_main(["run", space_file, "--results-dir", tmp_path / "r", "--role", "chief",
+                                 "--oracle", f"127.0.0.1:{port}"], capsys)
+    assert code == 2
+    assert "Address already in use" in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 

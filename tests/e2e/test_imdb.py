@@ -5,7 +5,6 @@ Skipped when the offline IMDB is not there; the other sources are in unit/test_s
 
 from __future__ import annotations
 
-import pytest
 from helpers import SHARED_TFDS, assert_ran, requires_imdb, tiny_sweep
 
 

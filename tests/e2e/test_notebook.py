@@ -10,7 +10,6 @@ import os
 import re
 
 import nbformat
-import pytest
 from helpers import ROOT, requires_imdb
 
 NOTEBOOK = ROOT / "examples" / "seed_question.ipynb"

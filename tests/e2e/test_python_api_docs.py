@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from helpers import ROOT, requires_imdb
 
 DOC = ROOT / "docs" / "python-api.md"

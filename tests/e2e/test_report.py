@@ -11,6 +11,9 @@ import pytest
 from helpers import board, make_examples, report, start_cli, write_csv, write_space
 
 
+# In CI: test_resume.py's test_ctrl_c_then_kill_then_resume reports a SIGKILLed sweep, and
+# test_folder_safety.py's test_report_trusts_the_heartbeat a running one.
+@pytest.mark.battery
 def test_report_on_a_sweep_killed_mid_way(tmp_path, capsys):
     """A real sweep: reported while it runs, then after a SIGKILL (no chance to clean up)."""
     data = write_csv(tmp_path / "data.csv", make_examples(400, seed=5))
