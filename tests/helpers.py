@@ -255,6 +255,17 @@ def run_main(argv: list, capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+def main_refused(argv: list, capsys, *words: str) -> str:
+    """`run_main`'s refusal: exit 2, no traceback, one line holding each of `words`; returns it."""
+    code, out, err = run_main(argv, capsys)
+    assert code == 2, out[-2000:] + err[-3000:]
+    assert "Traceback" not in out + err, err[-3000:]
+    line = one_line(err)
+    for w in words:
+        assert w in line, line
+    return line
+
+
 # --- `sweep report` in-process ---------------------------------------------------------
 
 

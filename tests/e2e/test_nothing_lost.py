@@ -22,10 +22,12 @@ import pandas as pd
 import pytest
 from helpers import (
     cli_env,
+    main_refused,
     make_examples,
     no_traceback,
     refused,
     run_cli,
+    run_main,
     start_cli,
     tree,
     write_csv,
@@ -51,7 +53,8 @@ def best_trial(run: Path) -> str:
 
 @pytest.mark.parametrize("target", ["user_folder", "user_file", "run", "tuner", "cache", "results",
                                     "inside_tuner"])
-def test_export_out_refuses_what_it_did_not_make(finished_run, tmp_path, target):
+def test_export_out_refuses_what_it_did_not_make(finished_run, tmp_path, capsys, target):
+    """In this process (test_odd_export_destinations_are_one_line runs `sweep export` for real)."""
     run = copy_run(finished_run, tmp_path)
     user = tmp_path / "mine"
     user.mkdir()
@@ -61,13 +64,10 @@ def test_export_out_refuses_what_it_did_not_make(finished_run, tmp_path, target)
            "tuner": run / "tuner", "cache": run / "cache", "results": run.parent,
            "inside_tuner": run / "tuner" / "model"}[target]
     before = tree(tmp_path)
-    start = time.monotonic()
-    proc = run_cli("export", run, "--out", out)
-    refused(proc, str(out.name))
-    assert tree(tmp_path) == before
-    assert time.monotonic() - start < 60, "refused before any work"
-    report = run_cli("report", run)
-    assert report.returncode == 0 and "3 trials" in report.stdout, report.stdout
+    main_refused(["export", run, "--out", out], capsys, str(out.name))
+    assert tree(tmp_path) == before  # refused before any work
+    code, report, _ = run_main(["report", run], capsys)
+    assert code == 0 and "3 trials" in report, report
 
 
 def test_export_replaces_its_own_export_and_respects_the_umask(finished_run, tmp_path):
@@ -158,11 +158,10 @@ def _damage(folder: Path, how: str) -> str:
 
 @pytest.mark.parametrize("how", ["no_classes", "garbage_classes", "cut_model", "empty_saved_model",
                                  "card_without_max_length", "card_with_a_list_for_data"])
-def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, how):
+def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, capsys, how):
     folder = Path(shutil.copytree(exported, tmp_path / "model"))
     name = _damage(folder, how)
-    proc = run_cli("predict", folder, "a great film")
-    refused(proc, name)
+    main_refused(["predict", folder, "a great film"], capsys, name)
 
 
 def test_export_of_a_trial_whose_checkpoint_is_gone_names_the_file(finished_run, tmp_path):
