@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    CPU,
     HUGE_LR,
     IMDB_PREPARED,
     ROOT,
@@ -146,3 +147,13 @@ def exported(finished_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     proc = run_cli("export", finished_run, "--out", out)
     assert proc.returncode == 0, output(proc)
     return out
+
+
+@pytest.fixture(scope="session")
+def confirmed(finished_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of `finished_run` after `sweep confirm --top 2 --seeds 2` (a subprocess, on CPU),
+    made once per session. Returns (the run folder, the finished process); copy it to change it."""
+    run = Path(shutil.copytree(finished_run, tmp_path_factory.mktemp("confirmed") / "synthetic"))
+    proc = run_cli("confirm", run, "--top", 2, "--seeds", 2, env=CPU)
+    assert proc.returncode == 0, output(proc)
+    return run, proc

@@ -153,10 +153,15 @@ def test_a_dict_space_with_overrides_resumes_with_more_trials(tmp_path):
     assert again.config.tuner.max_trials == 2
 
 
-def test_confirm_export_and_predict(api_run, tmp_path):
-    _, finished = api_run
-    run = sweep.load(shutil.copytree(finished.path, tmp_path / "synthetic"))
+def test_confirm_export_and_predict(confirmed, tmp_path):
+    """On a copy of the run `sweep confirm --top 2 --seeds 2` confirmed (conftest): the API's
+    confirm reads its repeats back (training none again) into `sweep confirm`'s verdict."""
+    confirmed_run, proc = confirmed
+    run = sweep.load(shutil.copytree(confirmed_run, tmp_path / "synthetic"))
+    repeats = (run.path / "confirm.csv").read_bytes()
     summary = run.confirm(top=2, seeds=2)
+    assert (run.path / "confirm.csv").read_bytes() == repeats  # nothing trained again
+    assert summary.attrs["verdict"] in " ".join(proc.stdout.split())
     assert len(summary) == 2 and (summary.seeds == 2).all()
     assert list(summary.columns[:2]) == ["rank", "trial_id"] and "mean" in summary
     assert "interval" in summary.attrs["verdict"]

@@ -1,9 +1,10 @@
 """`sweep confirm` on a real finished run, in subprocesses: K x S rows, test.json's confirmed
 entry, and a confirm SIGKILLed after its first row that resumes into the same rows.
 
-The run is conftest's `finished_run` (3 trials, a grid over the cell); every confirm works
-on a copy of it. The subprocesses run on CPU, where training is deterministic, so a resumed
-confirm must give the uninterrupted one's numbers exactly.
+The run is conftest's `finished_run` (3 trials, a grid over the cell), confirmed once per
+session by conftest's `confirmed` (--top 2 --seeds 2); every other confirm works on a copy.
+The subprocesses run on CPU, where training is deterministic, so a resumed confirm must give
+the uninterrupted one's numbers exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 from helpers import CPU, output, run_cli
 
-TOP, SEEDS = 2, 2
+TOP, SEEDS = 2, 2  # conftest's `confirmed`
 KEY = ["trial_id", "seed", "split_seed"]
 # Everything but the time a repeat took.
 SAME = ["trial_id", "rank", "repeat", "seed", "split_seed", "val_accuracy", "val_loss", "accuracy",
@@ -36,15 +37,6 @@ def copy_of(run: Path, folder: Path) -> Path:
 def rows(run_dir: Path) -> pd.DataFrame:
     frame = pd.read_csv(run_dir / "confirm.csv", dtype={"trial_id": str})
     return frame.sort_values(KEY).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def confirmed(finished_run, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """A copy of the finished run, confirmed once without a kill."""
-    run_dir = copy_of(finished_run, tmp_path_factory.mktemp("confirmed"))
-    proc = confirm(run_dir)
-    assert proc.returncode == 0, output(proc)
-    return run_dir, proc
 
 
 def test_confirm_writes_a_row_per_configuration_and_seed(confirmed, finished_run):

@@ -164,10 +164,10 @@ def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, capsys
     main_refused(["predict", folder, "a great film"], capsys, name)
 
 
-def test_export_of_a_trial_whose_checkpoint_is_gone_names_the_file(finished_run, tmp_path):
+def test_export_of_a_trial_whose_checkpoint_is_gone_names_the_file(finished_run, tmp_path, capsys):
     run = copy_run(finished_run, tmp_path)
     (run / "tuner" / f"trial_{best_trial(run)}" / "checkpoint.weights.h5").unlink()
-    refused(run_cli("export", run), "checkpoint.weights.h5")
+    main_refused(["export", run], capsys, "checkpoint.weights.h5")
 
 
 # --- 5. odd destinations ----------------------------------------------------------------------
@@ -267,21 +267,22 @@ def _secret_file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 
 
 @pytest.mark.parametrize("role", ["chief", "worker"])
-def test_an_empty_secret_is_refused_on_both_sides(tmp_path, role):
+def test_an_empty_secret_is_refused_on_both_sides(tmp_path, monkeypatch, capsys, role):
     space = _oracle_space(tmp_path)
     _secret_file(tmp_path, "\n")
     extra = ["--worker-id", "w0"] if role == "worker" else []
-    proc = run_cli("run", space, "--results-dir", "results", "--role", role,
-                    "--oracle", f"127.0.0.1:{_port()}", *extra, timeout=120, cwd=tmp_path)
-    refused(proc, "oracle.secret", "empty")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SWEEP_ORACLE_SECRET", raising=False)
+    main_refused(["run", space, "--results-dir", "results", "--role", role,
+                  "--oracle", f"127.0.0.1:{_port()}", *extra], capsys, "oracle.secret", "empty")
 
 
-def test_a_non_ascii_secret_is_refused_by_the_chief(tmp_path):
+def test_a_non_ascii_secret_is_refused_by_the_chief(tmp_path, monkeypatch, capsys):
     space = _oracle_space(tmp_path)
-    proc = run_cli("run", space, "--results-dir", "results", "--role", "chief",
-                    "--oracle", f"127.0.0.1:{_port()}", env={"SWEEP_ORACLE_SECRET": "sécret"},
-                    timeout=120, cwd=tmp_path)
-    refused(proc, "SWEEP_ORACLE_SECRET", "ASCII")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SWEEP_ORACLE_SECRET", "sécret")
+    main_refused(["run", space, "--results-dir", "results", "--role", "chief",
+                  "--oracle", f"127.0.0.1:{_port()}"], capsys, "SWEEP_ORACLE_SECRET", "ASCII")
 
 
 def _start_worker(tmp_path, space) -> subprocess.Popen:
@@ -353,9 +354,10 @@ def test_a_closed_pipe_is_no_traceback(exported, finished_run, tmp_path):
     assert "Traceback" not in report.stderr and "BrokenPipe" not in report.stderr, report.stderr
 
 
-def test_predict_write_errors_name_its_own_flag(exported, tmp_path):
+def test_predict_write_errors_name_its_own_flag(exported, tmp_path, capsys):
     (tmp_path / "a_file").write_text("x")
-    line = refused(run_cli("predict", exported, "a great film", "--output", tmp_path / "a_file" / "out.csv"))
+    line = main_refused(["predict", exported, "a great film", "--output", tmp_path / "a_file" / "out.csv"],
+                        capsys)
     assert "--output" in line and "--out " not in line + " ", line
 
 
@@ -363,10 +365,10 @@ def test_predict_dash_with_more_texts_is_refused(exported):
     refused(run_cli("predict", exported, "-", "extra", stdin="a great film\n", cwd=exported), "'-'")
 
 
-def test_max_time_as_a_bare_number_is_seconds(tmp_path):
+def test_max_time_as_a_bare_number_is_seconds(tmp_path, monkeypatch, capsys):
     space = _oracle_space(tmp_path)
-    proc = run_cli("run", space, "--max-time", "90", "--data", "csv:missing.csv", cwd=tmp_path)
-    line = refused(proc)
+    monkeypatch.chdir(tmp_path)
+    line = main_refused(["run", space, "--max-time", "90", "--data", "csv:missing.csv"], capsys)
     assert "max-time" not in line and "missing.csv" in line, line
 
 
