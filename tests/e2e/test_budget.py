@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from helpers import run_cli, run_main, tiny_sweep, write_space
+import pytest
+from helpers import run_cli, tiny_sweep, write_space
 
 SPACE = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
          "learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log"}}
 
 
-def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_csv, capsys):
-    """In this process: what is timed is the sweep, not a process's start."""
+def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_csv):
     space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
                         tuner={"algorithm": "random", "max_trials": 50, "epochs": 1},
                         hyperparameters=SPACE)
@@ -21,9 +21,9 @@ def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_c
     run = results / "synthetic"
 
     def sweep(budget: str):
-        code, out, err = run_main(["run", space, "--results-dir", results, "--max-time", budget], capsys)
-        assert code == 0, err[-3000:]
-        return out, pd.read_csv(run / "trials.csv")
+        proc = run_cli("run", str(space), "--results-dir", str(results), "--max-time", budget)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout, pd.read_csv(run / "trials.csv")
 
     out, trials = sweep("8s")
     assert 1 <= len(trials) < 50 and (trials.status == "COMPLETED").all()
@@ -53,6 +53,8 @@ def test_bad_duration_is_one_line(tmp_path, csv_path):
         "got '90x' (see --help)"]
 
 
+# In CI: unit/search/test_oracle.py's test_start_from_comes_first_then_the_oracle_draws (no training).
+@pytest.mark.battery
 def test_start_from_trials_come_first(tmp_path, capsys, synthetic_csv):
     starts = [{"cell": "lstm", "learning_rate": 0.02}, {"learning_rate": 0.002}]
     code, out, run = tiny_sweep(
