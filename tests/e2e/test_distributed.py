@@ -70,6 +70,9 @@ def test_chief_and_two_workers_run_each_trial_once(synthetic_csv: Path, tmp_path
     assert not ours(str(tmp_path))  # no process left behind
 
 
+# In CI: test_chief_and_two_workers_run_each_trial_once (the launcher and its workers), and
+# unit/search/test_launcher.py::test_supervisor_restarts_a_killed_worker_under_its_id.
+@pytest.mark.battery
 def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_completes(synthetic_csv: Path,
                                                                        tmp_path: Path):
     results = tmp_path / "results"

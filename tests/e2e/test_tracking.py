@@ -244,6 +244,9 @@ def test_confirm_and_export_log_under_the_sweep(server, data, tmp_path):
     assert "registered 'rnn-sweep-test' version 1" in proc.stdout
 
 
+# In CI: test_distributed.py's test_chief_and_two_workers_run_each_trial_once and, for one run
+# per trial on the server, test_sigkill_mid_trial_then_resume_duplicates_nothing.
+@pytest.mark.battery
 def test_workers_log_each_trial_once(server, synthetic_csv, tmp_path):
     from e2e.workers import DEADLINE, check_complete, finish, launch, space_of_4
 
