@@ -51,6 +51,9 @@ def test_report_after_run(finished_run, tmp_path, capsys):
     assert "sweep finished" in out and "rank" in out
 
 
+# In CI: test_imdb.py's sweeps read the prepared IMDB through tfds; finished_run is a grid over
+# the cells.
+@pytest.mark.battery
 @requires_imdb
 def test_imdb_grid_one_trial_per_cell(tmp_path):
     """The issue's acceptance run: a 3-trial grid on the real IMDB, with limits."""
