@@ -201,6 +201,8 @@ def test_refit_trains_on_train_and_validation_and_shows_both_figures(exported2, 
     assert abs((probs.argmax(1) == labels).mean() - refit["test_accuracy"]) <= 0.002
 
 
+# In CI: test_old_run.py reports and resumes the same 0.1 run; the exports of today's runs above.
+@pytest.mark.battery
 def test_a_run_made_by_0_1_exports_from_its_data_source(tmp_path):
     """No vocabulary was saved then: it is adapted again from the source; 0.1's own
     standardization cannot be a model.keras, so the SavedModel carries the model."""

@@ -167,6 +167,9 @@ def test_a_refusing_server_costs_one_warning_and_track_repairs(server, data, tmp
     assert_matches_folder(server.uri, "offline", run)
 
 
+# In CI: test_a_refusing_server_costs_one_warning_and_track_repairs, and
+# unit/track/test_live.py::test_a_refusing_server_is_said_once_and_the_sweep_goes_on.
+@pytest.mark.battery
 def test_server_killed_mid_sweep_then_track_repairs(tmp_path, data):
     srv = MlflowServer(tmp_path / "mlflow").start()
     try:
@@ -211,6 +214,8 @@ def test_track_without_a_server_is_one_line(tmp_path):
         "sweep: error: track: no tracking server; pass --mlflow URI (or set MLFLOW_TRACKING_URI)"]
 
 
+# In CI: the sweep's own runs (test_live_tracking_holds_the_run_folder_and_track_gives_the_same).
+@pytest.mark.battery
 def test_confirm_and_export_log_under_the_sweep(server, data, tmp_path):
     spec = space(tmp_path, data, "confirmed")
     results = tmp_path / "results"
