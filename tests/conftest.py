@@ -10,7 +10,9 @@ from each other.
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,17 @@ from helpers import (
 )
 
 E2E = ROOT / "tests" / "e2e"
+
+
+@pytest.fixture(autouse=True)
+def _environment_kept() -> Iterator[None]:
+    """Every test ends with os.environ as it began: an in-process `sweep run --role chief` sets
+    KerasTuner's KERASTUNER_* variables, and a later in-process sweep would wait on that oracle."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
