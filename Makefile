@@ -55,6 +55,7 @@ sweep: install
 	      "(its first, the best configuration known, ends after about 7); ARGS='--max-time 15m' sets a budget."
 	$(BIN)/sweep run $(SPACE) $(ARGS)
 
+# CI's suite (.ci/run): every test but the battery (pyproject.toml's addopts, -m 'not battery').
 test: install
 	$(BIN)/pytest -q $(ARGS)
 
@@ -63,7 +64,9 @@ test: install
 test-fast: install
 	$(BIN)/pytest -q -m "not slow and not imdb and not battery" tests/unit $(ARGS)
 
-# The long fault battery that `make test` samples (about 20 minutes on a 2-core CPU).
+# The long tail that `make test` leaves out (tests marked battery; each names the test that
+# proves its promise in CI): every algorithm x kill point, every kind of write on a full disk,
+# the slower twins of CI's real-process tests. Run it whenever you touch what it covers.
 test-battery: install
 	$(BIN)/pytest -q -m battery $(ARGS)
 

@@ -21,9 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_TFDS = ROOT.parent / "shared" / "tensorflow_datasets"
 IMDB_PREPARED = (SHARED_TFDS / "imdb_reviews" / "plain_text" / "1.0.0" / "dataset_info.json").exists()
 
-requires_imdb = pytest.mark.skipif(
-    not IMDB_PREPARED, reason=f"the offline IMDB is not at {SHARED_TFDS}"
-)
+# A test that reads the real IMDB in ../shared: conftest skips it when that is absent.
+requires_imdb = pytest.mark.imdb
+
+# A learning rate near float32's largest overflows the weights in a step or two: the loss is
+# NaN on CPU and the trial FAILED (1e6 only makes it large: tanh and the sigmoid saturate).
+HUGE_LR = 1e38
 
 FILLER = [f"w{i}" for i in range(40)]
 CUES = {0: ["awful", "boring", "worst"], 1: ["great", "superb", "loved"], 2: ["okay", "fine", "average"]}
@@ -87,16 +90,107 @@ def fake_run_folder(run_dir: Path, cfg) -> None:
     (run_dir / "tuner" / "oracle.json").write_text("{}")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None):
-    """Runs `python -m sweep ARGS` in a subprocess; returns the CompletedProcess."""
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+TIMEOUT = 420  # seconds for any one `sweep` process, on a busy two-core machine
+FAULTY = ROOT / "tests" / "e2e" / "faulty.py"  # `python faulty.py FAULT ARGS`: `sweep ARGS` with a fault
+CPU = {"CUDA_VISIBLE_DEVICES": ""}  # env= for metrics that must match figure for figure
+
+
+def cli_env(extra: dict | None = None) -> dict:
+    """The environment of a `sweep` subprocess: this checkout's `sweep` first, TensorFlow quiet,
+    the shared IMDB when it is there, none of the parent's GPU or distributed settings; then
+    `extra` (a None value unsets the variable)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for key in ("CUDA_VISIBLE_DEVICES", "SWEEP_ORACLE_SECRET", "KERASTUNER_TUNER_ID",
+                "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        env.pop(key, None)
     if IMDB_PREPARED:
-        full_env.setdefault("TFDS_DATA_DIR", str(SHARED_TFDS))
-    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "sweep", *args], cwd=cwd, env=full_env,
-        capture_output=True, text=True, timeout=timeout,
-    )
+        env.setdefault("TFDS_DATA_DIR", str(SHARED_TFDS))
+    for key, value in (extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def cli_argv(args, fault: str | None = None) -> list[str]:
+    """`python -m sweep ARGS`, or `python faulty.py FAULT ARGS` (tests/e2e/faulty.py)."""
+    head = [sys.executable, str(FAULTY), fault] if fault else [sys.executable, "-m", "sweep"]
+    return [*head, *map(str, args)]
+
+
+def run_cli(*args, cwd: Path | None = None, fault: str | None = None, env: dict | None = None,
+            stdin: str | None = None, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """The one way tests run `sweep ARGS` as a real process, to its end.
+
+    Args:
+        args: the command line after `sweep` (paths are turned into strings).
+        cwd: where it runs (default: the test run's working directory).
+        fault: a faulty.py fault (`enospc:NAME`, `sigint-at:NAME`, `after-write:NAME`, ...).
+        env: variables set (None: unset) over `cli_env()`'s, e.g. `CPU`.
+        stdin: text fed to its standard input.
+        timeout: seconds before the test fails.
+
+    Returns:
+        The CompletedProcess, with stdout and stderr as text.
+    """
+    return subprocess.run(cli_argv(args, fault), cwd=cwd, env=cli_env(env), input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_cli(*args, cwd: Path | None = None, fault: str | None = None, env: dict | None = None,
+              log: Path | None = None, **popen) -> subprocess.Popen:
+    """`sweep ARGS` in the background (as `run_cli`); with `log`, its output in LOG.out / LOG.err.
+
+    Ctrl-C reaches it (a background child may start with SIGINT ignored). Other keyword
+    arguments go to Popen (stdout=, stderr=, text=, ...).
+    """
+    import signal
+
+    popen.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    if log is None:
+        return subprocess.Popen(cli_argv(args, fault), cwd=cwd, env=cli_env(env), **popen)
+    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
+        return subprocess.Popen(cli_argv(args, fault), cwd=cwd, env=cli_env(env), stdout=out,
+                                stderr=err, **popen)
+
+
+def logged(log: Path) -> str:
+    """What a `start_cli(..., log=LOG)` process printed (stdout, then stderr)."""
+    return log.with_suffix(".out").read_text() + log.with_suffix(".err").read_text()
+
+
+def output(proc: subprocess.CompletedProcess) -> str:
+    """A finished process's exit code and the ends of its output, for assertion messages."""
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+
+
+def no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-3000:]
+
+
+def one_line(stderr: str) -> str:
+    """The only line of `stderr` (fails when there are more or none)."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    return lines[0]
+
+
+def refused(proc: subprocess.CompletedProcess, *words: str) -> str:
+    """The one line of a refusal (exit 2, no traceback), which must hold each of `words`."""
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-3000:]
+    no_traceback(proc)
+    line = one_line(proc.stderr)
+    for w in words:
+        assert w in line, line
+    return line
+
+
+def tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file below `folder`: its size and modification time."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def dead_pid() -> int:
@@ -143,6 +237,33 @@ def assert_ran(code: int, out: str, run_dir: Path, classes: list[str], test_exam
     with h5py.File(best, "r") as f:
         assert f["layers/dense/vars/1"].shape == (1 if len(classes) == 2 else len(classes),)
     return trials, test
+
+
+# --- `sweep ...` in-process -------------------------------------------------------------
+
+
+def run_main(argv: list, capsys) -> tuple[int, str, str]:
+    """`sweep.cli.main(argv)` in this process -> (exit code, stdout, stderr), argparse's exit
+    included: for refusals, where the process boundary is not the point."""
+    from sweep.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse refuses a flag by exiting
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def main_refused(argv: list, capsys, *words: str) -> str:
+    """`run_main`'s refusal: exit 2, no traceback, one line holding each of `words`; returns it."""
+    code, out, err = run_main(argv, capsys)
+    assert code == 2, out[-2000:] + err[-3000:]
+    assert "Traceback" not in out + err, err[-3000:]
+    line = one_line(err)
+    for w in words:
+        assert w in line, line
+    return line
 
 
 # --- `sweep report` in-process ---------------------------------------------------------

@@ -13,21 +13,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import make_examples, write_csv, write_space
+from helpers import HUGE_LR, make_examples, write_csv, write_space
 from matplotlib.figure import Figure
 
 import sweep
-from sweep import cli, progress
+from sweep import progress
 
 # Columns that measure time or memory: they differ between two runs of the same space.
 MEASURED = ["seconds", "fit_seconds", "overhead_seconds", "peak_rss_mb"]
-HUGE_LR = 1e38  # the loss becomes NaN in a step or two: every trial fails
 
 
 def _space(folder: Path, **tuner) -> Path:
+    """conftest's `finished_run`'s space (but its data's path): the same trials, by the API."""
     data = write_csv(folder / "reviews.csv", make_examples(400, seed=3))
     return write_space(folder / "space.yaml", f"csv:{data}",
-                       tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2, "seed": 5, **tuner},
+                       tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2, **tuner},
                        hyperparameters={"cell": ["simple_rnn", "lstm", "gru"], "vocab_size": 100,
                                         "embedding_dim": 8, "hidden_units": 8, "learning_rate": 0.01})
 
@@ -63,10 +63,10 @@ def test_run_returns_the_finished_run_and_its_tables(api_run):
     assert "Best trial" in view
 
 
-def test_the_api_and_the_cli_make_the_same_trials(api_run, tmp_path):
-    space, run = api_run
-    assert cli.main(["run", str(space), "--results-dir", str(tmp_path)]) == 0
-    by_cli = pd.read_csv(tmp_path / "synthetic" / "trials.csv").drop(columns=MEASURED)
+def test_the_api_and_the_cli_make_the_same_trials(api_run, finished_run):
+    """`finished_run` is the same space run by `sweep run` in a subprocess."""
+    _, run = api_run
+    by_cli = pd.read_csv(finished_run / "trials.csv").drop(columns=MEASURED)
     by_api = pd.read_csv(run.path / "trials.csv").drop(columns=MEASURED)
     pd.testing.assert_frame_equal(by_api, by_cli)
 
@@ -118,7 +118,7 @@ def test_a_run_copied_without_its_tuner_folder_reads_its_csvs(api_run, tmp_path)
 
 
 def test_keyboard_interrupt_leaves_a_run_the_same_call_resumes(tmp_path, monkeypatch):
-    space = _space(tmp_path)
+    space = _space(tmp_path, max_trials=2, epochs=1)
     results = tmp_path / "results"
     begin = progress.SweepProgress.trial_begin
 
@@ -137,7 +137,7 @@ def test_keyboard_interrupt_leaves_a_run_the_same_call_resumes(tmp_path, monkeyp
 
     monkeypatch.setattr(progress.SweepProgress, "trial_begin", begin)
     resumed = sweep.run(space, results_dir=results)
-    assert resumed.status == "finished" and list(resumed.trials.status) == ["COMPLETED"] * 3
+    assert resumed.status == "finished" and list(resumed.trials.status) == ["COMPLETED"] * 2
     kept = ["trial_id", "cell", "val_accuracy", "val_loss", "epochs_run"]
     assert resumed.trials.iloc[0][kept].tolist() == first[kept].tolist()
 
@@ -153,10 +153,15 @@ def test_a_dict_space_with_overrides_resumes_with_more_trials(tmp_path):
     assert again.config.tuner.max_trials == 2
 
 
-def test_confirm_export_and_predict(api_run, tmp_path):
-    _, finished = api_run
-    run = sweep.load(shutil.copytree(finished.path, tmp_path / "synthetic"))
+def test_confirm_export_and_predict(confirmed, tmp_path):
+    """On a copy of the run `sweep confirm --top 2 --seeds 2` confirmed (conftest): the API's
+    confirm reads its repeats back (training none again) into `sweep confirm`'s verdict."""
+    confirmed_run, proc = confirmed
+    run = sweep.load(shutil.copytree(confirmed_run, tmp_path / "synthetic"))
+    repeats = (run.path / "confirm.csv").read_bytes()
     summary = run.confirm(top=2, seeds=2)
+    assert (run.path / "confirm.csv").read_bytes() == repeats  # nothing trained again
+    assert summary.attrs["verdict"] in " ".join(proc.stdout.split())
     assert len(summary) == 2 and (summary.seeds == 2).all()
     assert list(summary.columns[:2]) == ["rank", "trial_id"] and "mean" in summary
     assert "interval" in summary.attrs["verdict"]
@@ -201,7 +206,6 @@ class _NoRun:
     """Stands in for a Run where an argument is refused before the run is read."""
 
 
-@pytest.mark.slow
 def test_too_many_failures_raise_run_failed(tmp_path):
     data = write_csv(tmp_path / "reviews.csv", make_examples(200, seed=3))
     space = write_space(tmp_path / "space.yaml", f"csv:{data}",

@@ -13,7 +13,6 @@ SPACE = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8
          "learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log"}}
 
 
-@pytest.mark.slow  # three runs of about 15 s
 def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_csv):
     space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
                         tuner={"algorithm": "random", "max_trials": 50, "epochs": 1},
@@ -54,6 +53,8 @@ def test_bad_duration_is_one_line(tmp_path, csv_path):
         "got '90x' (see --help)"]
 
 
+# In CI: unit/search/test_oracle.py's test_start_from_comes_first_then_the_oracle_draws (no training).
+@pytest.mark.battery
 def test_start_from_trials_come_first(tmp_path, capsys, synthetic_csv):
     starts = [{"cell": "lstm", "learning_rate": 0.02}, {"learning_rate": 0.002}]
     code, out, run = tiny_sweep(

@@ -1,9 +1,10 @@
 """`sweep confirm` on a real finished run, in subprocesses: K x S rows, test.json's confirmed
 entry, and a confirm SIGKILLed after its first row that resumes into the same rows.
 
-The run is conftest's `finished_run` (3 trials, a grid over the cell); every confirm works
-on a copy of it. The subprocesses run on CPU, where training is deterministic, so a resumed
-confirm must give the uninterrupted one's numbers exactly.
+The run is conftest's `finished_run` (3 trials, a grid over the cell), confirmed once per
+session by conftest's `confirmed` (--top 2 --seeds 2); every other confirm works on a copy.
+The subprocesses run on CPU, where training is deterministic, so a resumed confirm must give
+the uninterrupted one's numbers exactly.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import CPU, output, run_cli
 
-from e2e.test_kill_resume import FAULTY, TIMEOUT, env, output
-
-pytestmark = pytest.mark.slow
-
-TOP, SEEDS = 2, 2
+TOP, SEEDS = 2, 2  # conftest's `confirmed`
 KEY = ["trial_id", "seed", "split_seed"]
 # Everything but the time a repeat took.
 SAME = ["trial_id", "rank", "repeat", "seed", "split_seed", "val_accuracy", "val_loss", "accuracy",
@@ -30,9 +27,7 @@ SAME = ["trial_id", "rank", "repeat", "seed", "split_seed", "val_accuracy", "val
 
 
 def confirm(run_dir: Path, *flags: str, fault: str | None = None) -> subprocess.CompletedProcess:
-    head = [sys.executable, str(FAULTY), fault] if fault else [sys.executable, "-m", "sweep"]
-    return subprocess.run([*head, "confirm", str(run_dir), "--top", str(TOP), "--seeds", str(SEEDS),
-                           *flags], env=env(), capture_output=True, text=True, timeout=TIMEOUT)
+    return run_cli("confirm", run_dir, "--top", TOP, "--seeds", SEEDS, *flags, fault=fault, env=CPU)
 
 
 def copy_of(run: Path, folder: Path) -> Path:
@@ -42,15 +37,6 @@ def copy_of(run: Path, folder: Path) -> Path:
 def rows(run_dir: Path) -> pd.DataFrame:
     frame = pd.read_csv(run_dir / "confirm.csv", dtype={"trial_id": str})
     return frame.sort_values(KEY).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def confirmed(finished_run, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """A copy of the finished run, confirmed once without a kill."""
-    run_dir = copy_of(finished_run, tmp_path_factory.mktemp("confirmed"))
-    proc = confirm(run_dir)
-    assert proc.returncode == 0, output(proc)
-    return run_dir, proc
 
 
 def test_confirm_writes_a_row_per_configuration_and_seed(confirmed, finished_run):
@@ -72,6 +58,11 @@ def test_confirm_writes_a_row_per_configuration_and_seed(confirmed, finished_run
         assert (run_dir / "confirm" / f"trial_{r.trial_id}-seed_{r.seed}-split_{r.split_seed}.npz").is_file()
     assert (run_dir / "confirm.png").stat().st_size > 10_000
     assert "95% interval" in proc.stdout and "intervals" in proc.stdout
+    # Two repeats: the interval is said to be not informative, and no overlap verdict is drawn.
+    assert "not informative" in proc.stdout, proc.stdout
+    assert "do not overlap" not in proc.stdout and "intervals overlap" not in proc.stdout
+    for low, high in zip(*_intervals(proc.stdout), strict=True):
+        assert 0 <= low <= high <= 1
     # report.html is refreshed with the confirm results (the sweep's own had none).
     page = (run_dir / "report.html").read_text()
     assert 'id="confirm-table"' in page and "sweep confirm: the top configurations" in page
@@ -97,8 +88,7 @@ def test_the_best_mean_is_scored_on_test_beside_the_single_seed_winner(confirmed
     assert f"Best mean: trial {confirmed_entry['trial_id']}" in proc.stdout
     # `sweep report` still reads the folder, the winner's test accuracy included.
     (run_dir / "trials.csv").unlink()
-    report = subprocess.run([sys.executable, "-m", "sweep", "report", str(run_dir)], env=env(),
-                            capture_output=True, text=True, timeout=TIMEOUT)
+    report = run_cli("report", run_dir)
     assert report.returncode == 0, output(report)
     trials = pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
     assert trials.set_index("trial_id").test_accuracy.dropna().to_dict() == \
@@ -129,9 +119,7 @@ def test_a_confirm_killed_after_its_first_row_resumes_into_the_same_rows(confirm
 def test_more_seeds_extend_what_is_there(confirmed, tmp_path):
     reference, _ = confirmed
     run_dir = copy_of(reference, tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "sweep", "confirm", str(run_dir), "--top", "1",
-                           "--seeds", str(SEEDS + 1)], env=env(), capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    proc = run_cli("confirm", run_dir, "--top", 1, "--seeds", SEEDS + 1, env=CPU)
     assert proc.returncode == 0, output(proc)
     assert "1 to train" in proc.stdout
     table = rows(run_dir)
@@ -145,9 +133,7 @@ def test_resplit_draws_a_new_validation_split_per_seed(confirmed, tmp_path):
     reference, _ = confirmed
     run_dir = copy_of(reference, tmp_path)
     caches = set((run_dir / "cache").glob("tokens-*.npz"))
-    proc = subprocess.run([sys.executable, "-m", "sweep", "confirm", str(run_dir), "--top", "1",
-                           "--seeds", str(SEEDS), "--resplit"], env=env(), capture_output=True,
-                          text=True, timeout=TIMEOUT)
+    proc = run_cli("confirm", run_dir, "--top", 1, "--seeds", SEEDS, "--resplit", env=CPU)
     assert proc.returncode == 0, output(proc)
     assert f"{SEEDS} to train" in proc.stdout  # rows of another split are other rows
     new = rows(run_dir).merge(rows(reference)[KEY], how="left", indicator=True)
@@ -156,3 +142,19 @@ def test_resplit_draws_a_new_validation_split_per_seed(confirmed, tmp_path):
     # Each split's text vectorized anew (the cache is keyed by the split).
     assert len(set((run_dir / "cache").glob("tokens-*.npz")) - caches) == SEEDS
     assert json.loads((run_dir / "test.json").read_text())["confirmed"]["resplit"] is True
+
+
+def _intervals(out: str) -> tuple[list[float], list[float]]:
+    """The printed table's ci_low and ci_high columns."""
+    lines = out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if "ci_low" in ln.split())
+    cols = lines[head].split()
+    lows, highs = [], []
+    for ln in lines[head + 1:]:
+        if not ln.strip():
+            break
+        cells = ln.split()
+        if len(cells) == len(cols) and cells[cols.index("ci_low")]:
+            lows.append(float(cells[cols.index("ci_low")]))
+            highs.append(float(cells[cols.index("ci_high")]))
+    return lows, highs

@@ -12,19 +12,13 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from helpers import ROOT, run_cli, write_space
+from helpers import run_main
 
-DEADLINE = 600  # seconds for one whole sweep; a hang fails the test after this
-HPS = {"cell": ["gru", "lstm"], "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
-       "learning_rate": {"min": 0.003, "max": 0.03, "sampling": "log"}}
-
+from e2e.workers import DEADLINE, check_complete, finish, launch, ours, space_of_4
 
 # --- Flags refused by `sweep run` ---------------------------------------------------
 
@@ -40,113 +34,50 @@ HPS = {"cell": ["gru", "lstm"], "vocab_size": 100, "embedding_dim": 8, "hidden_u
     (["--role", "worker", "--oracle", "h:80", "--worker-id", "w0", "--overwrite"], "must not delete"),
     (["--workers", "0"], "positive integer"),
 ])
-def test_bad_distribution_flags_exit_2(space_file: Path, tmp_path: Path, flags, message):
-    result = run_cli("run", str(space_file), "--results-dir", str(tmp_path / "r"), *flags, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_bad_distribution_flags_exit_2(space_file: Path, tmp_path: Path, capsys, flags, message):
+    code, _, err = run_main(["run", space_file, "--results-dir", tmp_path / "r", *flags], capsys)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 
-def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path):
+def test_a_busy_port_is_refused_in_one_line(space_file: Path, tmp_path: Path, capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_cli("run", str(space_file), "--results-dir", str(tmp_path / "r"),
-                         "--role", "chief", "--oracle", f"127.0.0.1:{port}", timeout=60)
-    assert result.returncode == 2
-    assert "Address already in use" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+        code, _, err = run_main(["run", space_file, "--results-dir", tmp_path / "r", "--role", "chief",
+                                 "--oracle", f"127.0.0.1:{port}"], capsys)
+    assert code == 2
+    assert "Address already in use" in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 
-# --- End to end: a chief and two workers --------------------------------------------
+# --- End to end: a chief and two workers (tests/e2e/workers.py) ----------------------
 
 
-def _launch(space: Path, results: Path, *flags: str) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "sweep", "run", str(space), "--results-dir", str(results),
-         "--workers", "2", *flags],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _ours(marker: str) -> dict[int, list[str]]:
-    """Live processes whose command line mentions `marker` (this test's folder)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").rstrip("\0").split("\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and any(marker in a for a in argv):
-            found[int(entry.name)] = argv
-    return found
-
-
-def _finish(proc: subprocess.Popen, marker: str, timeout: float) -> tuple[str, str]:
-    """Waits for the launcher; on a hang, stops it and everything it started, then fails."""
-    try:
-        return proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # passed on to the chief and workers
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        for pid in _ours(marker):
-            os.kill(pid, signal.SIGKILL)
-        pytest.fail(f"the distributed sweep did not finish in {timeout}s\n{out}\n{err}")
-
-
-def _check_complete(results: Path, out: str, err: str, rc: int) -> pd.DataFrame:
-    run = results / "synthetic"
-    assert rc == 0, f"{out}\n{err}"
-    trials = pd.read_csv(run / "trials.csv", dtype={"trial_id": str})
-    assert sorted(trials.trial_id) == ["0", "1", "2", "3"]  # each trial once
-    assert (trials.status == "COMPLETED").all()
-    assert set(trials.worker) <= {"worker0", "worker1"}
-    history = pd.read_csv(run / "history.csv", dtype={"trial_id": str})
-    assert set(history.trial_id) == {"0", "1", "2", "3"}
-    assert json.loads((run / "status.json").read_text())["state"] == "finished"
-    assert json.loads((run / "test.json").read_text())["trial_id"] in set(trials.trial_id)
-    # The chief saved its oracle after the last trial: nothing left to re-run on a resume.
-    assert json.loads((run / "tuner" / "oracle.json").read_text())["ongoing_trials"] == {}
-    return trials
-
-
-def _space(tmp_path: Path, csv: Path, epochs: int) -> Path:
-    """4 trials, each with its own learning rate (so random search finds 4 distinct ones)."""
-    return write_space(tmp_path / "space.yaml", f"csv:{csv}",
-                       tuner={"max_trials": 4, "epochs": epochs}, hyperparameters=HPS)
-
-
-@pytest.mark.slow
 def test_chief_and_two_workers_run_each_trial_once(synthetic_csv: Path, tmp_path: Path):
     results = tmp_path / "results"
-    proc = _launch(_space(tmp_path, synthetic_csv, epochs=2), results)
-    out, err = _finish(proc, str(tmp_path), DEADLINE)
-    trials = _check_complete(results, out, err, proc.returncode)
+    proc = launch(space_of_4(tmp_path, synthetic_csv, epochs=2), results)
+    out, err = finish(proc, str(tmp_path), DEADLINE)
+    trials = check_complete(results, out, err, proc.returncode)
     assert trials.worker.nunique() == 2, trials[["trial_id", "worker"]]
     assert "[4/4]" in out  # the chief reports every trial as it ends
     for name in ("worker0", "worker1"):
         assert "the chief has no more trials" in (results / "synthetic/logs" / f"{name}.log").read_text()
-    assert not _ours(str(tmp_path))  # no process left behind
+    assert not ours(str(tmp_path))  # no process left behind
 
 
-@pytest.mark.slow
+# In CI: test_chief_and_two_workers_run_each_trial_once (the launcher and its workers), and
+# unit/search/test_launcher.py::test_supervisor_restarts_a_killed_worker_under_its_id.
+@pytest.mark.battery
 def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_completes(synthetic_csv: Path,
                                                                        tmp_path: Path):
     results = tmp_path / "results"
     # Three epochs: a wider window to catch worker1 mid-trial.
-    proc = _launch(_space(tmp_path, synthetic_csv, epochs=3), results)
+    proc = launch(space_of_4(tmp_path, synthetic_csv, epochs=3), results)
     tuner = results / "synthetic" / "tuner"
     killed = None
     deadline = time.monotonic() + DEADLINE
@@ -158,15 +89,15 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_completes(synthetic
             trial = None
         if trial and (tuner / f"trial_{trial}" / "epochs.csv").exists() \
                 and not (tuner / f"trial_{trial}" / "sweep.json").exists():
-            for pid, argv in _ours(str(tmp_path)).items():
+            for pid, argv in ours(str(tmp_path)).items():
                 if argv[-2:] == ["--worker-id", "worker1"]:
                     os.kill(pid, signal.SIGKILL)
                     killed = trial
         time.sleep(0.1)
-    out, err = _finish(proc, str(tmp_path), max(1.0, deadline - time.monotonic()))
+    out, err = finish(proc, str(tmp_path), max(1.0, deadline - time.monotonic()))
     assert killed is not None, f"worker1 never ran a trial\n{out}\n{err}"
     assert "worker1 was killed by SIGKILL; starting it again" in out
-    trials = _check_complete(results, out, err, proc.returncode)
+    trials = check_complete(results, out, err, proc.returncode)
     # The replacement, under the same id, finished the trial its predecessor began.
     assert trials.set_index("trial_id").at[killed, "worker"] == "worker1"
-    assert not _ours(str(tmp_path))
+    assert not ours(str(tmp_path))

@@ -5,13 +5,10 @@ Skipped when the offline IMDB is not there; the other sources are in unit/test_s
 
 from __future__ import annotations
 
-import pytest
 from helpers import SHARED_TFDS, assert_ran, requires_imdb, tiny_sweep
 
 
 @requires_imdb
-@pytest.mark.imdb
-@pytest.mark.slow
 def test_tfds_imdb_with_data_dir(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)  # data.data_dir alone must do
     code, out, run_dir = tiny_sweep(
@@ -22,8 +19,6 @@ def test_tfds_imdb_with_data_dir(tmp_path, capsys, monkeypatch):
 
 
 @requires_imdb
-@pytest.mark.imdb
-@pytest.mark.slow
 def test_imdb_word2vec_start_from_unlabeled_reviews(tmp_path, capsys):
     hps = {"cell": "gru", "vocab_size": 500, "embedding_dim": 16, "hidden_units": 8,
            "learning_rate": 0.01, "embedding_init": "word2vec"}

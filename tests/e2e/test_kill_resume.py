@@ -23,18 +23,13 @@ create_trial (orphan), hyperband x mid_epoch, bayesian x end_trial.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import IMDB_PREPARED, ROOT, SHARED_TFDS, make_examples, snapshot, write_csv, write_space
-
-TIMEOUT = 420  # seconds for any one process, on a busy two-core machine
-FAULTY = Path(__file__).with_name("faulty.py")
+from helpers import CPU, make_examples, output, run_cli, snapshot, write_csv, write_space
 
 ALGORITHMS = ["random", "grid", "bayesian", "hyperband"]
 # The kill points, as faulty.py faults of trial {t}.
@@ -69,28 +64,9 @@ def tuner_section(algorithm: str) -> dict:
     return {"algorithm": algorithm, "max_trials": 4, "epochs": 2, "seed": 3}
 
 
-def env() -> dict:
-    """As helpers.run_cli's, on CPU (deterministic metrics, whatever the machine)."""
-    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    if IMDB_PREPARED:
-        full.setdefault("TFDS_DATA_DIR", str(SHARED_TFDS))
-    full["PYTHONPATH"] = os.pathsep.join([str(ROOT), full.get("PYTHONPATH", "")])
-    return full
-
-
-def command(space: Path, results: Path, fault: str | None = None) -> list[str]:
-    """`python -m sweep run SPACE --results-dir RESULTS`, or the same under faulty.py."""
-    head = [sys.executable, str(FAULTY), fault] if fault else [sys.executable, "-m", "sweep"]
-    return [*head, "run", str(space), "--results-dir", str(results)]
-
-
 def sweep(space: Path, results: Path, fault: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(command(space, results, fault), env=env(), capture_output=True, text=True,
-                          timeout=TIMEOUT)
-
-
-def output(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+    """`sweep run SPACE --results-dir RESULTS` (under `fault`), on CPU: deterministic metrics."""
+    return run_cli("run", space, "--results-dir", results, fault=fault, env=CPU)
 
 
 # --- Reading a run folder ---------------------------------------------------------------

@@ -45,8 +45,10 @@ def test_the_stored_notebook_holds_its_outputs():
     assert not re.search(r"/(?:work|tmp|home|root)/", text)
 
 
+# In CI: test_the_stored_notebook_holds_its_outputs (every cell ran, no error) and test_api.py
+# (the calls the notebook makes, on a tiny synthetic sweep).
+@pytest.mark.battery
 @requires_imdb
-@pytest.mark.slow
 def test_every_cell_of_the_notebook_runs(tmp_path, monkeypatch):
     for key, value in {"LIMIT_TRAIN": "200", "LIMIT_EVAL": "100", "EPOCHS": "1", "SEEDS": "2",
                        "RESULTS": str(tmp_path / "results")}.items():

@@ -1,7 +1,7 @@
 """Nothing lost: a command deletes or replaces only what it made; a foreign path is refused.
 
-Real `sweep` processes (issue 20's cases) on one tiny finished run (`tiny_run`, 2 trials,
-~30 s) and its export (`exported`, ~20 s): every test changes a copy. Refusals must come in
+Real `sweep` processes (issue 20's cases) on the session's finished run (conftest's
+`finished_run`, 3 trials) and its export (`exported`): every test changes a copy. Refusals must come in
 one line, exit 2, before any work, with the folder they name left as it was.
 """
 
@@ -20,56 +20,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import make_examples, write_csv, write_space
+from helpers import (
+    cli_env,
+    main_refused,
+    make_examples,
+    no_traceback,
+    refused,
+    run_cli,
+    run_main,
+    start_cli,
+    tree,
+    write_csv,
+    write_space,
+)
 
-from e2e.test_folder_safety import FAULTY, HPS, _env, no_traceback, one_line, sweep, tree
 from sweep.rundir.owned import MARKER
 
-pytestmark = pytest.mark.slow
+HPS = {"cell": ["lstm", "gru"], "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
+       "learning_rate": 0.01}
 
 
-
-def sweep_in(cwd: Path, *args, env: dict | None = None, timeout: float = 420, fault: str | None = None,
-             stdin: str | None = None) -> subprocess.CompletedProcess:
-    head = [sys.executable, str(FAULTY), fault] if fault else [sys.executable, "-m", "sweep"]
-    return subprocess.run([*head, *map(str, args)], env={**_env(), **(env or {})}, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, input=stdin)
-
-
-def refused(proc: subprocess.CompletedProcess, *words: str) -> str:
-    """The one line of a refusal (exit 2), which must hold each of `words`."""
-    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-3000:]
-    no_traceback(proc)
-    line = one_line(proc.stderr)
-    for w in words:
-        assert w in line, line
-    return line
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    """A finished two-trial grid on 300 synthetic reviews (read only: copy it to change it)."""
-    folder = tmp_path_factory.mktemp("tiny")
-    csv = write_csv(folder / "reviews.csv", make_examples(300, seed=1))
-    space = write_space(folder / "space.yaml", f"csv:{csv}",
-                        tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1, "seed": 1},
-                        hyperparameters=dict(HPS))
-    proc = sweep("run", space, "--results-dir", folder / "results")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return folder / "results" / "synthetic"
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_run, tmp_path_factory) -> Path:
-    """An export folder of the tiny run's best trial (read only)."""
-    out = tmp_path_factory.mktemp("exported") / "model"
-    proc = sweep("export", tiny_run, "--out", out)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return out
-
-
-def copy_run(tiny_run: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(tiny_run, tmp_path / "results" / "synthetic", symlinks=True))
+def copy_run(finished_run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(finished_run, tmp_path / "results" / "synthetic", symlinks=True))
 
 
 def best_trial(run: Path) -> str:
@@ -81,8 +53,9 @@ def best_trial(run: Path) -> str:
 
 @pytest.mark.parametrize("target", ["user_folder", "user_file", "run", "tuner", "cache", "results",
                                     "inside_tuner"])
-def test_export_out_refuses_what_it_did_not_make(tiny_run, tmp_path, target):
-    run = copy_run(tiny_run, tmp_path)
+def test_export_out_refuses_what_it_did_not_make(finished_run, tmp_path, capsys, target):
+    """In this process (test_odd_export_destinations_are_one_line runs `sweep export` for real)."""
+    run = copy_run(finished_run, tmp_path)
     user = tmp_path / "mine"
     user.mkdir()
     (user / "notes.txt").write_text("my notes")
@@ -91,19 +64,16 @@ def test_export_out_refuses_what_it_did_not_make(tiny_run, tmp_path, target):
            "tuner": run / "tuner", "cache": run / "cache", "results": run.parent,
            "inside_tuner": run / "tuner" / "model"}[target]
     before = tree(tmp_path)
-    start = time.monotonic()
-    proc = sweep("export", run, "--out", out)
-    refused(proc, str(out.name))
-    assert tree(tmp_path) == before
-    assert time.monotonic() - start < 60, "refused before any work"
-    report = sweep("report", run)
-    assert report.returncode == 0 and "2 trials" in report.stdout, report.stdout
+    main_refused(["export", run, "--out", out], capsys, str(out.name))
+    assert tree(tmp_path) == before  # refused before any work
+    code, report, _ = run_main(["report", run], capsys)
+    assert code == 0 and "3 trials" in report, report
 
 
-def test_export_replaces_its_own_export_and_respects_the_umask(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
+def test_export_replaces_its_own_export_and_respects_the_umask(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path)
     out = tmp_path / "model"
-    first = sweep("export", run, "--out", out)
+    first = run_cli("export", run, "--out", out)
     assert first.returncode == 0, first.stderr[-2000:]
     marker = json.loads((out / MARKER).read_text())
     assert marker["kind"] == "export" and marker["trial_id"] == best_trial(run)
@@ -111,7 +81,7 @@ def test_export_replaces_its_own_export_and_respects_the_umask(tiny_run, tmp_pat
     # as another user can read it.
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~_umask()
     (out / "extra.txt").write_text("left by the export's user")
-    again = sweep("export", run, "--out", out)
+    again = run_cli("export", run, "--out", out)
     assert again.returncode == 0, again.stderr[-2000:]
     assert (out / "model_card.json").exists() and not (out / "extra.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
@@ -126,16 +96,16 @@ def _umask() -> int:
 # --- 2. report on a copy without tuner/ ---------------------------------------------------
 
 
-def test_report_on_a_copy_without_tuner_state_reads_its_csvs_and_writes_nothing(tiny_run, tmp_path):
+def test_report_on_a_copy_without_tuner_state_reads_its_csvs_and_writes_nothing(finished_run, tmp_path):
     copy = tmp_path / "copied"
     copy.mkdir()
     for name in ("config.yaml", "trials.csv", "history.csv", "status.json", "test.json"):
-        shutil.copy(tiny_run / name, copy / name)
+        shutil.copy(finished_run / name, copy / name)
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
-    proc = sweep("report", copy)
+    proc = run_cli("report", copy)
     assert proc.returncode == 0, proc.stderr
     no_traceback(proc)
-    assert "2 trials" in proc.stdout and "rank" in proc.stdout, proc.stdout
+    assert "3 trials" in proc.stdout and "rank" in proc.stdout, proc.stdout
     assert "read-only" in proc.stderr and "trials.csv" in proc.stderr, proc.stderr
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
 
@@ -152,7 +122,7 @@ def test_predict_refuses_an_output_that_is_its_input(exported, tmp_path, how):
         output = tmp_path / "link.txt"
         output.symlink_to(texts)
     (tmp_path / "sub").mkdir()
-    proc = sweep_in(tmp_path, "predict", exported, "--input", "texts.txt", "--output", output)
+    proc = run_cli("predict", exported, "--input", "texts.txt", "--output", output, cwd=tmp_path)
     refused(proc, "--output", "--input")
     assert texts.read_text() == "a great film\nthe worst film\n"
 
@@ -188,35 +158,34 @@ def _damage(folder: Path, how: str) -> str:
 
 @pytest.mark.parametrize("how", ["no_classes", "garbage_classes", "cut_model", "empty_saved_model",
                                  "card_without_max_length", "card_with_a_list_for_data"])
-def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, how):
+def test_a_damaged_export_is_one_line_naming_the_file(exported, tmp_path, capsys, how):
     folder = Path(shutil.copytree(exported, tmp_path / "model"))
     name = _damage(folder, how)
-    proc = sweep("predict", folder, "a great film")
-    refused(proc, name)
+    main_refused(["predict", folder, "a great film"], capsys, name)
 
 
-def test_export_of_a_trial_whose_checkpoint_is_gone_names_the_file(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
+def test_export_of_a_trial_whose_checkpoint_is_gone_names_the_file(finished_run, tmp_path, capsys):
+    run = copy_run(finished_run, tmp_path)
     (run / "tuner" / f"trial_{best_trial(run)}" / "checkpoint.weights.h5").unlink()
-    refused(sweep("export", run), "checkpoint.weights.h5")
+    main_refused(["export", run], capsys, "checkpoint.weights.h5")
 
 
 # --- 5. odd destinations ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("out", ["/", ".", "/sys/rnn-sweep-export"])
-def test_odd_export_destinations_are_one_line(tiny_run, tmp_path, out):
-    run = copy_run(tiny_run, tmp_path)
+def test_odd_export_destinations_are_one_line(finished_run, tmp_path, out):
+    run = copy_run(finished_run, tmp_path)
     (tmp_path / "keep.txt").write_text("mine")
     before = tree(tmp_path)
-    refused(sweep_in(tmp_path, "export", run, "--out", out))
+    refused(run_cli("export", run, "--out", out, cwd=tmp_path))
     assert tree(tmp_path) == before
 
 
-def test_predict_on_a_read_only_run_folder_exports_to_a_temporary_folder(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
+def test_predict_on_a_read_only_run_folder_exports_to_a_temporary_folder(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path)
     before = tree(run)
-    proc = sweep_in(tmp_path, "predict", run, "a great film", fault=f"read-only:{run}")
+    proc = run_cli("predict", run, "a great film", fault=f"read-only:{run}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     no_traceback(proc)
     table = pd.read_csv(pd.io.common.StringIO(proc.stdout))
@@ -228,20 +197,20 @@ def test_predict_on_a_read_only_run_folder_exports_to_a_temporary_folder(tiny_ru
 # --- 6. a killed export leaves nothing behind for ever --------------------------------------
 
 
-def test_a_killed_export_leaves_nothing_the_next_export_keeps(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
+def test_a_killed_export_leaves_nothing_the_next_export_keeps(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path)
     tid = best_trial(run)
-    proc = sweep("export", run, fault="after-write:model_card.json")
+    proc = run_cli("export", run, fault="after-write:model_card.json")
     assert proc.returncode == -signal.SIGKILL
     exports = run / "export"
     assert [p.name for p in exports.iterdir() if p.name.startswith(f".trial_{tid}.")], \
         "the kill should leave the temporary folder (else this test tests nothing)"
-    again = sweep("export", run)
+    again = run_cli("export", run)
     assert again.returncode == 0, again.stderr[-2000:]
     assert sorted(p.name for p in exports.iterdir()) == [f"trial_{tid}"]
     # A kill between the two renames of a replacement: only `.trial_N.old` is left.
     (exports / f"trial_{tid}").rename(exports / f".trial_{tid}.old")
-    again = sweep("export", run)
+    again = run_cli("export", run)
     assert again.returncode == 0, again.stderr[-2000:]
     assert sorted(p.name for p in exports.iterdir()) == [f"trial_{tid}"]
 
@@ -250,9 +219,9 @@ def test_a_killed_export_leaves_nothing_the_next_export_keeps(tiny_run, tmp_path
 
 
 @pytest.fixture
-def live_run(tiny_run, tmp_path):
+def live_run(finished_run, tmp_path):
     """A copy whose status.json says a live process (on this host) is running the sweep."""
-    run = copy_run(tiny_run, tmp_path)
+    run = copy_run(finished_run, tmp_path)
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     now = time.time()
     (run / "status.json").write_text(json.dumps({"state": "running", "pid": holder.pid,
@@ -265,10 +234,10 @@ def live_run(tiny_run, tmp_path):
 
 def test_export_and_predict_refuse_a_live_sweep_unless_a_trial_is_named(live_run):
     run, pid = live_run
-    refused(sweep("export", run), "still running", str(pid), "--trial")
-    refused(sweep("predict", run, "a great film"), "still running")
+    refused(run_cli("export", run), "still running", str(pid), "--trial")
+    refused(run_cli("predict", run, "a great film"), "still running")
     assert not (run / "export").exists()
-    proc = sweep("export", run, "--trial", best_trial(run))
+    proc = run_cli("export", run, "--trial", best_trial(run))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "still running" in proc.stderr, proc.stderr
 
@@ -280,7 +249,7 @@ def _oracle_space(tmp_path: Path) -> Path:
     csv = write_csv(tmp_path / "reviews.csv", make_examples(200, seed=2))
     return write_space(tmp_path / "space.yaml", f"csv:{csv}",
                        tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1},
-                       hyperparameters=dict(HPS))
+                       hyperparameters=HPS)
 
 
 def _port() -> int:
@@ -298,29 +267,29 @@ def _secret_file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 
 
 @pytest.mark.parametrize("role", ["chief", "worker"])
-def test_an_empty_secret_is_refused_on_both_sides(tmp_path, role):
+def test_an_empty_secret_is_refused_on_both_sides(tmp_path, monkeypatch, capsys, role):
     space = _oracle_space(tmp_path)
     _secret_file(tmp_path, "\n")
     extra = ["--worker-id", "w0"] if role == "worker" else []
-    proc = sweep_in(tmp_path, "run", space, "--results-dir", "results", "--role", role,
-                    "--oracle", f"127.0.0.1:{_port()}", *extra, timeout=120)
-    refused(proc, "oracle.secret", "empty")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SWEEP_ORACLE_SECRET", raising=False)
+    main_refused(["run", space, "--results-dir", "results", "--role", role,
+                  "--oracle", f"127.0.0.1:{_port()}", *extra], capsys, "oracle.secret", "empty")
 
 
-def test_a_non_ascii_secret_is_refused_by_the_chief(tmp_path):
+def test_a_non_ascii_secret_is_refused_by_the_chief(tmp_path, monkeypatch, capsys):
     space = _oracle_space(tmp_path)
-    proc = sweep_in(tmp_path, "run", space, "--results-dir", "results", "--role", "chief",
-                    "--oracle", f"127.0.0.1:{_port()}", env={"SWEEP_ORACLE_SECRET": "sécret"},
-                    timeout=120)
-    refused(proc, "SWEEP_ORACLE_SECRET", "ASCII")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SWEEP_ORACLE_SECRET", "sécret")
+    main_refused(["run", space, "--results-dir", "results", "--role", "chief",
+                  "--oracle", f"127.0.0.1:{_port()}"], capsys, "SWEEP_ORACLE_SECRET", "ASCII")
 
 
 def _start_worker(tmp_path, space) -> subprocess.Popen:
     """A worker of `space` in tmp_path, facing a chief that is not there; its output as one stream."""
-    return subprocess.Popen([sys.executable, "-m", "sweep", "run", str(space), "--results-dir", "results",
-                             "--role", "worker", "--worker-id", "w0", "--oracle", f"127.0.0.1:{_port()}"],
-                            cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return start_cli("run", space, "--results-dir", "results", "--role", "worker", "--worker-id", "w0",
+                     "--oracle", f"127.0.0.1:{_port()}", cwd=tmp_path, stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True)
 
 
 def test_a_secret_file_others_can_read_is_warned_about(tmp_path):
@@ -372,72 +341,43 @@ def _cpu_seconds(pid: int) -> float:
 # --- 9. the smaller ones -----------------------------------------------------------------------
 
 
-def test_a_closed_pipe_is_no_traceback(exported, tiny_run, tmp_path):
+def test_a_closed_pipe_is_no_traceback(exported, finished_run, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text("a great film\n" * 20000)
-    env = _env()
+    env = cli_env()
     predict = subprocess.run(f"{sys.executable} -m sweep predict {exported} --input {texts} | head -1",
                              shell=True, env=env, capture_output=True, text=True, timeout=300)
     assert predict.stdout.startswith("row,predicted"), predict.stdout
     assert "Traceback" not in predict.stderr and "BrokenPipe" not in predict.stderr, predict.stderr
-    report = subprocess.run(f"{sys.executable} -m sweep report {tiny_run} --top 2 | true", shell=True,
+    report = subprocess.run(f"{sys.executable} -m sweep report {finished_run} --top 2 | true", shell=True,
                             env=env, capture_output=True, text=True, timeout=300)
     assert "Traceback" not in report.stderr and "BrokenPipe" not in report.stderr, report.stderr
 
 
-def test_predict_write_errors_name_its_own_flag(exported, tmp_path):
+def test_predict_write_errors_name_its_own_flag(exported, tmp_path, capsys):
     (tmp_path / "a_file").write_text("x")
-    line = refused(sweep("predict", exported, "a great film", "--output", tmp_path / "a_file" / "out.csv"))
+    line = main_refused(["predict", exported, "a great film", "--output", tmp_path / "a_file" / "out.csv"],
+                        capsys)
     assert "--output" in line and "--out " not in line + " ", line
 
 
 def test_predict_dash_with_more_texts_is_refused(exported):
-    refused(sweep_in(exported, "predict", exported, "-", "extra", stdin="a great film\n"), "'-'")
+    refused(run_cli("predict", exported, "-", "extra", stdin="a great film\n", cwd=exported), "'-'")
 
 
-def test_max_time_as_a_bare_number_is_seconds(tmp_path):
+def test_max_time_as_a_bare_number_is_seconds(tmp_path, monkeypatch, capsys):
     space = _oracle_space(tmp_path)
-    proc = sweep_in(tmp_path, "run", space, "--max-time", "90", "--data", "csv:missing.csv")
-    line = refused(proc)
+    monkeypatch.chdir(tmp_path)
+    line = main_refused(["run", space, "--max-time", "90", "--data", "csv:missing.csv"], capsys)
     assert "max-time" not in line and "missing.csv" in line, line
 
 
-def test_a_deleted_cache_is_said_as_such(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
+def test_a_deleted_cache_is_said_as_such(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path)
     shutil.rmtree(run / "cache")
-    (tiny_run.parent.parent / "reviews.csv").rename(tmp_path / "moved.csv")
+    (finished_run.parent.parent / "synthetic.csv").rename(tmp_path / "moved.csv")
     try:
-        line = refused(sweep("export", run))
+        line = refused(run_cli("export", run))
     finally:
-        (tmp_path / "moved.csv").rename(tiny_run.parent.parent / "reviews.csv")
+        (tmp_path / "moved.csv").rename(finished_run.parent.parent / "synthetic.csv")
     assert "cache" in line and "before 0.2" not in line, line
-
-
-# --- 10. confirm's statistics -------------------------------------------------------------------
-
-
-def test_confirm_with_two_repeats_says_the_interval_is_not_informative(tiny_run, tmp_path):
-    run = copy_run(tiny_run, tmp_path)
-    proc = sweep("confirm", run, "--top", "2", "--seeds", "2")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "not informative" in proc.stdout, proc.stdout
-    assert "do not overlap" not in proc.stdout and "intervals overlap" not in proc.stdout
-    summary = pd.read_csv(run / "confirm.csv")
-    assert len(summary) == 4
-    for low, high in zip(*_intervals(proc.stdout), strict=True):
-        assert 0 <= low <= high <= 1
-
-
-def _intervals(out: str) -> tuple[list[float], list[float]]:
-    lines = out.splitlines()
-    head = next(i for i, ln in enumerate(lines) if "ci_low" in ln.split())
-    cols = lines[head].split()
-    lows, highs = [], []
-    for ln in lines[head + 1:]:
-        if not ln.strip():
-            break
-        cells = ln.split()
-        if len(cells) == len(cols) and cells[cols.index("ci_low")]:
-            lows.append(float(cells[cols.index("ci_low")]))
-            highs.append(float(cells[cols.index("ci_high")]))
-    return lows, highs

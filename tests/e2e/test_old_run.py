@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from helpers import ROOT, make_examples, run_cli, write_csv
+from helpers import ROOT, make_examples, run_cli, run_main, write_csv
 
 OLD_RUN = ROOT / "tests" / "data" / "run_made_by_0.1"
 OLD_SPACE = ROOT / "tests" / "data" / "space_made_by_0.1.yaml"
@@ -23,17 +23,17 @@ def _copy(tmp_path: Path) -> Path:
     return run
 
 
-def test_an_old_run_reports_with_the_same_columns_and_figures(tmp_path):
+def test_an_old_run_reports_with_the_same_columns_and_figures(tmp_path, capsys):
     run = _copy(tmp_path)
     before = pd.read_csv(run / "trials.csv")
-    proc = run_cli("report", str(run))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "sweep finished; 2 trials (2 completed)" in proc.stdout
+    code, out, err = run_main(["report", run], capsys)
+    assert code == 0, err[-2000:]
+    assert "sweep finished; 2 trials (2 completed)" in out
     after = pd.read_csv(run / "trials.csv")
     assert list(after.columns) == list(before.columns)
     pd.testing.assert_frame_equal(after, before)
-    proc = run_cli("plot", str(run))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, _, err = run_main(["plot", run], capsys)
+    assert code == 0, err[-2000:]
     assert (run / "best_curves.png").exists()
 
 

@@ -16,28 +16,17 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, make_examples, write_csv, write_space
+from helpers import ROOT, logged, make_examples, run_cli, start_cli, write_csv, write_space
 
 from sweep.search.launcher import free_port
 
 SECRET_METADATA = "x-sweep-oracle-secret"
 START_DEADLINE = 300  # seconds for a chief to load the data, build the tuner and listen
 STOP_DEADLINE = 60  # seconds for a chief to stop after Ctrl-C
-
-
-def _env() -> dict:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    env.pop("SWEEP_ORACLE_SECRET", None)
-    for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
-        env.pop(key, None)
-    return env
 
 
 def _space(folder: Path) -> Path:
@@ -64,18 +53,13 @@ def chief(tmp_path):
     port = free_port()
     results = tmp_path / "results"
     log = tmp_path / "chief"
-    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sweep", "run", str(_space(tmp_path)), "--results-dir",
-             str(results), "--role", "chief", "--oracle", f"127.0.0.1:{port}"],
-            env=_env(), stdout=out, stderr=err, cwd=ROOT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start_cli("run", _space(tmp_path), "--results-dir", results, "--role", "chief",
+                     "--oracle", f"127.0.0.1:{port}", log=log, cwd=ROOT)
     try:
         deadline = time.monotonic() + START_DEADLINE
         while not _listening(port):
             if proc.poll() is not None:
-                pytest.fail(f"the chief exited ({proc.returncode}) before it listened:\n"
-                            + log.with_suffix(".out").read_text() + log.with_suffix(".err").read_text())
+                pytest.fail(f"the chief exited ({proc.returncode}) before it listened:\n{logged(log)}")
             if time.monotonic() > deadline:
                 pytest.fail("the chief did not listen in time")
             time.sleep(0.3)
@@ -124,7 +108,7 @@ def test_the_oracle_answers_only_callers_with_the_secret(chief):
         rc = proc.wait(timeout=STOP_DEADLINE)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the chief did not exit within {STOP_DEADLINE}s of Ctrl-C")
-    output = log.with_suffix(".out").read_text() + log.with_suffix(".err").read_text()
+    output = logged(log)
     assert rc == 130, output
     assert "Traceback" not in output
     assert json.loads((run / "status.json").read_text())["state"] == "interrupted"
@@ -140,11 +124,8 @@ def test_a_second_worker_with_a_live_id_is_refused(tmp_path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
                                  "started": time.time()}).encode())
-        proc = subprocess.run(
-            [sys.executable, "-m", "sweep", "run", str(_space(tmp_path)), "--results-dir",
-             str(results), "--role", "worker", "--oracle", f"127.0.0.1:{free_port()}",
-             "--worker-id", "worker0"],
-            env=_env(), capture_output=True, text=True, timeout=120, cwd=ROOT)
+        proc = run_cli("run", _space(tmp_path), "--results-dir", results, "--role", "worker",
+                       "--oracle", f"127.0.0.1:{free_port()}", "--worker-id", "worker0", cwd=ROOT)
     finally:
         os.close(fd)
     assert proc.returncode == 2, proc.stderr

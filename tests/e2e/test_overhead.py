@@ -59,15 +59,13 @@ def test_vectorizes_once_per_vocab_and_a_resume_reuses_the_cache(tmp_path, synth
     assert sorted(adapt_calls) == sorted(resumed - vocabs)
 
 
-def test_trials_record_time_outside_fit_and_peak_memory(tmp_path, synthetic_csv):
-    space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
-                        tuner={"algorithm": "random", "max_trials": 2, "epochs": 1, "seed": 1})
-    trials = _run(space, tmp_path / "results")
+def test_trials_record_time_outside_fit_and_peak_memory(finished_run):
+    trials = pd.read_csv(finished_run / "trials.csv")
     assert (trials.status == "COMPLETED").all()
     np.testing.assert_allclose(trials.seconds, trials.fit_seconds + trials.overhead_seconds, atol=0.01)
     assert (trials.fit_seconds > 0).all() and (trials.overhead_seconds > 0).all()
     # fit() holds its epochs, timed apart by the epoch callbacks, and the trial holds fit().
-    history = pd.read_csv(tmp_path / "results" / "synthetic" / "history.csv")
+    history = pd.read_csv(finished_run / "history.csv")
     epochs = history.groupby("trial_id").seconds.sum()
     assert (trials.set_index("trial_id").fit_seconds.sort_index() >= epochs.sort_index() - 0.01).all()
     assert (trials.seconds > trials.fit_seconds).all()

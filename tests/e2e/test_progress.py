@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import pty
-import subprocess
-import sys
 import time
 
-from helpers import ROOT, make_examples, run_cli, write_csv, write_space
+from helpers import ROOT, make_examples, start_cli, write_csv, write_space
 
 from sweep.progress import ENV
 
@@ -21,26 +19,22 @@ def _space(tmp_path):
                                         "hidden_units": 8, "learning_rate": 0.01})
 
 
-def test_a_pipe_gets_a_plain_line_per_epoch_and_no_escapes(tmp_path):
-    proc = run_cli("run", str(_space(tmp_path)), "--results-dir", str(tmp_path / "results"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
+def test_a_pipe_gets_a_plain_line_per_epoch_and_no_escapes(finished_output):
+    """The session's finished run printed into a pipe (3 trials of 2 epochs)."""
+    stdout, stderr = finished_output
+    lines = stdout.splitlines()
     epochs = [ln for ln in lines if ln.startswith("  trial 0 epoch ")]
     assert [ln.split(":")[0] for ln in epochs] == ["  trial 0 epoch 1/2", "  trial 0 epoch 2/2"]
     assert "sweep ~" in epochs[0] and "best val_accuracy=" in epochs[0]
-    assert any(ln.startswith("[1/1] trial 0 COMPLETED") for ln in lines)  # the trial's line as before
-    assert "\x1b" not in proc.stdout + proc.stderr and "\r" not in proc.stdout
+    assert any(ln.startswith("[1/3] trial 0 COMPLETED") for ln in lines)  # the trial's line as before
+    assert "\x1b" not in stdout + stderr and "\r" not in stdout
 
 
 def test_a_terminal_gets_the_live_line(tmp_path):
     """On a pseudo-terminal: rich's line with the trial, epoch, batches and estimates."""
     main, side = pty.openpty()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TERM": "xterm", "COLUMNS": "200",
-           "PYTHONPATH": str(ROOT)}
-    env.pop(ENV, None)
-    proc = subprocess.Popen([sys.executable, "-m", "sweep", "run", str(_space(tmp_path)),
-                             "--results-dir", str(tmp_path / "results")],
-                            stdout=side, stderr=side, env=env, cwd=ROOT)
+    proc = start_cli("run", _space(tmp_path), "--results-dir", tmp_path / "results", cwd=ROOT,
+                     env={"TERM": "xterm", "COLUMNS": "200", ENV: None}, stdout=side, stderr=side)
     os.close(side)
     out = b""
     deadline = time.monotonic() + 300

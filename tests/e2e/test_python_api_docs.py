@@ -24,8 +24,10 @@ def test_the_page_has_examples_of_every_name():
         assert name in code, name
 
 
+# In CI: test_api.py makes every call of the page on a tiny synthetic sweep, and
+# test_the_page_has_examples_of_every_name checks the page names them all.
+@pytest.mark.battery
 @requires_imdb
-@pytest.mark.slow
 def test_the_python_api_page_runs_as_written(tmp_path, monkeypatch, capsys):
     (tmp_path / "search_spaces").symlink_to(ROOT / "search_spaces")
     monkeypatch.chdir(tmp_path)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
-from helpers import ROOT, board, make_examples, report, write_csv, write_space
+from helpers import board, make_examples, report, start_cli, write_csv, write_space
 
 
-@pytest.mark.slow
+# In CI: test_resume.py's test_ctrl_c_then_kill_then_resume reports a SIGKILLed sweep, and
+# test_folder_safety.py's test_report_trusts_the_heartbeat a running one.
+@pytest.mark.battery
 def test_report_on_a_sweep_killed_mid_way(tmp_path, capsys):
     """A real sweep: reported while it runs, then after a SIGKILL (no chance to clean up)."""
     data = write_csv(tmp_path / "data.csv", make_examples(400, seed=5))
@@ -24,11 +24,8 @@ def test_report_on_a_sweep_killed_mid_way(tmp_path, capsys):
                          "embedding_dim": 8, "hidden_units": 8, "learning_rate": 0.01},
     )
     run_dir = tmp_path / "results" / "synthetic"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sweep", "run", str(space), "--results-dir", str(run_dir.parent)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = start_cli("run", space, "--results-dir", run_dir.parent, cwd=tmp_path,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         # Wait until trial 0 is done and trial 1 has recorded an epoch.
         second = run_dir / "tuner" / "trial_1" / "epochs.csv"

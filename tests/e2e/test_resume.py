@@ -7,25 +7,19 @@ real: KerasTuner, Keras and the run folder exactly as `sweep run` makes them.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import ROOT, make_examples, snapshot, write_csv, write_space
+from helpers import HUGE_LR, TIMEOUT, logged, make_examples, snapshot, start_cli, write_csv, write_space
 
 from sweep import rundir
 from sweep.cli import main
 from sweep.rundir import RunDir
 
-pytestmark = pytest.mark.slow
-
 TRIALS, EPOCHS = 3, 2
-TIMEOUT = 420  # seconds for any one sweep, on a busy two-core machine
 
 
 def sweep_space(folder: Path, **sections) -> Path:
@@ -76,6 +70,9 @@ def assert_same_sweep(run_dir: Path, reference: Path) -> None:
 # --- Reproducibility ------------------------------------------------------------------
 
 
+# In CI, the same metrics from the same seed are test_ctrl_c_then_kill_then_resume's (below)
+# and test_kill_resume.py's: a resumed sweep ends with the uninterrupted one's numbers.
+@pytest.mark.battery
 def test_same_seed_same_sweep(reference, tmp_path):
     assert run_in_process(sweep_space(tmp_path), tmp_path / "res", "--name", "again") == 0
     assert_same_sweep(tmp_path / "res" / "again", reference)
@@ -101,16 +98,8 @@ class Sweep:
     def __init__(self, space: Path, results_dir: Path, log: Path):
         self.run_dir = results_dir / "synthetic"
         self.log = log
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.started = time.time()
-        with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sweep", "run", str(space), "--results-dir", str(results_dir)],
-                env=env, stdout=out, stderr=err,
-                # Background jobs may start with SIGINT ignored; Ctrl-C must reach Python.
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            )
+        self.proc = start_cli("run", space, "--results-dir", results_dir, log=log)
 
     def trials(self) -> dict[str, dict]:
         """trial id -> {status, rows: epochs recorded, fresh: epochs.csv written by this process}."""
@@ -148,7 +137,7 @@ class Sweep:
         return self.proc.wait(timeout=TIMEOUT)
 
     def output(self) -> str:
-        return self.log.with_suffix(".out").read_text() + self.log.with_suffix(".err").read_text()
+        return logged(self.log)
 
 
 
@@ -225,37 +214,29 @@ def test_ctrl_c_then_kill_then_resume(reference, tmp_path, capsys):
 
 # --- Failed trials --------------------------------------------------------------------
 
-# A learning rate near float32's largest overflows the weights in the first step or two:
-# the loss is NaN on CPU (1e6 only makes it large: tanh and the sigmoid saturate).
-HUGE_LR = 1e38
 
 
-def test_failed_trials_are_recorded_and_the_sweep_goes_on(tmp_path, capsys):
-    space = sweep_space(
-        tmp_path,
-        tuner={"algorithm": "grid", "max_trials": 3, "epochs": 2},
-        hyperparameters={"cell": "simple_rnn", "hidden_units": 8,
-                         "learning_rate": [HUGE_LR, 0.01], "num_layers": [1, 2]},
-    )
-    assert run_in_process(space, tmp_path / "res") == 0
-    run_dir = tmp_path / "res" / "synthetic"
-    trials, history = tables(run_dir)
+def test_failed_trials_are_recorded_and_the_sweep_goes_on(failed_run):
+    proc, run_dir, _ = failed_run
+    trials, _ = tables(run_dir)
     assert len(trials) == 3
     failed = trials[trials.status == "FAILED"]
     completed = trials[trials.status == "COMPLETED"]
     assert len(failed) >= 1 and len(completed) >= 1
-    assert (failed.learning_rate == HUGE_LR).all() and (completed.learning_rate == 0.01).all()
+    assert (failed.learning_rate == HUGE_LR).all() and (completed.learning_rate != HUGE_LR).all()
     # The sweep went on after a failure.
     assert failed.trial_id.min() < completed.trial_id.max()
     # The reason, in one line; TerminateOnNaN stopped the trial in its first epoch.
     assert failed.reason.str.contains(r"loss became (?:nan|inf)", regex=True).all(), failed.reason
     assert (failed.epochs_run.fillna(0) <= 1).all()
-    out = capsys.readouterr().out
-    assert "FAILED" in out and "loss became" in out
+    assert "FAILED" in proc.stdout and "loss became" in proc.stdout
     # The best trial, evaluated on test, is a completed one.
     assert json.loads((run_dir / "test.json").read_text())["trial_id"] in set(completed.trial_id)
 
 
+# In CI: test_folder_safety.py's test_too_many_failures_fail_in_one_line_and_a_higher_limit_resumes
+# (a real process) and test_api.py's test_too_many_failures_raise_run_failed.
+@pytest.mark.battery
 def test_too_many_failures_stop_the_sweep(tmp_path, capsys):
     space = sweep_space(
         tmp_path,

@@ -1,4 +1,4 @@
-"""End-to-end `sweep run`: synthetic data in-process, and the real IMDB in a subprocess."""
+"""End-to-end `sweep run`: the session's finished run on synthetic data, and the real IMDB."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from helpers import ROOT, requires_imdb, run_cli, write_space
+from helpers import ROOT, requires_imdb, run_cli
 
 from sweep import cli
 
@@ -17,33 +17,16 @@ TRIAL_COLUMNS = {"trial_id", "status", "cell", "bidirectional", "vocab_size", "e
 HISTORY_COLUMNS = ["trial_id", "epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
 
 
-@pytest.fixture(scope="module")
-def synthetic_run(tmp_path_factory):
-    """One small sweep on a learnable synthetic CSV, shared by the checks below."""
-    from helpers import make_examples, write_csv
-
-    tmp = tmp_path_factory.mktemp("run")
-    data = write_csv(tmp / "data.csv", make_examples(800, seed=3))
-    space = write_space(tmp / "space.yaml", f"csv:{data}",
-                        tuner={"algorithm": "random", "max_trials": 2, "epochs": 4, "seed": 3},
-                        hyperparameters={"cell": ["gru", "lstm"], "bidirectional": [False, True],
-                                         "vocab_size": 100, "embedding_dim": 16,
-                                         "hidden_units": 16, "learning_rate": 0.01})
-    code = cli.main(["run", str(space), "--results-dir", str(tmp / "results")])
-    return code, tmp / "results" / "synthetic"
-
-
-def test_synthetic_sweep_learns(synthetic_run, capsys):
-    code, run = synthetic_run
-    assert code == 0
+def test_synthetic_sweep_learns(finished_run):
+    run = finished_run
     trials = pd.read_csv(run / "trials.csv")
-    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
+    assert len(trials) == 3 and set(trials.status) == {"COMPLETED"}
     assert TRIAL_COLUMNS <= set(trials.columns)
     assert trials.val_accuracy.max() > 0.8
 
 
-def test_synthetic_sweep_writes_the_run_folder(synthetic_run):
-    _, run = synthetic_run
+def test_synthetic_sweep_writes_the_run_folder(finished_run):
+    run = finished_run
     for name in ("config.yaml", "trials.csv", "history.csv", "test.json", "best_curves.png",
                  "tuner/oracle.json", "classes.json"):
         assert (run / name).exists(), name
@@ -62,15 +45,17 @@ def test_synthetic_sweep_writes_the_run_folder(synthetic_run):
     assert test["trial_id"] == best.trial_id and 0 <= test["test_accuracy"] <= 1
 
 
-def test_report_after_run(synthetic_run, capsys):
-    _, run = synthetic_run
-    assert cli.main(["report", str(run), "--top", "1"]) == 0
+def test_report_after_run(finished_run, tmp_path, capsys):
+    assert cli.main(["report", str(finished_run), "--top", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "sweep finished" in out and "rank" in out
     baseline = json.loads((run / "test.json").read_text())["baseline"]
     assert f"vs linear baseline {baseline['test_accuracy']:.4f} on test" in out
 
 
+# In CI: test_imdb.py's sweeps read the prepared IMDB through tfds; finished_run is a grid over
+# the cells.
+@pytest.mark.battery
 @requires_imdb
 def test_imdb_grid_one_trial_per_cell(tmp_path):
     """The issue's acceptance run: a 3-trial grid on the real IMDB, with limits."""
@@ -98,17 +83,9 @@ def test_imdb_grid_one_trial_per_cell(tmp_path):
     assert set(by_length[by_length.split == "test"].trial_id) == {test["trial_id"]}
 
 
-def test_a_normal_run_shows_only_the_sweeps_lines(tmp_path):
+def test_a_normal_run_shows_only_the_sweeps_lines(failed_run, tmp_path):
     """TensorFlow's native notices and Keras' "Invalid loss" line only with --verbose."""
-    from helpers import make_examples, write_csv
-
-    data = write_csv(tmp_path / "data.csv", make_examples(200, seed=4))
-    space = write_space(tmp_path / "space.yaml", f"csv:{data}",
-                        tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1},
-                        hyperparameters={"cell": "gru", "learning_rate": [1.0e38, 0.01],
-                                         "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8})
-    proc = run_cli("run", str(space), "--results-dir", str(tmp_path / "results"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc, _, space = failed_run
     assert "FAILED" in proc.stdout  # the diverging trial ran, and said so in its own line
     for noise in ("Invalid loss", "oneDNN", "cuda", "I0000", "W0000", "Traceback"):
         assert noise not in proc.stdout + proc.stderr, noise

@@ -16,19 +16,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import ROOT, make_examples, run_cli, write_csv, write_space
+from helpers import CPU, ROOT, make_examples, run_cli, start_cli, write_csv, write_space
 
 from e2e.mlflow_server import MlflowServer, content, expected_history, histories, sweep_runs
 
 pytest.importorskip("mlflow")
 
-FAULTY = Path(__file__).with_name("faulty.py")
 STATUS = {"COMPLETED": "FINISHED", "FAILED": "FAILED", "INTERRUPTED": "KILLED"}
 
 
@@ -136,15 +134,10 @@ def test_live_tracking_holds_the_run_folder_and_track_gives_the_same(server, dat
 def test_sigkill_mid_trial_then_resume_duplicates_nothing(server, data, tmp_path):
     spec = space(tmp_path, data, "killed")
     results = tmp_path / "results"
-    env = {**no_env(), "PYTHONPATH": str(ROOT)}
-    import os
-
-    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", **env}
     # Killed once trial 1's first epoch is on disk (epochs.csv's 5th write: trial 0's empty one
     # and 2 epochs, trial 1's empty one and its first epoch).
-    killed = subprocess.run([sys.executable, str(FAULTY), "after-write:epochs.csv:5", "run", str(spec),
-                             "--results-dir", str(results), "--mlflow", server.uri], env=full,
-                            capture_output=True, text=True, timeout=600)
+    killed = run_cli("run", spec, "--results-dir", results, "--mlflow", server.uri,
+                     fault="after-write:epochs.csv:5", env={**no_env(), **CPU})
     assert killed.returncode == -9, killed.stderr[-3000:]
     # What the killed sweep sent, and a `sweep track` of the dead folder (trial 1: RUNNING, 1 epoch).
     proc = run_cli("track", str(results / "killed"), "--mlflow", server.uri, env=no_env())
@@ -180,18 +173,17 @@ def test_a_refusing_server_costs_one_warning_and_track_repairs(server, data, tmp
     assert_matches_folder(server.uri, "offline", run)
 
 
+# In CI: test_a_refusing_server_costs_one_warning_and_track_repairs, and
+# unit/track/test_live.py::test_a_refusing_server_is_said_once_and_the_sweep_goes_on.
+@pytest.mark.battery
 def test_server_killed_mid_sweep_then_track_repairs(tmp_path, data):
     srv = MlflowServer(tmp_path / "mlflow").start()
     try:
         spec = space(tmp_path, data, "outage", max_trials=2)
         results = tmp_path / "results"
-        import os
-
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_TRACKING_URI": "",
-               "PYTHONPATH": str(ROOT)}
-        sweep = subprocess.Popen([sys.executable, "-m", "sweep", "run", str(spec), "--results-dir",
-                                  str(results), "--mlflow", srv.uri], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
+        sweep = start_cli("run", spec, "--results-dir", results, "--mlflow", srv.uri,
+                          env={"MLFLOW_TRACKING_URI": ""}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
         first = results / "outage" / "tuner" / "trial_0" / "sweep.json"
         deadline = time.monotonic() + 600
         while not first.exists() and time.monotonic() < deadline and sweep.poll() is None:
@@ -228,7 +220,8 @@ def test_track_without_a_server_is_one_line(tmp_path):
         "sweep: error: track: no tracking server; pass --mlflow URI (or set MLFLOW_TRACKING_URI)"]
 
 
-@pytest.mark.slow
+# In CI: the sweep's own runs (test_live_tracking_holds_the_run_folder_and_track_gives_the_same).
+@pytest.mark.battery
 def test_confirm_and_export_log_under_the_sweep(server, data, tmp_path):
     spec = space(tmp_path, data, "confirmed")
     results = tmp_path / "results"
@@ -262,15 +255,17 @@ def test_confirm_and_export_log_under_the_sweep(server, data, tmp_path):
     assert "registered 'rnn-sweep-test' version 1" in proc.stdout
 
 
-@pytest.mark.slow
+# In CI: test_distributed.py's test_chief_and_two_workers_run_each_trial_once and, for one run
+# per trial on the server, test_sigkill_mid_trial_then_resume_duplicates_nothing.
+@pytest.mark.battery
 def test_workers_log_each_trial_once(server, synthetic_csv, tmp_path):
-    from e2e.test_distributed import DEADLINE, _check_complete, _finish, _launch, _space
+    from e2e.workers import DEADLINE, check_complete, finish, launch, space_of_4
 
     results = tmp_path / "results"
-    spec = _space(tmp_path, synthetic_csv, epochs=2)
-    proc = _launch(spec, results, "--mlflow", server.uri)
-    out, err = _finish(proc, str(tmp_path), DEADLINE)
-    _check_complete(results, out, err, proc.returncode)
+    spec = space_of_4(tmp_path, synthetic_csv, epochs=2)
+    proc = launch(spec, results, "--mlflow", server.uri)
+    out, err = finish(proc, str(tmp_path), DEADLINE)
+    check_complete(results, out, err, proc.returncode)
     assert "Warning" not in out + err
     assert_matches_folder(server.uri, "synthetic", results / "synthetic")
     every = sweep_runs(server.uri, "synthetic")[2]

@@ -13,6 +13,7 @@ SPACE = {"cell": ["gru", "lstm"], "bidirectional": [False, True], "vocab_size": 
          "embedding_dim": 8, "hidden_units": 8, "learning_rate": [0.003, 0.01]}
 
 
+@pytest.mark.battery  # in CI, test_kill_resume.py's uninterrupted sweep of each algorithm
 @pytest.mark.parametrize("algorithm", ["random", "grid", "bayesian", "hyperband"])
 def test_algorithm_runs_and_records(algorithm, tmp_path, synthetic_csv):
     space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
@@ -30,11 +31,8 @@ def test_algorithm_runs_and_records(algorithm, tmp_path, synthetic_csv):
     assert len(history) == trials.epochs_run.sum()
 
 
-def test_grid_covers_the_grid(tmp_path, synthetic_csv):
-    space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
-                        tuner={"algorithm": "grid", "max_trials": 10, "epochs": 1},
-                        hyperparameters={"cell": ["simple_rnn", "lstm", "gru"], "vocab_size": 100,
-                                         "embedding_dim": 8, "hidden_units": 8})
-    assert cli.main(["run", str(space), "--results-dir", str(tmp_path / "res")]) == 0
-    trials = pd.read_csv(tmp_path / "res" / "synthetic" / "trials.csv")
+def test_grid_covers_the_grid(finished_run):
+    """The session's run is a grid over the three cells with max_trials 3: one trial each."""
+    trials = pd.read_csv(finished_run / "trials.csv")
+    assert yaml.safe_load((finished_run / "config.yaml").read_text())["tuner"]["algorithm"] == "grid"
     assert sorted(trials.cell) == ["gru", "lstm", "simple_rnn"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_main
 from scipy import stats
 
-from sweep import cli
 from sweep.analysis import confirm, plots
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
@@ -149,15 +149,6 @@ def test_no_plot_without_a_value(tmp_path):
 
 
 # --- Refused before anything trains (exit 2, one line) ---------------------------------------------
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = cli.main(argv)
-    except SystemExit as e:  # argparse refuses a flag by exiting
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_refused(code: int, err: str, words: str) -> None:

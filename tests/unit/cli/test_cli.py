@@ -11,22 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import fake_run_folder, make_examples, write_csv, write_space
+from helpers import fake_run_folder, make_examples, run_main, write_csv, write_space
 
-from sweep.cli import main
 from sweep.space import config
 
 MAX_STDERR_LINES = 3
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    """`sweep.cli.main(argv)` -> (exit code, stdout, stderr); argparse's exit included."""
-    try:
-        code = main(argv)
-    except SystemExit as e:  # argparse refuses a flag by exiting
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_refused(code: int, out: str, err: str, results: Path, *needles: str) -> None:
