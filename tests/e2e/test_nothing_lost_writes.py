@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import make_examples, write_csv, write_space
+from helpers import FAULTY, cli_env, make_examples, refused, run_cli, write_csv, write_space
 
-from e2e.test_folder_safety import FAULTY, _env
-from e2e.test_nothing_lost import refused, sweep_in
 from sweep.rundir.owned import MARKER
 from sweep.space import config
 
@@ -35,6 +33,11 @@ def place_run(root: Path, name: str = "synthetic") -> Path:
     if not (root / "synthetic.csv").exists():
         write_csv(root / "synthetic.csv", make_examples(400, seed=3))
     return Path(shutil.copytree(SMALL_RUN, root / "results" / name))
+
+
+def sweep_in(cwd: Path, *args, **kwargs) -> subprocess.CompletedProcess:
+    """`sweep ARGS` as a real process in `cwd` (helpers.run_cli)."""
+    return run_cli(*args, cwd=cwd, **kwargs)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -65,7 +68,7 @@ def tiny_space(root: Path, **tuner) -> Path:
 
 
 def python(cwd: Path, code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], env=_env(), cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-c", code], env=cli_env(), cwd=cwd, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -292,7 +295,7 @@ def test_track_while_a_tracked_sweep_syncs_adds_no_run(tmp_path):
                             tuner={"algorithm": "grid", "max_trials": 2, "epochs": 1, "seed": 2},
                             hyperparameters={"cell": ["gru", "lstm"], "vocab_size": 100, "embedding_dim": 8,
                                              "hidden_units": 8, "learning_rate": 0.01})
-        env = {**_env(), "MLFLOW_TRACKING_URI": "", "MLFLOW_EXPERIMENT_NAME": ""}
+        env = {**cli_env(), "MLFLOW_TRACKING_URI": "", "MLFLOW_EXPERIMENT_NAME": ""}
         go, run = tmp_path / "go", tmp_path / "results" / "raced"
         live = subprocess.Popen([sys.executable, str(FAULTY), f"hold-sync:0:{go}", "run", str(space),
                                  "--results-dir", str(tmp_path / "results"), "--mlflow", server.uri],

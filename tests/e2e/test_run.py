@@ -49,7 +49,7 @@ def test_report_after_run(finished_run, tmp_path, capsys):
     assert cli.main(["report", str(finished_run), "--top", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "sweep finished" in out and "rank" in out
-    baseline = json.loads((run / "test.json").read_text())["baseline"]
+    baseline = json.loads((finished_run / "test.json").read_text())["baseline"]
     assert f"vs linear baseline {baseline['test_accuracy']:.4f} on test" in out
 
 
