@@ -159,12 +159,17 @@ def plot(events: pd.DataFrame, sweeps: pd.DataFrame, path: Path, title: str) -> 
         for arm in ("harness", "peer"):
             for seed, one in part[part.arm == arm].groupby("seed"):
                 one = one.sort_values("seconds")
-                ax.step(one.seconds, one.val_accuracy.cummax(), where="post", color=colors[arm], alpha=0.7,
-                        label=f"{arm} (seed {seed})")
+                end = sweeps[(sweeps.arm == arm) & (sweeps.seed == seed) & (sweeps.budget == budget)]
+                x, y = list(one.seconds), list(one.val_accuracy.cummax())
+                if len(end) and x:  # on to the end of the process: the sweep's result stood until then
+                    x, y = x + [float(end.wall_seconds.iloc[0])], y + [y[-1]]
+                ax.step(x, y, where="post", color=colors[arm], alpha=0.8, marker="o", markevery=list(
+                    range(len(one))), label=f"{arm} (seed {seed}): test {end.test_accuracy.iloc[0]:.4f}"
+                    if len(end) else f"{arm} (seed {seed})")
         lin = sweeps[(sweeps.arm == "linear") & (sweeps.budget == budget)]
         if len(lin):
             ax.axhline(lin.winner_val_accuracy.median(), color=colors["linear"], ls="--",
-                       label="linear baseline (validation)")
+                       label=f"linear baseline (validation; test {lin.test_accuracy.median():.4f})")
         ax.set(xlabel="seconds since the process started", title=f"budget {budget}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
@@ -186,7 +191,16 @@ def main() -> int:
     p.add_argument("--limit-eval", type=int)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "time_to_quality")
     p.add_argument("--keep", type=Path, help="keep the harness's run folders here")
+    p.add_argument("--replot", action="store_true",
+                   help="redraw the plot and the table from --out's CSVs of an earlier run, running nothing")
     args = p.parse_args()
+    if args.replot:
+        events = pd.read_csv(args.out.with_name(args.out.name + "_trials.csv"))
+        sweeps = pd.read_csv(args.out.with_name(args.out.name + "_sweeps.csv"))
+        title = f"{args.space.name}: best validation accuracy so far"
+        plot(events, sweeps, args.out.with_suffix(".png"), title)
+        print(table(sweeps))
+        return 0
     arms = args.arms.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     budgets = args.budgets.split(",")
