@@ -9,7 +9,7 @@ from helpers import make_examples, write_csv
 from sweep.data import sources, tfds_source
 from sweep.errors import DataError
 from sweep.space.config import DataConfig
-from tests.unit.data.test_sources import write_tfds
+from unit.data.test_sources import write_tfds
 
 
 @pytest.fixture
