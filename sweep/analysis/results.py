@@ -71,7 +71,9 @@ def trials_dataframe(run_dir: RunDir | str | Path, history: pd.DataFrame | None 
         if trial.get("message") and status in (TrialStatus.FAILED, TrialStatus.INVALID):
             row["reason"] = failure_reason(trial["message"])
         rows.append(row)
-    columns = TRIAL_COLUMNS + hp_names + metric_columns + TRIAL_TAIL_COLUMNS
+    # `pruned` only where the space prunes: other runs' tables keep the columns they had.
+    tail = [c for c in TRIAL_TAIL_COLUMNS if c != "pruned" or cfg.tuner.pruning != "none"]
+    columns = TRIAL_COLUMNS + hp_names + metric_columns + tail
     frame = pd.DataFrame(rows)
     for c in columns:
         if c not in frame:

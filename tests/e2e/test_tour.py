@@ -35,8 +35,11 @@ def test_the_readme_tour_finds_the_prepared_imdb_in_a_plain_shell(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TFDS_DATA_DIR", "TF_CPP_MIN_LOG_LEVEL")}
     # HOME without ~/tensorflow_datasets; this checkout's `sweep` (a fresh clone's editable install).
     env.update(HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
+    # SIGINT as a terminal has it: a runner started in the background (`cmd &`) hands its
+    # children SIGINT ignored, and the Ctrl-C below would then be lost.
     proc = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     watchdog = threading.Timer(500, os.killpg, (proc.pid, signal.SIGKILL))
     watchdog.start()
     lines = []
@@ -49,6 +52,8 @@ def test_the_readme_tour_finds_the_prepared_imdb_in_a_plain_shell(tmp_path):
         _, err = proc.communicate(timeout=120)
     finally:
         watchdog.cancel()
+        if proc.poll() is None:  # a failed test leaves no sweep training behind
+            os.killpg(proc.pid, signal.SIGKILL)
     started = [ln for ln in lines if ln.startswith("Starting sweep")]
     assert started, "".join(lines) + err[-3000:]
     assert (f"data tfds:imdb_reviews from {SHARED_TFDS.resolve() / 'imdb_reviews' / 'plain_text' / '1.0.0'} "

@@ -6,6 +6,7 @@ builders are resolved in tests/unit/model/test_registered.py)."""
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 from helpers import ROOT
@@ -84,6 +85,8 @@ def test_registration_refuses_built_in_and_malformed_names(call, message):
 
 
 def test_a_plugin_module_registers_on_import_and_is_saved_with_the_space():
+    # Imported afresh: another test of this session may have imported it (and unregistered it).
+    sys.modules.pop("e2e.extending_plugin", None)
     cfg = config.from_dict({**_space(cell=["gru", "conv1d"]), "plugins": ["e2e.extending_plugin"],
                             "data": {"source": "lines:x.tsv"}})
     try:
