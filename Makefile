@@ -52,7 +52,7 @@ lock:
 
 sweep: install
 	@echo "The default space: up to 20 trials of up to 3 epochs, about 1 to 4 minutes each on a 2-core CPU" \
-	      "(its first, the best configuration known, ends after about 3); ARGS='--max-time 15m' sets a budget."
+	      "(the first, the best configuration known, ends after about 3 minutes); ARGS='--max-time 15m' sets a budget."
 	$(BIN)/sweep run $(SPACE) $(ARGS)
 
 # CI's suite (.ci/run): every test but the battery (pyproject.toml's addopts, -m 'not battery').
