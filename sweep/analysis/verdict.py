@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sweep.analysis.evaluation import BASELINE  # test.json's key for the linear baseline
 from sweep.metrics import TrialStatus
-
-BASELINE = "baseline"  # test.json's key (sweep.analysis.evaluation.BASELINE)
 
 
 def baseline(test: dict | None) -> dict | None:
