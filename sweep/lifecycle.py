@@ -136,7 +136,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             with progress, distributed.polling(on_trial_end) if role else contextlib.nullcontext():
                 test = tuning.search(cfg, data, run, search_options, on_trial_end=on_trial_end,
                                      say=progress.say, progress=progress)
-            if cfg.baseline:
+            if cfg.baseline and test is not None:  # nothing was scored on test: nor is the baseline
                 test = _with_baseline(cfg, data, run, test, say)
             trials, history = results.write_tables(run)
             written = plots.plot_run(run, tables=(trials, history))
