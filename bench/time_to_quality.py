@@ -19,7 +19,7 @@ markdown table of medians over seeds for docs/benchmarks.md.
 
     python bench/time_to_quality.py [--budgets 5m,15m] [--seeds 42,7,1]
         [--space search_spaces/imdb_rnn.yaml] [--arms harness,peer,linear]
-        [--limit-train N --limit-eval N] [--out docs/img/time_to_quality]
+        [--limit-train N --limit-eval N] [--out docs/img/time_to_quality] [--merge]
 
 The full run (2 budgets x 3 seeds x 2 searches, plus the linear fits) needs about 2.5 hours of
 a quiet machine; `--budgets 5m --seeds 42` is the small setting.
@@ -179,6 +179,22 @@ def plot(events: pd.DataFrame, sweeps: pd.DataFrame, path: Path, title: str) -> 
     fig.savefig(path, dpi=110)
 
 
+def _merge(out: Path, events: pd.DataFrame, sweeps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Earlier runs' rows at `out` plus this run's, this run's standing where both have a sweep."""
+    key = ["arm", "seed", "budget"]
+    merged = []
+    for new, suffix in ((events, "_trials.csv"), (sweeps, "_sweeps.csv")):
+        path = out.with_name(out.name + suffix)
+        if not path.exists():
+            merged.append(new)
+            continue
+        old = pd.read_csv(path)
+        ran = sweeps[key].astype(str).agg("|".join, axis=1)
+        keep = ~old[key].astype(str).agg("|".join, axis=1).isin(set(ran))
+        merged.append(pd.concat([old[keep], new], ignore_index=True))
+    return merged[0], merged[1]
+
+
 def main() -> int:
     from sweep.space.allowed import parse_duration
 
@@ -191,6 +207,9 @@ def main() -> int:
     p.add_argument("--limit-eval", type=int)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "time_to_quality")
     p.add_argument("--keep", type=Path, help="keep the harness's run folders here")
+    p.add_argument("--merge", action="store_true",
+                   help="add this run's sweeps to --out's CSVs of earlier runs "
+                        "(the same arm, seed and budget: replaced)")
     p.add_argument("--replot", action="store_true",
                    help="redraw the plot and the table from --out's CSVs of an earlier run, running nothing")
     args = p.parse_args()
@@ -224,6 +243,8 @@ def main() -> int:
                 print(json.dumps(all_sweeps[-1]), flush=True)
     events = pd.concat(all_events, ignore_index=True)
     sweeps = pd.DataFrame(all_sweeps)
+    if args.merge:
+        events, sweeps = _merge(args.out, events, sweeps)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     events.to_csv(args.out.with_name(args.out.name + "_trials.csv"), index=False)
     sweeps.to_csv(args.out.with_name(args.out.name + "_sweeps.csv"), index=False)
