@@ -26,8 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import synthetic_run  # noqa: E402
 
-from sweep import rundir  # noqa: E402
-from sweep.analysis import importance, report_html, results  # noqa: E402
+from sweep.analysis import importance, report_html  # noqa: E402
+from sweep.analysis.record import RunRecord  # noqa: E402
 
 
 def main() -> None:
@@ -45,15 +45,14 @@ def main() -> None:
         report_html.write_report(warm)  # imports and plotly.js's packing, as after a first report
         for n in args.trials:
             run = synthetic_run(Path(tmp) / f"run{n}", trials=n, failed=max(0, round(n * 0.03)))
-            tables = results.read_tables(run)
-            cfg = rundir.load_config(rundir.RunDir(run))
+            record = RunRecord.read(run)
             best, best_imp = float("inf"), float("inf")
             for _ in range(args.repeat):
                 start = time.perf_counter()
-                importance.importance(tables[0], cfg)
+                importance.importance(record.trials, record.config)
                 best_imp = min(best_imp, time.perf_counter() - start)
                 start = time.perf_counter()
-                path = report_html.write_report(run, tables=tables)
+                path = report_html.write_report(record)
                 best = min(best, time.perf_counter() - start)
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "sweep", "report", str(run), "--html"], check=True,

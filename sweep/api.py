@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sweep import notebook, rundir
-from sweep.analysis import results, verdict
+from sweep.analysis.record import RunRecord
 from sweep.errors import Interrupted, SweepError, UsageError, in_python_words
 from sweep.progress.quiet import native_stderr_hidden
 from sweep.rundir import RunDir
@@ -168,7 +168,12 @@ class Run:
         self.path = self._run.path
 
     def __repr__(self) -> str:
-        return f"Run({str(self.path)!r}, status={self.status!r}, trials={len(self.trials)})"
+        record = self._read()
+        return f"Run({str(self.path)!r}, status={record.state!r}, trials={len(record.trials)})"
+
+    def _read(self) -> RunRecord:
+        """The folder as it is now, read once (every public call reads its own)."""
+        return RunRecord.read(self._run)
 
     @property
     def status(self) -> str:
@@ -184,32 +189,28 @@ class Run:
     def trials(self) -> pd.DataFrame:
         """trials.csv's table, one row per trial, as `sweep report` builds it: from the trial
         folders, or from trials.csv itself in a folder copied without them."""
-        return results.report_tables(self._run)[0]
+        return self._read().trials
 
     @property
     def history(self) -> pd.DataFrame:
         """history.csv's table, one row per trial x epoch (as `trials`, from the CSV in a copy)."""
-        return results.report_tables(self._run)[1]
+        return self._read().history
 
     @property
     def best(self) -> pd.Series | None:
-        """The selected trial's trials.csv row: the best completed one by the objective (None: none yet)."""
-        trials = self.trials
-        board = results.leaderboard(trials, self.config.tuner.objective, top=1)
-        if board.empty or pd.isna(board["rank"].iloc[0]):
-            return None
-        return trials[trials.trial_id == board.trial_id.iloc[0]].iloc[0]
+        """The best completed trial's trials.csv row by the objective (None: none yet): the one
+        `export` exports by default."""
+        return self._read().best()
 
     @property
     def test(self) -> dict | None:
         """test.json: the best trial's test score (and `confirmed`, after a confirm), or None."""
-        test = rundir.read_json(self._run.test_json)
-        return test if isinstance(test, dict) else None
+        return self._read().test or None
 
     @property
     def baseline(self) -> dict | None:
         """test.json's linear baseline (C, val_accuracy, test_accuracy, seconds), or None."""
-        return verdict.baseline(self.test)
+        return self._read().baseline
 
     @_in_python_words
     def report(self, top: int = 10, sort: str | None = None) -> pd.DataFrame:
@@ -223,8 +224,7 @@ class Run:
             UsageError: an unknown sort column.
         """
         _check_positive(top, "top")
-        cfg = self.config
-        return results.leaderboard(self.trials, cfg.tuner.objective, top, sort, cfg.varying())
+        return self._read().leaderboard(top, sort)
 
     def importance(self) -> pd.DataFrame:
         """Each varying hyperparameter's share of the objective's variance (Optuna's fANOVA), as
@@ -234,7 +234,8 @@ class Run:
         """
         from sweep.analysis import importance
 
-        result = importance.importance(self.trials, self.config)
+        record = self._read()
+        result = importance.importance(record.trials, record.config)
         table = result.table.copy()
         table.attrs["note"] = result.note
         return table
@@ -251,7 +252,7 @@ class Run:
 
         if path is not None:
             writes.check_file(Path(path), writes.REPORT, "path")
-        return report_html.write_report(self._run, None if path is None else Path(path))
+        return report_html.write_report(self._read(), None if path is None else Path(path))
 
     @_in_python_words
     def plot(self, kind: str | None = None, top: int = 3) -> Figure | notebook.Plots:
@@ -270,17 +271,13 @@ class Run:
         if kind is not None and kind not in PLOTS:
             raise UsageError(f"kind: unknown plot {kind!r}; expected one of {', '.join(PLOTS)}")
         _check_positive(top, "top")
-        cfg = self.config
+        record = self._read()
         with plots.collecting() as made:
-            trials, history, _ = results.report_tables(self._run)
-            plots.plot_run(self._run, top, tables=(trials, history))
-            if self._run.confirm_csv.exists() and kind in (None, "confirm"):
-                from sweep.analysis import confirm
-                rows = confirm.read_rows(self._run)
-                objective = cfg.tuner.objective
-                summary = confirm.summarize(rows, objective, cfg.varying(),
-                                            sweep=trials.set_index("trial_id")[objective])
-                plots.confirm_seeds(rows, summary, self._run.confirm_png, objective, cfg.varying())
+            plots.plot_run(record, top)
+            rows = record.confirm_rows() if kind in (None, "confirm") else None
+            summary = None if rows is None else record.confirm_summary(rows)
+            if rows is not None and summary is not None:
+                plots.confirm_seeds(rows, summary, self._run.confirm_png, record.objective, record.varying)
         notebook.figures_inline()
         if kind is None:
             return notebook.Plots(made)
@@ -309,14 +306,15 @@ class Run:
             UsageError: not a finished run with a completed trial; the folder is in use.
             KeyboardInterrupt: interrupted; finished repeats are kept and the same call resumes.
         """
-        from sweep.analysis import confirm
+        from sweep import confirmation
 
         _check_positive(top, "top")
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
             raise UsageError(f"seeds: expected an integer of 2 or more, got {seeds!r}")
         try:
             with _quiet(verbose):
-                outcome = confirm.confirm(self.path, top, seeds, bool(resplit), verbose=verbose, say=_say)
+                outcome = confirmation.confirm(self.path, top, seeds, bool(resplit), verbose=verbose,
+                                               say=_say)
         except Interrupted as e:
             raise KeyboardInterrupt(str(e)) from None
         summary = outcome.summary.copy()
@@ -354,16 +352,14 @@ class Run:
         """Jupyter's view: status, report.html's link, top 5, importance, the test lines."""
         from sweep.analysis import importance
 
-        trials = self.trials
-        head = (f"<p><b>{html.escape(str(self.path))}</b>: sweep {html.escape(self.status)}; "
-                f"{len(trials)} trials ({html.escape(results.status_counts(trials))})</p>")
-        if not len(trials):
+        record = self._read()
+        head = f"<p><b>{html.escape(str(self.path))}</b>: {html.escape(record.state_line())}</p>"
+        if not len(record.trials):
             return head
-        cfg = self.config
         return head + notebook.run_view(
             self._run.report_html if self._run.report_html.exists() else None,
-            self.report(top=5), importance.importance(trials, cfg) if cfg.varying() else None,
-            verdict.test_lines(self.test, trials))
+            record.leaderboard(5), importance.importance(record.trials, record.config)
+            if record.varying else None, record.test_lines())
 
 
 # --- Helpers ------------------------------------------------------------------------------

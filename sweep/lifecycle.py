@@ -22,6 +22,7 @@ import pandas as pd
 
 from sweep import metrics, rundir, track
 from sweep.analysis import results
+from sweep.analysis.record import RunRecord
 from sweep.errors import DiskFull, Interrupted, RunFailed, TooManyFailures
 from sweep.metrics import TrialStatus
 from sweep.progress import Say, TrialPrinter, printable
@@ -60,7 +61,7 @@ class SweepOutcome:
 def _prepare_data(cfg: SweepConfig, run: RunDir, options: RunOptions):
     """The sweep's data and a seeded TensorFlow; a DataError leaves no run folder behind."""
     from sweep.data.pipeline import SweepData
-    from sweep.search import runtime
+    from sweep.train import runtime
 
     data = SweepData(cfg.data, cfg.tuner.seed, run)
     runtime.configure_runtime(cfg.tuner.seed, options.mixed_precision)
@@ -139,7 +140,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
             if cfg.baseline and test is not None:  # nothing was scored on test: nor is the baseline
                 test = _with_baseline(cfg, data, run, test, say)
             trials, history = results.write_tables(run)
-            written = plots.plot_run(run, tables=(trials, history))
+            written = plots.plot_run(RunRecord.read(run, tables=(trials, history)))
     except KeyboardInterrupt:
         _stopped(run, "interrupted")
         raise Interrupted(f"Interrupted. Completed trials are kept in {run}; resume with the same "
@@ -153,7 +154,7 @@ def _run_locked(cfg: SweepConfig, run: RunDir, data, options: RunOptions, role: 
     # Finished only once the test result and the plots are written: a sweep cut short
     # before that resumes and finishes them.
     rundir.write_status(run, "finished")
-    written += write_report(run, (trials, history), say)
+    written += write_report(RunRecord.read(run, tables=(trials, history)), say)
     return SweepOutcome(run, trials, test, written)
 
 
@@ -162,10 +163,10 @@ def _with_baseline(cfg: SweepConfig, data, run: RunDir, test: dict | None, say: 
 
     A helper, not the sweep: if it fails the run says so and finishes without it.
     """
-    from sweep.analysis import evaluation
+    from sweep.rundir import testjson
     from sweep.search import baseline
 
-    entry = evaluation.saved_baseline(run, data.splits.fingerprint)
+    entry = testjson.saved_baseline(run, data.splits.fingerprint)
     if entry is None:
         say(f"Linear baseline: {baseline.DESCRIPTION} on the same {len(data.splits.train)} training "
             f"examples, its C chosen on the same validation split, scored once on test")
@@ -175,12 +176,11 @@ def _with_baseline(cfg: SweepConfig, data, run: RunDir, test: dict | None, say: 
             say(f"Warning: the linear baseline was not fitted ({type(e).__name__}: {e}); "
                 "`baseline: false` in the space skips it")
             return test
-        evaluation.record_baseline(run, entry)
-    return {**(test or {}), evaluation.BASELINE: entry}
+        testjson.record_baseline(run, entry)
+    return {**(test or {}), testjson.BASELINE: entry}
 
 
-def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-                 say: Say | None = print) -> list[Path]:
+def write_report(source: RunRecord | RunDir, say: Say | None = print) -> list[Path]:
     """report.html, as the run stands; a failure to write it is a warning, never a failed sweep.
 
     Ctrl-C while it is written skips it too: the sweep itself is saved by then.
@@ -188,8 +188,9 @@ def write_report(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None =
     from sweep.analysis import report_html
 
     try:
-        return [report_html.write_report(run, tables=tables)]
+        return [report_html.write_report(source)]
     except (Exception, KeyboardInterrupt) as e:
+        run = source.run if isinstance(source, RunRecord) else source
         if say:
             say(f"Warning: report.html not written ({type(e).__name__}: {e}); "
                 f"`sweep report {run} --html` writes it")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sweep.metrics import TrialStatus
+from sweep.analysis import results
 from sweep.space.config import SweepConfig
 from sweep.space.hyperparameters import Choice, Range
 
@@ -107,11 +107,7 @@ def optuna_trials(trials: pd.DataFrame, cfg: SweepConfig, objective: str) -> lis
     import optuna
 
     dists = distributions(cfg)
-    if trials.empty or "status" not in trials or objective not in trials:
-        return []
-    done = trials[trials.status.eq(TrialStatus.COMPLETED)]
-    values = pd.to_numeric(done[objective], errors="coerce")
-    done = done[np.isfinite(values.to_numpy(dtype=float))]
+    done = results.completed(trials, objective)
     out = []
     for _, row in done.iterrows():
         params = {name: _python(row[name]) for name in dists if name in row}
@@ -141,11 +137,7 @@ def importance(trials: pd.DataFrame, cfg: SweepConfig, objective: str | None = N
     empty = pd.DataFrame(columns=COLUMNS)
     if not cfg.varying():
         return Importance(empty, 0, 0, "No hyperparameter varied, so none can matter more than another.")
-    done = 0
-    if not trials.empty and "status" in trials and objective in trials:
-        completed = trials.status.eq(TrialStatus.COMPLETED)
-        values = pd.to_numeric(trials.loc[completed, objective], errors="coerce")
-        done = int(np.isfinite(values.to_numpy(dtype=float)).sum())
+    done = len(results.completed(trials, objective))
     # Too few: said before Optuna is imported (most small runs, and every test run, stop here).
     built = optuna_trials(trials, cfg, objective) if done >= min_trials else []
     if len(built) < min_trials:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -20,16 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sweep import metrics, rundir
+from sweep.analysis import presentation as show
 from sweep.analysis import results, verdict
-from sweep.metrics import TrialStatus
+from sweep.analysis.record import RunRecord
 from sweep.rundir import RunDir, as_run, writes
-from sweep.space.registry import CELLS  # the cells' order and labels
-
-HP_UNITS = {
-    "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
-    "learning_rate": "Adam, log scale", "lr_decay": "factor per epoch", "num_layers": "layers",
-    "dropout": "rate", "embedding_dropout": "rate", "clipnorm": "max gradient norm",
-}
+from sweep.space.hyperparameters import HyperParameter
+from sweep.space.registry import CELLS  # the cells' order and colours
 
 
 def _cell_color(cell) -> str:
@@ -67,32 +63,11 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
-    if trials.empty or "status" not in trials or objective not in trials:
-        return trials.iloc[0:0]
-    return trials[trials.status == TrialStatus.COMPLETED].dropna(subset=[objective])
-
-
-def _trial_label(row: pd.Series, hp_names: list[str]) -> str:
-    parts = []
-    for n in hp_names:
-        v = row.get(n)
-        if n == "cell":
-            parts.append(CELLS.label(v))
-        elif n == "bidirectional":
-            parts.append("bidirectional" if v else "one-way")
-        elif isinstance(v, float):
-            parts.append(f"{n}={v:.2g}")
-        else:
-            parts.append(f"{n}={v}")
-    return f"trial {row['trial_id']}: " + ", ".join(parts)
-
-
 def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
                 objective: str = "val_accuracy", top: int = 3,
                 hp_names: list[str] | None = None) -> Path | None:
     """Train vs validation loss and accuracy by epoch for the `top` best trials."""
-    done = _completed(trials, objective)
+    done = results.completed(trials, objective)
     if done.empty or history.empty:
         return None
     best = done.sort_values(objective, ascending=metrics.ascending(objective)).head(top)
@@ -108,13 +83,11 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
                 if name in h and h[name].notna().any():
                     ax.plot(h.epoch, h[name], style, color=color, marker="o", ms=3)
         trial_handles.append(Line2D([], [], color=color, marker="o", ms=4,
-                                    label=_trial_label(row, hp_names)))
+                                    label=show.trial_label(row, hp_names)))
     style_handles = [Line2D([], [], color="0.3", ls="--", label="train"),
                      Line2D([], [], color="0.3", ls="-", label="validation")]
     for ax, name in zip(axes, ("loss", "accuracy"), strict=True):
-        shown = metrics.METRICS[name]
-        better = "higher" if shown.direction == "max" else "lower"
-        ax.set(title=f"{name.capitalize()} ({better} is better)", xlabel="epoch", ylabel=shown.label)
+        ax.set(title=f"{name.capitalize()} ({show.better(name)})", xlabel="epoch", ylabel=metrics.label(name))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0].legend(handles=style_handles, fontsize=8, loc="best")
@@ -124,17 +97,12 @@ def best_curves(trials: pd.DataFrame, history: pd.DataFrame, path: Path,
     return _save(fig, path)
 
 
-def _sorted_values(values: pd.Series) -> list:
-    """Category order: numbers by value (1000 < 5000 < 20000), anything else as text."""
-    unique = list(values.unique())
-    numeric = all(isinstance(v, (int, float, np.number)) for v in unique)
-    return sorted(unique) if numeric else sorted(unique, key=str)
-
-
-def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
-            objective: str = "val_accuracy") -> Path | None:
-    """The objective against each hyperparameter that varied."""
-    done = _completed(trials, objective)
+def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str], objective: str = "val_accuracy",
+            specs: Mapping[str, HyperParameter] | None = None) -> Path | None:
+    """The objective against each hyperparameter that varied (`specs`: the saved space's, which
+    say each one's order and scale)."""
+    specs = specs or {}
+    done = results.completed(trials, objective)
     names = [n for n in hp_names if n in done and done[n].nunique() > 1]
     if done.empty or not names:
         return None
@@ -146,18 +114,15 @@ def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
     for ax, name in zip(axes, names, strict=False):
         values = done[name]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        log = numeric and show.scale(specs.get(name), values).log  # the space's sampling, not the name
         if numeric and values.nunique() > 4:
             ax.scatter(values, done[objective], s=18, alpha=0.8, color="C0")
-            if name == "learning_rate":
+            if log:
                 ax.set_xscale("log")
         else:
             # Few values: a box per value, with every trial shown as a jittered dot.
-            cats = _sorted_values(values)
-            if name == "cell":
-                cats.sort(key=CELLS.rank)
-            labels = [CELLS.label(c) if name == "cell" else
-                      ("bidirectional" if c else "one-way") if name == "bidirectional" else
-                      f"{c:g}" if isinstance(c, float) else str(c) for c in cats]
+            cats = show.value_order(name, values, specs.get(name))
+            labels = [show.direction(c) if name == "bidirectional" else show.value(c) for c in cats]
             groups = [done[objective][values == c].to_numpy() for c in cats]
             ax.boxplot(groups, showfliers=False, widths=0.5,
                        medianprops={"color": "0.2"})
@@ -165,8 +130,7 @@ def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
                 ax.scatter(i + rng.uniform(-0.12, 0.12, len(g)), g, s=16, alpha=0.8,
                            color="C0", zorder=3)
             ax.set_xticks(range(1, len(cats) + 1), labels)
-        unit = HP_UNITS.get(name)
-        ax.set(xlabel=f"{name} ({unit})" if unit else name,
+        ax.set(xlabel=show.hp_title(name, bool(log) and values.nunique() > 4),
                ylabel=metrics.label(objective), title=name)
         ax.grid(alpha=0.3)
     for ax in axes[len(names):]:
@@ -178,7 +142,7 @@ def hparams(trials: pd.DataFrame, path: Path, hp_names: list[str],
 
 def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> Path | None:
     """The objective for each cell x direction: SimpleRNN vs LSTM vs GRU at a glance."""
-    done = _completed(trials, objective)
+    done = results.completed(trials, objective)
     if done.empty or "cell" not in done:
         return None
     bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
@@ -200,7 +164,7 @@ def cells(trials: pd.DataFrame, path: Path, objective: str = "val_accuracy") -> 
                     (i, best), ha="center", va="bottom", xytext=(0, 4),
                     textcoords="offset points", fontsize=8)
     ax.set_xticks(range(len(keys)),
-                  [f"{CELLS.label(c)}\n{'bidirectional' if b else 'one-way'}" for c, b in keys])
+                  [f"{show.value(c)}\n{show.direction(b)}" for c, b in keys])
     if metrics.is_fraction(objective):
         lo = float(done[objective].min())
         # Room above the best bar for its label; the floor shows chance (0.5) for two classes.
@@ -229,8 +193,7 @@ def length_accuracy(frame: pd.DataFrame | None, path: Path, max_length: int | No
     for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
         g = g.sort_values("bucket")
         ax.plot(g.bucket, g.accuracy, marker="o", color=_cell_color(cell), ls="--" if b else "-",
-                label=f"{CELLS.label(cell)} {'bidirectional' if b else 'one-way'} "
-                      f"(trial {g.trial_id.iloc[0]})")
+                label=f"{show.value(cell)} {show.direction(b)} (trial {g.trial_id.iloc[0]})")
     ax.set_xticks(buckets.bucket, ticks, fontsize=8)
     cut = f"; models read the first {max_length} tokens" if max_length else ""
     ax.set(xlabel=f"review length in tokens (quintiles of the {split} split{cut})",
@@ -241,25 +204,23 @@ def length_accuracy(frame: pd.DataFrame | None, path: Path, max_length: int | No
     return _save(fig, path)
 
 
-def plot_run(run_dir: RunDir | str | Path, top: int = 3, out: RunDir | str | Path | None = None,
-             tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Path]:
+def plot_run(source: RunRecord | RunDir | str | Path, top: int = 3,
+             out: RunDir | str | Path | None = None) -> list[Path]:
     """Writes every plot the run folder has data for; returns the files written.
 
     Args:
-        run_dir: the run folder read.
+        source: the run, as read (`RunRecord`) or its folder (read here).
         top: trials in best_curves.png.
         out: the folder written (default: the run folder).
-        tables: (trials, history) as `results.read_tables` gives them, when already read.
     """
-    run = as_run(run_dir)
+    record = source if isinstance(source, RunRecord) else RunRecord.read(source)
+    run = record.run
     target = as_run(out if out is not None else run)
-    cfg = rundir.load_config(run)
-    objective = cfg.tuner.objective
-    varying = cfg.varying()
-    trials, history = tables if tables is not None else results.read_tables(run)
+    cfg, objective, varying = record.config, record.objective, record.varying
+    trials, history = record.trials, record.history
     written = [
         best_curves(trials, history, target.plot("best_curves"), objective, top, varying or None),
-        hparams(trials, target.plot("hparams"), varying, objective),
+        hparams(trials, target.plot("hparams"), varying, objective, cfg.hyperparameters),
         cells(trials, target.plot("cells"), objective),
     ]
     by_length = rundir.read_csv(run.length_accuracy_csv)
@@ -302,14 +263,13 @@ def confirm_seeds(rows: pd.DataFrame, summary: pd.DataFrame, path: Path,
         if pd.notna(conf.get("sweep")):
             ax.plot(conf["sweep"], y, "x", color="C3", ms=8, mew=2, zorder=5,
                     label="the sweep's own run" if y == 0 else None)
-    labels = [f"{_trial_label(conf, hp_names) if hp_names else f'trial {conf.trial_id}'}"
+    labels = [f"{show.trial_label(conf, hp_names) if hp_names else f'trial {conf.trial_id}'}"
               f"\n(rank {conf['rank']} in the sweep)"
               for _, conf in shown.iloc[::-1].iterrows()]
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.set_ylim(-0.6, len(shown) - 0.4)
-    better = "higher" if metrics.maximize(objective) else "lower"
     seeds = int(shown.seeds.max())
-    ax.set(xlabel=f"{metrics.label(objective)} at the best epoch ({better} is better)",
+    ax.set(xlabel=f"{metrics.label(objective)} at the best epoch ({show.better(objective)})",
            title=f"The top {len(shown)} configurations, retrained with {seeds} new seeds each")
     ax.grid(axis="x", alpha=0.3)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8,

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from sweep import metrics
+from sweep.analysis import presentation as show
 from sweep.analysis import report_axes as axes
-from sweep.analysis import verdict
+from sweep.analysis import results, verdict
 from sweep.analysis.importance import Importance
-from sweep.analysis.plots import HP_UNITS
 from sweep.metrics import TrialStatus
 from sweep.space.hyperparameters import HyperParameter, Range
 from sweep.space.registry import CELLS  # the cells' order and labels
@@ -36,47 +36,6 @@ PLOT_PX = 1050  # a chart's plotting width on the page (1200 px less padding and
 def _cell_color(cell) -> str:
     """One colour per cell, the same in every chart."""
     return CELL_COLORS[CELLS.rank(cell) % len(CELL_COLORS)] if cell in CELLS else OTHER_CELL
-
-
-def objective_label(objective: str) -> str:
-    """'val_accuracy' -> 'validation accuracy (fraction correct), higher is better'."""
-    better = "higher" if metrics.maximize(objective) else "lower"
-    return f"{metrics.label(objective)}, {better} is better"
-
-
-def axis_label(objective: str) -> str:
-    """`objective_label` on two lines, for a y axis."""
-    better = "higher" if metrics.maximize(objective) else "lower"
-    return f"{metrics.label(objective)},<br>{better} is better"
-
-
-def hp_label(name: str, log: bool = False) -> str:
-    """'learning_rate (Adam, log scale)': "log scale" where the axis is one, whatever the name."""
-    unit = HP_UNITS.get(name, "").replace(", log scale", "")  # plots.py's: learning_rate drawn log there
-    words = ", ".join(w for w in (unit, "log scale" if log else "") if w)
-    return f"{name} ({words})" if words else name
-
-
-def show(value) -> str:
-    """A hyperparameter value as a person reads it."""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        return axes.number(float(value))
-    return CELLS.label(value)
-
-
-def describe(row: pd.Series, hp_names: list[str]) -> str:
-    """'trial 007: cell=LSTM, learning_rate=0.00123' (hover text)."""
-    return f"trial {row['trial_id']}: " + ", ".join(f"{n}={show(row[n])}" for n in hp_names)
-
-
-def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
-    if trials.empty or objective not in trials:
-        return trials.iloc[0:0]
-    done = trials[trials.status.eq(TrialStatus.COMPLETED)].copy()
-    done[objective] = pd.to_numeric(done[objective], errors="coerce")
-    return done.dropna(subset=[objective])
 
 
 def _layout(title: str, height: int = 420, **extra) -> dict:
@@ -114,7 +73,7 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
     seconds = seconds / per
     # Carried over failed trials (which have no value), so the line has no gaps.
     best = (values.cummax() if metrics.maximize(objective) else values.cummin()).ffill()
-    text = [describe(r, hp_names) for _, r in ran.iterrows()]
+    text = [show.trial_label(r, hp_names) for _, r in ran.iterrows()]
     data = []
     for axis, x in (("x", number), ("x2", seconds)):
         first = axis == "x"
@@ -133,7 +92,8 @@ def history(trials: pd.DataFrame, objective: str, hp_names: list[str], selected:
         xaxis2={"domain": [0.53, 1], "title": {"text": "training time so far, trials one after "
                                                f"another ({unit})"},
                 "range": [0, float(seconds.max()) * 1.06 or 1.0], "nticks": 7},
-        yaxis={"title": {"text": axis_label(objective)}, "range": axes.metric_range(values, objective)},
+        yaxis={"title": {"text": show.metric_title(objective, "<br>")},
+               "range": axes.metric_range(values, objective)},
         legend={"orientation": "h", "y": -0.22})}
 
 
@@ -154,7 +114,7 @@ def _axis(values: pd.Series, name: str, spec: HyperParameter | None) -> dict:
     if scale.kind == "category":
         cats = scale.categories
         return {"label": name, "values": scale.positions(values), "tickvals": list(range(len(cats))),
-                "ticktext": [show(c) for c in cats], "range": [-0.3, len(cats) - 0.7]}
+                "ticktext": [show.value(c) for c in cats], "range": [-0.3, len(cats) - 0.7]}
     v = values.astype(float)
     at = sorted(set(v)) if not isinstance(spec, Range) else None  # a list's own values
     tickvals, ticktext = axes.ticks(float(v.min()), float(v.max()), scale.log, PARALLEL_AXIS_PX,
@@ -171,7 +131,7 @@ def parallel(trials: pd.DataFrame, objective: str, hp_names: list[str],
 
     `layout.meta.trial_ids` names each line's trial: the page filters its leaderboard by them.
     """
-    done = completed(trials, objective)
+    done = results.completed(trials, objective)
     names = [n for n in hp_names if n in done]
     if done.empty or not names:
         return None
@@ -223,7 +183,7 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
 
     Numbers on a number axis (log where the space's is), over the values completed trials used.
     """
-    done = completed(trials, objective)
+    done = results.completed(trials, objective)
     names = [n for n in hp_names if n in done and done[n].nunique() > 1]
     if done.empty or not names:
         return None
@@ -232,7 +192,7 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
     gap_x, gap_y = 0.08, 0.5 / max(rows, 1) / 2
     data, layout = [], _layout(f"{metrics.label(objective).capitalize()} against each hyperparameter "
                                "that varied (one dot per completed trial)", 60 + 300 * rows)
-    text = [describe(r, hp_names) for _, r in done.iterrows()]
+    text = [show.trial_label(r, hp_names) for _, r in done.iterrows()]
     is_best = done.trial_id.astype(str) == str(selected)
     rng = np.random.default_rng(0)
     for i, name in enumerate(names):
@@ -244,7 +204,7 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
         values = done[name]
         scale = axes.scale(specs.get(name), values)
         axis: dict = {"domain": [x0, x0 + width], "anchor": f"y{k}",
-                      "title": {"text": hp_label(name, scale.log)}}
+                      "title": {"text": show.hp_title(name, scale.log)}}
         spread = rng.uniform(-0.15, 0.15, len(values))  # jitter, so equal values do not hide
         if scale.kind != "category":  # the values themselves, on a number axis
             x = list(values.astype(float))
@@ -256,7 +216,7 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
         else:
             x = list(np.array(scale.positions(values)) + spread)
             axis.update(tickvals=list(range(len(scale.categories))),
-                        ticktext=[show(v) for v in scale.categories],
+                        ticktext=[show.value(v) for v in scale.categories],
                         range=[-0.5, len(scale.categories) - 0.5])
         layout[f"xaxis{k}"] = axis
         layout[f"yaxis{k}"] = {"domain": [y1 - height, y1], "anchor": f"x{k}",
@@ -273,7 +233,7 @@ def per_hyperparameter(trials: pd.DataFrame, objective: str, hp_names: list[str]
 def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names: list[str],
            selected: str | None) -> Figure | None:
     """Validation objective and loss by epoch of every completed trial, the selected one highlighted."""
-    done = completed(trials, objective)
+    done = results.completed(trials, objective)
     if done.empty or history.empty:
         return None
     panels = [objective] + [c for c in ("val_loss",) if c != objective and c in history]
@@ -296,7 +256,7 @@ def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names
                 "line": {"color": HIGHLIGHT if mine else "rgba(31,119,180,0.35)",
                          "width": 3 if mine else 1},
                 "marker": {"size": 5 if mine else 3},
-                "hovertemplate": describe(row, hp_names) + "<br>epoch %{x}: " + column
+                "hovertemplate": show.trial_label(row, hp_names) + "<br>epoch %{x}: " + column
                                  + " %{y:.4f}<extra></extra>"})
     data.sort(key=lambda t: t["showlegend"] or "selected" in t["name"])  # the selected one on top
     layout = _layout("Learning curves of every completed trial (selected trial in red; hover to "
@@ -316,7 +276,7 @@ def curves(trials: pd.DataFrame, history: pd.DataFrame, objective: str, hp_names
 
 def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure | None:
     """The objective of each trial by cell and direction, the best of each marked."""
-    done = completed(trials, objective)
+    done = results.completed(trials, objective)
     if done.empty or "cell" not in done:
         return None
     bidi = done["bidirectional"].fillna(False).astype(bool) if "bidirectional" in done else \
@@ -326,15 +286,15 @@ def cells(trials: pd.DataFrame, objective: str, hp_names: list[str]) -> Figure |
     data = []
     for cell, b in keys:
         group = done[(done.cell == cell) & (bidi == b)]
-        data.append({"type": "box", "name": f"{show(cell)}<br>{'bidirectional' if b else 'one-way'}",
+        data.append({"type": "box", "name": f"{show.value(cell)}<br>{show.direction(b)}",
                      "y": list(group[objective]), "boxpoints": "all", "jitter": 0.4, "pointpos": 0,
                      "marker": {"color": _cell_color(cell), "size": 6},
-                     "text": [describe(r, hp_names) for _, r in group.iterrows()],
+                     "text": [show.trial_label(r, hp_names) for _, r in group.iterrows()],
                      "hovertemplate": "%{text}<br>%{y:.4f}<extra></extra>", "showlegend": False})
     return {"data": data, "layout": _layout(
         f"{metrics.label(objective).capitalize()} by recurrent cell and direction (each dot a trial)",
-        400, yaxis={"title": {"text": axis_label(objective)}, "range": axes.metric_range(done[objective],
-                                                                                         objective)},
+        400, yaxis={"title": {"text": show.metric_title(objective, "<br>")},
+                    "range": axes.metric_range(done[objective], objective)},
         xaxis={"title": {"text": "recurrent cell and direction"}})}
 
 
@@ -351,17 +311,17 @@ def by_length(frame: pd.DataFrame | None, max_length: int | None) -> Figure | No
     data = []
     for (cell, b), g in frame.groupby([frame.cell, bidi], sort=False):
         g = g.sort_values("bucket")
-        way = "bidirectional" if b else "one-way"
+        way = show.direction(b)
         data.append({"type": "scatter", "mode": "lines+markers", "x": list(g.bucket),
                      "y": list(g.accuracy), "line": {"color": _cell_color(cell),
                                                      "dash": "dash" if b else "solid"},
-                     "name": f"{show(cell)} {way} (trial {g.trial_id.iloc[0]})",
+                     "name": f"{show.value(cell)} {way} (trial {g.trial_id.iloc[0]})",
                      "hovertemplate": "%{y:.3f}<extra>%{fullData.name}</extra>"})
     cut = f"; models read the first {max_length} tokens" if max_length else ""
     return {"data": data, "layout": _layout(
         f"{split.capitalize()} accuracy by review length: the best model of each cell and direction", 400,
         xaxis={"tickvals": list(buckets.bucket), "ticktext": ticks,
                "title": {"text": f"review length in tokens (quintiles of the {split} split{cut})"}},
-        yaxis={"title": {"text": f"{split} accuracy (fraction correct),<br>higher is better"},
+        yaxis={"title": {"text": f"{split} accuracy (fraction correct),<br>{show.better('accuracy')}"},
                "range": axes.metric_range(frame.accuracy, "test_accuracy")},
         legend={"orientation": "h", "y": -0.3})}

@@ -27,11 +27,12 @@ import pandas as pd
 
 from sweep import metrics, rundir
 from sweep.analysis import importance as importance_mod
+from sweep.analysis import presentation as show
 from sweep.analysis import report_figures as figs
 from sweep.analysis import results, verdict
+from sweep.analysis.record import RunRecord
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir, as_run, read_json
-from sweep.space.config import SweepConfig
+from sweep.rundir import RunDir
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 # Trials that ended without a model: listed with their reasons.
@@ -48,20 +49,6 @@ CHARTS = [
 ]
 
 
-def read_tables(run: RunDir) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
-    """(trials, history, note): from the trial folders, or from the CSVs when `tuner/` is absent."""
-    if run.trial_dirs() or not run.trials_csv.exists():
-        trials, history = results.read_tables(run)
-        return trials, history, None
-    trials = pd.read_csv(run.trials_csv, dtype={"trial_id": str})
-    try:
-        history = pd.read_csv(run.history_csv, dtype={"trial_id": str})
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        history = pd.DataFrame(columns=results.HISTORY_COLUMNS)
-    return trials, history, ("This folder has no tuner/ (copied without it): read from trials.csv and "
-                             "history.csv.")
-
-
 @functools.lru_cache(maxsize=1)
 def plotly_js_packed() -> str:
     """plotly.min.js, gzip-compressed and base64-encoded (once per process).
@@ -72,37 +59,30 @@ def plotly_js_packed() -> str:
     return base64.b64encode(gzip.compress(source, compresslevel=6, mtime=0)).decode()
 
 
-def write_report(run_dir: RunDir | str | Path, path: str | Path | None = None,
-                 tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+def write_report(source: RunRecord | RunDir | str | Path, path: str | Path | None = None,
                  imp: importance_mod.Importance | None = None) -> Path:
     """Writes the run's report.html (atomically); returns its path.
 
     Args:
-        run_dir: the run folder read.
+        source: the run, as read (`RunRecord`) or its folder (read here).
         path: the file written (default: RUN/report.html).
-        tables: (trials, history) as `results.read_tables` gives them, when already read.
-        imp: `importance.importance` of those trials, when already computed.
+        imp: `importance.importance` of its trials, when already computed.
     """
-    run = as_run(run_dir)
-    target = Path(path) if path is not None else run.report_html
-    page = render(run, tables, imp)
+    record = source if isinstance(source, RunRecord) else RunRecord.read(source)
+    target = Path(path) if path is not None else record.run.report_html
+    page = render(record, imp)
     rundir.write_atomic(target, page)
     return target
 
 
-def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-           imp: importance_mod.Importance | None = None) -> str:
+def render(source: RunRecord | RunDir | str | Path, imp: importance_mod.Importance | None = None) -> str:
     """The page's HTML."""
-    cfg = rundir.load_config(run)
-    note = None
-    if tables is None:
-        trials, history, note = read_tables(run)
-    else:
-        trials, history = tables
-    objective = cfg.tuner.objective
-    hp_names = cfg.varying()
-    test = read_json(run.test_json) or {}
-    selected = str(test["trial_id"]) if test.get("trial_id") is not None else _best(trials, objective)
+    record = source if isinstance(source, RunRecord) else RunRecord.read(source)
+    run, cfg, trials, history = record.run, record.config, record.trials, record.history
+    note = None if record.read_only is None else f"{record.read_only}."
+    objective = record.objective
+    hp_names = record.varying
+    selected = record.selected_id()
     specs = cfg.hyperparameters
     imp = imp or importance_mod.importance(trials, cfg)
     by_length = rundir.read_csv(run.length_accuracy_csv, dtype={"trial_id": str})
@@ -133,7 +113,7 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
         "TITLE": html.escape(f"Sweep {cfg.name}: report"),
         "HEADING": html.escape(f"Sweep {cfg.name}"),
         "GENERATED": html.escape(time.strftime("%Y-%m-%d %H:%M:%S %Z")),
-        "SUMMARY": _summary(run, cfg, trials, test, selected, note),
+        "SUMMARY": _summary(record, selected, note),
         "LEADERBOARD": _leaderboard(trials, objective, hp_names, selected, list(imp.table.hyperparameter)),
         "CHARTS": "\n".join(sections),
         "FAILED": _failed(trials, hp_names),
@@ -143,12 +123,6 @@ def render(run: RunDir, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     for key, value in parts.items():
         page = page.replace(f"@@{key}@@", value)
     return page
-
-
-def _best(trials: pd.DataFrame, objective: str) -> str | None:
-    done = figs.completed(trials, objective)
-    best = metrics.best_index(objective, done[objective])
-    return None if best is None else str(done.trial_id.iloc[best])
 
 
 def _json(obj) -> str:
@@ -182,7 +156,7 @@ def _caption(key: str, imp: importance_mod.Importance, objective: str) -> str:
                 "percentiles. " + imp.ranking_sentence()).strip()
     if key == "parallel":
         return "Drag along any axis to keep the trials in that range; drag again to change it, click "\
-               "outside the range to clear it. Colour: " + figs.objective_label(objective) + "."
+               "outside the range to clear it. Colour: " + show.metric_title(objective) + "."
     return ""
 
 
@@ -228,7 +202,7 @@ def _table(frame: pd.DataFrame, titles: dict[str, str], table_id: str, row_attrs
 def _titles(columns) -> dict[str, str]:
     from sweep.space.hyperparameters import HYPERPARAMETERS
 
-    out = {c: figs.objective_label(c) for c in columns if metrics.is_metric(c)}
+    out = {c: show.metric_title(c) for c in columns if metrics.is_metric(c)}
     out.update({c: HYPERPARAMETERS[c].doc for c in columns if c in HYPERPARAMETERS})
     out.update(rank="rank among completed trials by the objective", seconds="seconds the trial took",
                epochs_run="epochs trained (early stopping may end a trial early)",
@@ -268,7 +242,7 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
                 f' data-cell="{html.escape(str(row.get("cell", "")))}"{chosen}')
 
     options = "".join(f'<option value="{html.escape(s)}">{html.escape(s)}</option>' for s in statuses)
-    cell_options = "".join(f'<option value="{html.escape(c)}">{html.escape(figs.show(c))}</option>'
+    cell_options = "".join(f'<option value="{html.escape(c)}">{html.escape(show.value(c))}</option>'
                            for c in cells)
     filters = (f'<label>status <select id="filter-status"><option value="">all</option>{options}'
                '</select></label>')
@@ -278,7 +252,7 @@ def _leaderboard(trials: pd.DataFrame, objective: str, hp_names: list[str], sele
     filters += ' <button type="button" id="more-columns" hidden></button>'
     return (f'<div class="filters">{filters} <span id="shown-count"></span></div>'
             f'<p class="caption">Click a column to sort by it (again to reverse). Ranked by '
-            f'{html.escape(figs.objective_label(objective))}; only completed trials get a rank. '
+            f'{html.escape(show.metric_title(objective))}; only completed trials get a rank. '
             'The selected trial is highlighted.</p>'
             + _table(board, _titles(board.columns), "leaderboard", attrs, priority))
 
@@ -291,10 +265,10 @@ def _failed(trials: pd.DataFrame, hp_names: list[str]) -> str:
     return _table(bad[cols].reset_index(drop=True), _titles(cols), "failed-trials")
 
 
-def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, selected: str | None,
-             note: str | None) -> str:
-    objective = cfg.tuner.objective
-    names = rundir.class_names(run)
+def _summary(record: RunRecord, selected: str | None, note: str | None) -> str:
+    run, cfg, trials, test, objective = record.run, record.config, record.trials, record.test, \
+        record.objective
+    names = record.class_names()
     seconds = pd.to_numeric(trials.get("seconds", pd.Series(dtype=float)), errors="coerce").sum()
     rows = [
         ("space", f"{cfg.name} (config.yaml in the run folder): "
@@ -303,21 +277,22 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
         ("data", cfg.data.source + (f"; {len(names)} classes ({', '.join(names[:10])})" if names else "")),
         ("search", f"{cfg.tuner.algorithm}, up to {_count(cfg.tuner.max_trials, 'trial')} x "
                    f"{_count(cfg.tuner.epochs, 'epoch')}, seed {cfg.tuner.seed}"),
-        ("objective", f"{objective}: {figs.objective_label(objective)}"),
-        ("state", f"sweep {rundir.run_state(run)}"),
-        ("trials", f"{len(trials)}: {results.status_counts(trials)}"),
+        ("objective", f"{objective}: {show.metric_title(objective)}"),
+        ("state", f"sweep {record.state}"),
+        ("trials", f"{len(trials)}: {record.status_counts()}"),
         ("time", f"{_duration(seconds)} of trials (added up)"),
     ]
     if selected is not None and not trials.empty and (trials.trial_id == selected).any():
         row = trials[trials.trial_id == selected].iloc[0]
         value = pd.to_numeric(pd.Series([row.get(objective)]), errors="coerce").iloc[0]
-        rows.append(("selected trial", f"{figs.describe(row, cfg.varying())}; {objective} "
+        rows.append(("selected trial", f"{show.trial_label(row, cfg.varying())}; {objective} "
                                        f"{value:.4f} at epoch {_cell(row.get('best_epoch'))[0]}"))
     if test.get("test_accuracy") is not None:
         rows.append(("test", f"trial {test['trial_id']} on {test.get('test_examples')} test examples: "
-                             f"accuracy {test['test_accuracy']:.4f} (fraction correct, higher is better), "
-                             f"loss {test.get('test_loss', float('nan')):.4f} (cross-entropy, lower is "
-                             "better); the test split is scored once, for the selected trial"))
+                             f"accuracy {test['test_accuracy']:.4f} (fraction correct, "
+                             f"{show.better('accuracy')}), loss {test.get('test_loss', float('nan')):.4f} "
+                             f"(cross-entropy, {show.better('loss')}); the test split is scored once, for "
+                             "the selected trial"))
     optimism = verdict.optimism_line(test, trials)
     if optimism:
         rows.append(("validation vs test", optimism))
@@ -327,7 +302,7 @@ def _summary(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict, se
     if note:
         rows.append(("note", note))
     out = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f'<table class="summary">{out}</table>' + _confirmed(run, cfg, trials, test) + _pretrained(run)
+    return f'<table class="summary">{out}</table>' + _confirmed(record) + _pretrained(run)
 
 
 def _pretrained(run: RunDir) -> str:
@@ -356,21 +331,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} minutes" if seconds < 7200 else f"{seconds / 3600:.1f} hours"
 
 
-def _confirmed(run: RunDir, cfg: SweepConfig, trials: pd.DataFrame, test: dict) -> str:
+def _confirmed(record: RunRecord) -> str:
     """`sweep confirm`'s configurations (mean, sd, interval) and its sentence, when it has run."""
-    if not run.confirm_csv.exists():
-        return ""
     from sweep.analysis import confirm
 
     try:
-        rows = confirm.read_rows(run)
+        summary = record.confirm_summary()
     except Exception as e:  # a damaged confirm.csv must not cost the whole page
         return f'<p class="empty">confirm.csv could not be read ({html.escape(str(e))}).</p>'
-    objective = cfg.tuner.objective
-    if rows.empty or objective not in rows:
+    if summary is None:
         return ""
-    sweep = trials.set_index("trial_id")[objective] if objective in trials else None
-    summary = confirm.summarize(rows, objective, cfg.varying(), sweep=sweep)
+    objective, test = record.objective, record.test
     verdict = confirm.overlap_sentence(summary, objective)
     confirmed = test.get("confirmed") or {}
     extra = ""

@@ -12,6 +12,7 @@ import difflib
 import functools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sweep import metrics, rundir
@@ -105,7 +106,8 @@ def _best_epoch(epochs: pd.DataFrame, objective: str, columns: list[str]) -> dic
     if epochs.empty or objective not in epochs or epochs[objective].isna().all():
         return {"epochs_run": len(epochs)} if len(epochs) else {}
     at = metrics.best_index(objective, epochs[objective])  # the one best-epoch rule
-    assert at is not None  # some value is a number (above)
+    if at is None:  # no finite value (every epoch inf): ran, but no best epoch to rank
+        return {"epochs_run": len(epochs)}
     best = epochs.iloc[at]
     row = {m: best[m] for m in columns if m in epochs}
     row.update(epochs_run=len(epochs), best_epoch=int(best["epoch"]))
@@ -165,7 +167,7 @@ def report_tables(run_dir: RunDir | str | Path) -> tuple[pd.DataFrame, pd.DataFr
     csvs = f"{run.trials_csv.name} and {run.history_csv.name}"
     if not run.tuner.is_dir():
         return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), \
-            f"no {run.tuner.name}/ in {run}: reporting read-only from its {csvs}"
+            f"no {run.tuner.name}/ (copied without it) in {run}: reporting read-only from its {csvs}"
     trials, history = read_tables(run)
     if len(saved) > len(trials):
         return saved, _read_csv(run.history_csv, HISTORY_COLUMNS), (
@@ -202,7 +204,8 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
                 sort: str | None = None, hp_names: list[str] | None = None) -> pd.DataFrame:
     """The top trials, ranked by `sort` (default: the objective, best first).
 
-    Only COMPLETED trials get a rank; the others follow them, unranked.
+    Only completed trials (`completed`: a finite objective) get a rank; the others follow
+    them, unranked.
     """
     sort = sort or objective
     if sort not in trials.columns:
@@ -214,16 +217,37 @@ def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int 
         hp_names = [c for c in trials.columns
                     if c not in TRIAL_COLUMNS + TRIAL_TAIL_COLUMNS and not metrics.is_metric(c)]
     # Failed or unfinished trials rank after every completed one, whatever their metrics.
-    done = trials.status.eq(TrialStatus.COMPLETED) if "status" in trials else True
+    done = trials.index.isin(completed(trials, objective).index) if "status" in trials \
+        else np.ones(len(trials), dtype=bool)
     ranked = trials.assign(_done=done).sort_values(
-        ["_done", sort], ascending=[False, ascending], na_position="last", kind="stable"
-    ).drop(columns="_done").head(top)
+        ["_done", sort], ascending=[False, ascending], na_position="last", kind="stable").head(top)
     cols = ["trial_id", "status"] + hp_names + [objective, "test_accuracy", "epochs_run", "seconds"]
     cols = list(dict.fromkeys(c for c in cols if c in ranked))
     board = ranked[cols].reset_index(drop=True)
-    completed = board.status.eq(TrialStatus.COMPLETED) if "status" in board else pd.Series(True, board.index)
-    board.insert(0, "rank", pd.Series(range(1, len(board) + 1), dtype="Int64").where(completed))
+    rank = pd.Series(range(1, len(board) + 1), dtype="Int64")
+    board.insert(0, "rank", rank.where(ranked["_done"].to_numpy()))
     return board
+
+
+def completed(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """The COMPLETED trials whose objective is a finite number, the objective as floats.
+
+    The one meaning of "completed" for ranking, plots, importance and the report's charts: a
+    trial that completed without a usable figure (NaN, infinite, unparsable in a copied CSV)
+    is listed, never ranked.
+    """
+    if trials.empty or objective not in trials or "status" not in trials:
+        return trials.iloc[0:0]
+    done = trials[trials.status.eq(TrialStatus.COMPLETED)].copy()
+    done[objective] = pd.to_numeric(done[objective], errors="coerce").astype(float)
+    return done[np.isfinite(done[objective].to_numpy(dtype=float))]
+
+
+def best_trial(trials: pd.DataFrame, objective: str) -> pd.Series | None:
+    """The best completed trial's row (the first of equals, in the table's order), or None."""
+    done = completed(trials, objective)
+    at = metrics.best_index(objective, done[objective]) if len(done) else None
+    return None if at is None else trials.loc[done.index[at]]
 
 
 def status_counts(trials: pd.DataFrame) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sweep.analysis.evaluation import BASELINE  # test.json's key for the linear baseline
 from sweep.metrics import TrialStatus
+from sweep.rundir.testjson import BASELINE  # test.json's key for the linear baseline
 
 
 def baseline(test: dict | None) -> dict | None:

@@ -32,11 +32,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sweep.analysis import confirm
+    from sweep import confirmation
 
     cli_track.check(args.run_dir, args.mlflow)
     with common.native_stderr_hidden(not args.verbose):
-        outcome = confirm.confirm(args.run_dir, args.top, args.seeds, args.resplit,
+        outcome = confirmation.confirm(args.run_dir, args.top, args.seeds, args.resplit,
                                   verbose=args.verbose, say=common.say)
     cli_track.after(args.run_dir, args.mlflow, common.say)
     print()

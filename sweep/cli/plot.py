@@ -21,8 +21,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from sweep.analysis import plots
+    from sweep.analysis.record import RunRecord
 
-    written = common.write_or_say(lambda out: plots.plot_run(args.run_dir, args.top, out), args.out,
+    record = RunRecord.read(args.run_dir)  # a copy without tuner/: its CSVs, as `sweep report`
+    written = common.write_or_say(lambda out: plots.plot_run(record, args.top, out), args.out,
                                   "the plots", required=True, files={"*.png": writes.PLOT}) or []
     for p in written:
         common.say(str(p))

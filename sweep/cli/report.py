@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweep import rundir
-from sweep.analysis import results, verdict
+from sweep.analysis import results
+from sweep.analysis.record import RunRecord
 from sweep.cli import common
 from sweep.errors import UsageError
 from sweep.rundir import RunDir, writes
@@ -31,54 +31,45 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    run_dir, cfg = common.open_run(args.run_dir)
+    record = RunRecord.read(args.run_dir)
+    run_dir, trials, history = record.run, record.trials, record.history
     if args.html is not None:  # before any work: the page's file is one sweep may write
         writes.check_file(_html_target(run_dir, args), writes.REPORT, "--html", force=args.force)
-    trials, history, read_only = results.report_tables(run_dir)
     # An unknown --sort column is refused before anything is written or printed.
-    board = (results.leaderboard(trials, cfg.tuner.objective, args.top, args.sort, cfg.varying())
-             if len(trials) else None)
-    copied = args.html is not None and not run_dir.trial_dirs()
-    if copied:  # no tuner/: the page reads trials.csv and history.csv itself
-        html = _write_html(run_dir, args, None, None)
-    if read_only and args.out is None:
-        common.note(read_only)  # a copy of the CSVs, or fewer trials than they list: kept as they are
+    board = record.leaderboard(args.top, args.sort) if len(trials) else None
+    if record.read_only and args.out is None:
+        common.note(record.read_only)  # a copy of the CSVs, or fewer trials than they list: kept as they are
     else:
         common.write_or_say(lambda out: results.save_tables(trials, history, out or run_dir), args.out,
                             "trials.csv and history.csv",
                             files=dict.fromkeys(["trials.csv", "history.csv"], writes.TABLES))
-    objective = cfg.tuner.objective
-    state = rundir.run_state(run_dir)
-    common.say(f"{run_dir}: sweep {state}; {len(trials)} trials ({results.status_counts(trials)}), "
-               f"{len(history)} epochs recorded")
-    names = rundir.class_names(run_dir)
+    common.say(f"{run_dir}: {record.state_line()}, {len(history)} epochs recorded")
+    names = record.class_names()
     if names:
         common.say(f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}")
     if board is not None:
         common.say(results.format_table(board))
-    lines = verdict.test_lines(rundir.read_json(run_dir.test_json), trials)
+    lines = record.test_lines()
     if lines:
         common.say("\n".join(lines))
     imp = None
-    if cfg.varying():
+    if record.varying:
         from sweep.analysis import importance  # Optuna, on first use
 
-        imp = importance.importance(trials, cfg)
-        common.say(importance.summary_line(imp, objective))
-    if args.html is not None and not copied:
-        html = _write_html(run_dir, args, (trials, history), imp)
+        imp = importance.importance(trials, record.config)
+        common.say(importance.summary_line(imp, record.objective))
     if args.html is not None:
-        common.say(f"Report: {html}")
+        common.say(f"Report: {_write_html(record, args, imp)}")
     return common.EXIT_OK
 
 
-def _write_html(run_dir: RunDir, args: argparse.Namespace, tables, imp) -> Path:
+def _write_html(record: RunRecord, args: argparse.Namespace, imp) -> Path:
     from sweep.analysis import report_html
 
-    target = _html_target(run_dir, args)
+    target = _html_target(record.run, args)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        written = report_html.write_report(run_dir, target, tables, imp)
+        written = report_html.write_report(record, target, imp)
     except OSError as e:
         raise UsageError(f"cannot write the report to {target} ({e.strerror}); pass --html FILE") from None
     return written

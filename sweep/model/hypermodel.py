@@ -47,7 +47,7 @@ class RNNHyperModel(kt.HyperModel):
         metrics: names in `sweep.metrics.METRICS` to compile (`metrics.compiled(objective)`).
         encoder_weights: hyperparameter values -> a language model's weights per layer (the
             embedding's, then each cell's), for `embedding_init: lm`
-            (`sweep.search.pretrain.Pretrainer.encoder_weights`); None keeps Keras' random start
+            (`sweep.train.pretrain.Pretrainer.encoder_weights`); None keeps Keras' random start
             (export rebuilds the network that way, then loads the trained weights).
         freeze_epochs: `embedding_init: lm` trials train only the head for this many epochs
             first (`pretrain.freeze_epochs`; `training.HeadFirstAdam`).

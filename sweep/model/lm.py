@@ -8,7 +8,7 @@ so their weights have the classifier's shapes and copy across (`encoder_weights`
 on windows of one token stream with a sampled softmax (TensorFlow's `sampled_softmax_loss`,
 whose log-uniform sampler suits ids ranked by frequency, as TextVectorization ranks them),
 or the full softmax on a small vocabulary, and is scored by exact perplexity over the whole
-vocabulary. Keras and TensorFlow only: `sweep.search.pretrain` feeds it windows and keeps
+vocabulary. Keras and TensorFlow only: `sweep.train.pretrain` feeds it windows and keeps
 its files.
 """
 

@@ -162,7 +162,7 @@ class ExportDir(_Folder):
 
 
 class LMCache(_Folder):
-    """The language models every run on this machine shares (`sweep.search.pretrain`):
+    """The language models every run on this machine shares (`sweep.train.pretrain`):
     `$RNN_SWEEP_CACHE/lm/`, by default `~/.cache/rnn-sweep/lm/`."""
 
     def __init__(self, path: str | Path | None = None):

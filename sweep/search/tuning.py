@@ -6,7 +6,7 @@ a checkpoint (`tuner/trial_*/`). This module adds, beside them in each trial fol
     epochs.csv    one row per epoch (KerasTuner keeps only the best one)
     sweep.json    seconds, seconds outside fit(), peak memory, the worker that ran it
 
-and, once the search is over, has `sweep.analysis.evaluation` score the best completed trial on test.
+and, once the search is over, has `sweep.train.evaluation` score the best completed trial on test.
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sweep.analysis import evaluation
 from sweep.data.pipeline import SweepData
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.progress import TrialEvents
 from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
-from sweep.search import ktcompat, runtime
+from sweep.search import ktcompat
 from sweep.search.oracle import SweepOracleMixin, oracle_class
 from sweep.search.pruning import MedianPruner
-from sweep.search.trial_model import hypermodel_class
-from sweep.space.config import MAX_SEED, SweepConfig
+from sweep.space.config import SweepConfig
 from sweep.space.registry import TUNERS
+from sweep.train import evaluation, runtime
+from sweep.train.runtime import trial_seed
+from sweep.train.trial_model import hypermodel_class
 
 if TYPE_CHECKING:
     # The mixin's base for mypy: KerasTuner's Tuner, which it is mixed in front of and which
@@ -160,12 +161,6 @@ def _tuner_class(base):
     """One of KerasTuner's tuners, with `SweepTunerMixin` in front."""
     ktcompat.atomic_json_writes()
     return type(f"Sweep{base.__name__}", (SweepTunerMixin, base), {})
-
-
-def trial_seed(seed: int, trial_id: str) -> int:
-    """The seed of one trial: the sweep's seed + the trial's number, within NumPy's range."""
-    number = int(trial_id) if str(trial_id).isdigit() else 0
-    return (seed + number) % (MAX_SEED + 1)
 
 
 def make_tuner(cfg: SweepConfig, hypermodel, run: RunDir, overwrite: bool,

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sweep import __version__, metrics, rundir
-from sweep.analysis import results
+from sweep.analysis.record import RunRecord
 from sweep.errors import DamagedRun, RunFailed, RunInUse, UsageError
 from sweep.metrics import TrialStatus
 from sweep.rundir import ExportDir, RunDir, owned, read_json, write_atomic, write_json
@@ -45,36 +45,35 @@ class Exported:
     notes: list[str]
 
 
-def choose_trial(run: RunDir, trial_id: str | None = None) -> pd.Series:
-    """The trials.csv row of `trial_id`, or of the best completed trial.
+def choose_trial(run: RunDir | RunRecord, trial_id: str | None = None) -> pd.Series:
+    """The trials.csv row of `trial_id`, or of the best completed trial (`RunRecord.best`).
 
     Raises:
         UsageError: an unknown id, a trial that did not complete, or no completed trial.
     """
-    cfg = rundir.load_config(run)
-    trials = results.trials_dataframe(run)
+    record = run if isinstance(run, RunRecord) else RunRecord.read(run)
+    trials = record.trials
     if trial_id is not None:
-        row = trials[trials.trial_id.astype(str) == str(trial_id)]
-        if row.empty:
+        row = record.trial(trial_id)
+        if row is None:
             known = ", ".join(trials.trial_id.astype(str).head(20))
-            raise UsageError(f"--trial: no trial {trial_id!r} in {run} (it has {known or 'none'})")
-        if row.iloc[0].status != TrialStatus.COMPLETED:
-            raise UsageError(f"--trial: trial {trial_id} is {row.iloc[0].status}, not COMPLETED; "
+            raise UsageError(f"--trial: no trial {trial_id!r} in {record.run} (it has {known or 'none'})")
+        if row.status != TrialStatus.COMPLETED:
+            raise UsageError(f"--trial: trial {trial_id} is {row.status}, not COMPLETED; "
                              "only a completed trial is a model")
-        return row.iloc[0]
-    board = results.leaderboard(trials, cfg.tuner.objective, top=1)
-    if board.empty or pd.isna(board["rank"].iloc[0]):
-        raise UsageError(f"{run}: no completed trial to export")
-    best = board.trial_id.iloc[0]
-    return trials[trials.trial_id == best].iloc[0]
+        return row
+    best = record.best()
+    if best is None:
+        raise UsageError(f"{record.run}: no completed trial to export")
+    return best
 
 
-def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
+def export(run: RunDir | RunRecord, trial_id: str | None = None, refit: bool = False,
            out: Path | None = None, say=print) -> Exported:
     """Writes the export folder of one completed trial (see the module docstring).
 
     Args:
-        run: the run folder.
+        run: the run folder, or as read (`RunRecord`).
         trial_id: the trial; default the best completed one.
         refit: retrain its hyperparameters on train + validation for its best number of
             epochs (seeded) and export that model; the card shows both test figures.
@@ -85,16 +84,17 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
         UsageError: no such completed trial; the data is gone when it is needed (a refit,
             or a run made before vocabularies were saved).
     """
-    cfg = rundir.load_config(run)
+    record = run if isinstance(run, RunRecord) else RunRecord.read(run)
+    run, cfg = record.run, record.config
     notes: list[str] = []
-    running = _live_sweep(run)
+    running = _live_sweep(record)
     if running and trial_id is None:
         raise RunInUse(f"{run}: the sweep is still running ({running}), so its best trial may "
                        "change; export when it ends, or name a trial with --trial ID")
     if running:
         notes.append(f"the sweep in {run} is still running ({running}); trial {trial_id} is "
                      "exported as it is now")
-    row = choose_trial(run, trial_id)
+    row = choose_trial(record, trial_id)
     tid = str(row.trial_id)
     checkpoint = RunDir.checkpoint(run.trial_dir(tid))
     if not checkpoint.is_file():
@@ -107,11 +107,11 @@ def export(run: RunDir, trial_id: str | None = None, refit: bool = False,
     return Exported(folder, card, notes)
 
 
-def _live_sweep(run: RunDir) -> str | None:
-    """'pid N on HOST' when a live sweep is running in `run`, else None."""
-    if rundir.run_state(run) != "running":
+def _live_sweep(record: RunRecord) -> str | None:
+    """'pid N on HOST' when a live sweep is running in the run, else None."""
+    if record.state != "running":
         return None
-    status = read_json(run.status) or {}
+    status = read_json(record.run.status) or {}
     return f"pid {status.get('pid')} on {status.get('host')}"
 
 
@@ -121,14 +121,14 @@ def _export(run: RunDir, cfg: SweepConfig, row: pd.Series, refit: bool, tmp: Exp
     import keras_tuner as kt
 
     from sweep.model.hypermodel import RNNHyperModel, foreign_layers
-    from sweep.search import runtime, tuning
+    from sweep.train import runtime
 
     tid = str(row.trial_id)
     trial_dir = run.trial_dir(tid)
     hp = kt.HyperParameters.from_config(read_json(RunDir.trial_json(trial_dir))["hyperparameters"])
     names = rundir.class_names(run) or ["0", "1"]
     vocab_size = int(hp.get("vocab_size"))
-    runtime.configure_runtime(tuning.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
+    runtime.configure_runtime(runtime.trial_seed(cfg.tuner.seed, tid), mixed_precision=False)
 
     data, vocab = _vocabulary(cfg, run, vocab_size)
     hypermodel = RNNHyperModel(cfg.hyperparameters, len(names),
@@ -152,7 +152,7 @@ def _export(run: RunDir, cfg: SweepConfig, row: pd.Series, refit: bool, tmp: Exp
     if refit or not checkpoint_test:
         if data is None:
             data = _data(cfg, run)
-        from sweep.analysis.evaluation import score_on_test
+        from sweep.train.evaluation import score_on_test
 
         if not checkpoint_test:
             # Not the sweep's pick, so test.json does not hold it: scored now, and said so.
@@ -195,13 +195,13 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     import keras
 
     from sweep.model import training
-    from sweep.search import tuning
+    from sweep.train.runtime import trial_seed
 
     epochs = int(row.best_epoch) if pd.notna(row.best_epoch) else cfg.tuner.epochs
-    seed = tuning.trial_seed(cfg.tuner.seed, tid)
+    seed = trial_seed(cfg.tuner.seed, tid)
     keras.utils.set_random_seed(seed)
     hypermodel.word_vectors = data.word_vectors
-    from sweep.search.pretrain import Pretrainer  # embedding_init: lm starts from the same LM
+    from sweep.train.pretrain import Pretrainer  # embedding_init: lm starts from the same LM
 
     hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say).encoder_weights
     hypermodel.freeze_epochs = cfg.pretrain.freeze_epochs

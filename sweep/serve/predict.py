@@ -176,25 +176,27 @@ def resolve_model(path: Path, say: Callable[[str], None]) -> Iterator[ExportDir]
     if not run.config.is_file():
         raise UsageError(f"{path}: neither an export folder (no {folder.card_json.name}) "
                          f"nor a run folder (no {run.config.name})")
+    from sweep.analysis.record import RunRecord
     from sweep.serve.export import _live_sweep, choose_trial, export
 
-    running = _live_sweep(run)
+    record = RunRecord.read(run)  # one read: the trial chosen here is the one exported
+    running = _live_sweep(record)
     if running:
         raise RunInUse(f"{run}: the sweep is still running ({running}), so its best trial may change; "
                        "predict when it ends, or with a folder from `sweep export RUN --trial ID`")
-    trial = choose_trial(run)
+    trial = choose_trial(record)
     folder = ExportDir(run.export_dir(str(trial.trial_id)))
     if folder.is_export():
         yield folder
         return
     try:
         say(f"Exporting the best trial ({trial.trial_id}) of {run} to {folder}")
-        made = export(run, str(trial.trial_id), say=say).folder
+        made = export(record, str(trial.trial_id), say=say).folder
     except NotWritable:
         with owned.temporary("export") as tmp:
             say(f"{run} cannot be written: exporting trial {trial.trial_id} to a temporary folder "
                 "instead (removed at the end; `sweep export RUN --out DIR` keeps one)")
-            yield export(run, str(trial.trial_id), out=tmp / "model", say=say).folder
+            yield export(record, str(trial.trial_id), out=tmp / "model", say=say).folder
         return
     yield made
 

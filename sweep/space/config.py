@@ -106,7 +106,7 @@ class TunerConfig:
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    """How the language model behind `embedding_init: lm` is trained (`sweep.search.pretrain`).
+    """How the language model behind `embedding_init: lm` is trained (`sweep.train.pretrain`).
 
     Part of what an LM is: a change trains (and caches) another one.
     """

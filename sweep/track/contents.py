@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 
 from sweep import metrics, rundir
-from sweep.analysis import results
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir
 
@@ -67,12 +66,6 @@ def space_params(cfg) -> tuple[dict[str, str], dict[str, str]]:
     space.pop("tracking", None)
     moving = {k: space["tuner"].pop(k) for k in rundir.RESUMABLE_CHANGES}
     return {k: param(v) for k, v in flatten(space).items()}, {k: param(v) for k, v in moving.items()}
-
-
-def tables(run: RunDir) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """trials.csv's and history.csv's rows, fresh from KerasTuner's folder where there is one."""
-    trials, history, _ = results.report_tables(run)  # a copy without tuner/: its CSVs
-    return trials, history
 
 
 def times(run: RunDir, row: pd.Series) -> tuple[int | None, int | None]:
@@ -150,12 +143,11 @@ def trial_figures(cfg, row: pd.Series) -> dict[str, float]:
     return {k: v for k, v in figures.items() if v is not None}
 
 
-def test_figures(run: RunDir) -> tuple[dict[str, float], str | None]:
+def test_figures(test: dict) -> tuple[dict[str, float], str | None]:
     """test.json's figures (the confirmed ones prefixed `confirmed_`, the linear baseline's
     `baseline_`) and its best trial's id."""
-    test = rundir.read_json(run.test_json)
     figures: dict[str, float] = {}
-    if not isinstance(test, dict):
+    if not test:
         return figures, None
     for k, v in test.items():
         if k.startswith("test_") and (n := number(v)) is not None:

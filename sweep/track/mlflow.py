@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from sweep import __version__, rundir
+from sweep.analysis.record import RunRecord
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir
 from sweep.track import contents, public_uri
@@ -129,10 +130,9 @@ class Reconciler:
             final: also log the end-of-sweep artifacts and test figures; None: when the
                 sweep is not running.
         """
-        cfg = rundir.load_config(self.run)
-        state = rundir.run_state(self.run)
+        record = RunRecord.read(self.run)  # a copy without tuner/: its CSVs
+        cfg, state, trials, history = record.config, record.state, record.trials, record.history
         final = state != "running" if final is None else final
-        trials, history = contents.tables(self.run)
         done = {"trials": 0, "confirm": 0}
         starts = [t for _, row in trials.iterrows() if (t := contents.times(self.run, row)[0]) is not None]
         parent = self._parent(cfg, state, min(starts) if starts else None)
@@ -143,7 +143,7 @@ class Reconciler:
             done["trials"] += 1
         done["confirm"] = self._confirm(cfg, parent)
         if final:
-            self._end(parent)
+            self._end(parent, record.test)
         status = rundir.read_json(self.run.status)
         ended = status.get("time") if isinstance(status, dict) and state != "running" else None
         self._set_status(parent, SWEEP_STATUS.get(state, "KILLED"),
@@ -319,9 +319,9 @@ class Reconciler:
             self.client.set_terminated(run_id, status, end_time=end_time)
         self._status[run_id] = status
 
-    def _end(self, parent: str) -> None:
+    def _end(self, parent: str, test: dict) -> None:
         """The sweep's results on the parent: test figures, tables, plots, the HTML report."""
-        figures, best = contents.test_figures(self.run)
+        figures, best = contents.test_figures(test)
         self._log(parent, figures=figures, tags={TAG + "best_trial": best} if best is not None else None)
         for name in contents.END_ARTIFACTS:
             path = self.run.path / name

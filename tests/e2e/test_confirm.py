@@ -74,6 +74,7 @@ def test_the_best_mean_is_scored_on_test_beside_the_single_seed_winner(confirmed
     before = json.loads((finished_run / "test.json").read_text())
     test = json.loads((run_dir / "test.json").read_text())
     confirmed_entry = test.pop("confirmed")
+    assert test.pop("confirm_plan") == {"top": 2, "seeds": 2, "resplit": False}  # what it asked
     assert test == before  # the single-seed winner as it was
     table = rows(run_dir)
     means = table.groupby("trial_id").val_accuracy.mean()

@@ -13,6 +13,7 @@ import pytest
 from helpers import run_main
 from scipy import stats
 
+from sweep import confirmation
 from sweep.analysis import confirm, plots
 from sweep.rundir import RunDir
 from sweep.rundir import lock as runlock
@@ -124,11 +125,11 @@ def test_one_configuration_or_one_seed_has_nothing_to_compare():
 
 
 def test_repeat_seeds_are_new_the_same_for_every_configuration_and_in_range():
-    seeds = [confirm.confirm_seed(42, r) for r in range(1, 6)]
+    seeds = [confirmation.confirm_seed(42, r) for r in range(1, 6)]
     assert len(set(seeds)) == 5
     trial_seeds = {42 + t for t in range(10_000)}  # tuning.trial_seed of a big sweep
     assert not trial_seeds & set(seeds)
-    assert all(0 <= confirm.confirm_seed(MAX_SEED, r) <= MAX_SEED for r in range(1, 4))
+    assert all(0 <= confirmation.confirm_seed(MAX_SEED, r) <= MAX_SEED for r in range(1, 4))
 
 
 # --- The plot -----------------------------------------------------------------------------------
@@ -197,12 +198,12 @@ def test_names_inside_the_run_folder_come_from_rundir():
 
 
 def test_the_confirmed_entry_joins_test_json_without_touching_the_rest(tmp_path):
-    from sweep.analysis import evaluation
+    from sweep.rundir import testjson
 
     run = RunDir(tmp_path)
     winner = {"trial_id": "2", "test_loss": 0.3, "test_accuracy": 0.88, "test_examples": 100}
     run.test_json.write_text(json.dumps(winner))
-    evaluation.record_confirmed(run, {"trial_id": "1", "test_accuracy": 0.87})
-    evaluation.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.86})  # replaced, not added
+    testjson.record_confirmed(run, {"trial_id": "1", "test_accuracy": 0.87})
+    testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.86})  # replaced, not added
     assert json.loads(run.test_json.read_text()) == {**winner, "confirmed": {"trial_id": "0",
                                                                              "test_accuracy": 0.86}}

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from sweep import cli
-from sweep.analysis import plots
+from sweep import api, cli
+from sweep.analysis import plots, presentation
+from sweep.space.hyperparameters import Choice
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLOTS = ["best_curves.png", "hparams.png", "cells.png", "length_accuracy.png"]
@@ -122,8 +123,12 @@ def test_cells_without_a_bidirectional_column(tmp_path):
 
 
 def test_categories_sort_by_value_not_text():
-    assert plots._sorted_values(pd.Series([20000, 1000, 5000, 1000])) == [1000, 5000, 20000]
-    assert plots._sorted_values(pd.Series(["lstm", "gru"])) == ["gru", "lstm"]
+    assert presentation.value_order("vocab_size", pd.Series([20000, 1000, 5000, 1000])) == [1000, 5000, 20000]
+    assert presentation.value_order("pooling", pd.Series(["max", "last"])) == ["last", "max"]
+    assert presentation.value_order("cell", pd.Series(["gru", "simple_rnn", "lstm"])) == \
+        ["simple_rnn", "lstm", "gru"]  # the registry's order
+    space = Choice(["max", "last"])
+    assert presentation.value_order("pooling", pd.Series(["last", "max"]), space) == ["max", "last"]
 
 
 def test_sweep_plot_writes_the_four_pngs(small_run, tmp_path, capsys):
@@ -140,13 +145,16 @@ def test_sweep_plot_writes_the_four_pngs(small_run, tmp_path, capsys):
         assert_real_png(run / name)
 
 
-@pytest.mark.parametrize("state", ["no trials", "no length_accuracy.csv"])
+@pytest.mark.parametrize("state", ["no trials", "copied without tuner/", "no length_accuracy.csv"])
 def test_sweep_plot_writes_what_the_run_allows(small_run, tmp_path, capsys, state):
     run = Path(shutil.copytree(small_run, tmp_path / "run"))
     for png in run.glob("*.png"):
         png.unlink()
-    if state == "no trials":
+    if state != "no length_accuracy.csv":
         shutil.rmtree(run / "tuner")
+    if state == "no trials":
+        (run / "trials.csv").unlink()
+        (run / "history.csv").unlink()
     (run / "length_accuracy.csv").unlink()
 
     assert cli.main(["plot", str(run)]) == 0
@@ -155,5 +163,6 @@ def test_sweep_plot_writes_what_the_run_allows(small_run, tmp_path, capsys, stat
     if state == "no trials":
         assert pngs == []
         assert "no completed trials" in capsys.readouterr().err
-    else:
+    else:  # a copy without tuner/ is drawn from its CSVs, as `Run.plot()` and `sweep report` read it
         assert pngs == sorted(set(PLOTS) - {"length_accuracy.png"})
+        assert sorted(api.load(run).plot()) == sorted(p.removesuffix(".png") for p in pngs)

@@ -90,7 +90,7 @@ def test_a_folder_copied_without_tuner_reports_from_its_csvs(run60, tmp_path):
 
     page = report_html.write_report(copy, tmp_path / "elsewhere.html").read_text()
 
-    assert "no tuner/ (copied without it)" in page
+    assert "no tuner/ (copied without it)" in page and "reporting read-only" in page
     assert len(leaderboard_ids(page)) == 60
     assert charts(page) == CHART_IDS
 

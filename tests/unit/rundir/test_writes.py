@@ -36,7 +36,7 @@ EXCEPTIONS = {
         "KerasTuner's tuner state copied under the new tuner id in RUN/tuner/, under the lock",
     ("sweep/search/distributed.py", "_write_private", "os.open"):
         "the oracle secret's temporary file, made 0600 inside save_atomic's callback",
-    ("sweep/search/runtime.py", "peak_rss_reset", ".write_text()"):
+    ("sweep/train/runtime.py", "peak_rss_reset", ".write_text()"):
         "/proc/self/clear_refs: a kernel control file (resets the peak RSS), not a file on disk",
     ("sweep/serve/export.py", "_write", ".save()"):
         "model.keras into the export's temporary folder, swapped in whole by owned.Replacement",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sys
 
+import pandas as pd
 import pytest
 from helpers import ROOT
 
@@ -102,9 +103,10 @@ def test_a_plugin_module_registers_on_import_and_is_saved_with_the_space():
 
 
 def test_plots_and_report_take_order_and_labels_from_the_cell_table(mine):
-    from sweep.analysis import plots, report_figures
+    from sweep.analysis import plots, presentation, report_figures
 
-    assert [report_figures.show(c) for c in CELLS.names()] == [e.label for e in CELLS]
+    assert [presentation.value(c) for c in CELLS.names()] == [e.label for e in CELLS]
+    assert presentation.value_order("cell", pd.Series(CELLS.names()[::-1])) == list(CELLS.names())
     assert [plots._cell_color(c) for c in ("simple_rnn", "lstm", "gru")] == ["C0", "C1", "C2"]
     colours = [report_figures._cell_color(c) for c in (*CELLS.names(), "unheard_of")]
     assert len(set(colours)) == len(colours) and report_figures.HIGHLIGHT not in colours

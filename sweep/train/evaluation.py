@@ -15,14 +15,10 @@ import pandas as pd
 
 from sweep.metrics import TrialStatus
 from sweep.rundir import RunDir, read_json, write_atomic, write_json
+from sweep.rundir.testjson import KEPT
 
 if TYPE_CHECKING:
     from sweep.data.pipeline import SweepData
-
-CONFIRMED = "confirmed"  # test.json's key for `sweep confirm`'s configuration (sweep.analysis.confirm)
-BASELINE = "baseline"  # test.json's key for the linear baseline (sweep.search.baseline)
-KEPT = (CONFIRMED, BASELINE)  # records of their own, kept when the selected trial is scored again
-
 
 def completed_trials(oracle) -> list:
     """The oracle's COMPLETED trials, best first: the only ones ranked, scored or analysed.
@@ -63,28 +59,6 @@ def score_on_test(model, data: SweepData, vocab_size: int) -> dict:
     """test_loss, test_accuracy and test_examples of a trained model on the whole test split."""
     logits, labels, _ = _predict_test(model, data, vocab_size)
     return _scores(model, logits, labels)
-
-
-def record_confirmed(run: RunDir, entry: dict) -> None:
-    """Adds `sweep confirm`'s result to test.json under CONFIRMED, keeping the rest as it is."""
-    _record(run, CONFIRMED, entry)
-
-
-def record_baseline(run: RunDir, entry: dict) -> None:
-    """Adds the linear baseline's result to test.json under BASELINE, keeping the rest as it is."""
-    _record(run, BASELINE, entry)
-
-
-def saved_baseline(run: RunDir, fingerprint: str) -> dict | None:
-    """The baseline test.json holds for this data (same splits), else None."""
-    test = read_json(run.test_json)
-    entry = test.get(BASELINE) if isinstance(test, dict) else None
-    return entry if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint else None
-
-
-def _record(run: RunDir, key: str, entry: dict) -> None:
-    test = read_json(run.test_json)
-    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), key: entry})
 
 
 def _scores(model, logits: np.ndarray, labels: np.ndarray) -> dict:

@@ -1,8 +1,20 @@
-"""The process a sweep runs in: seeds and devices, memory probes, and Ctrl-C that is never lost."""
+"""The process a sweep runs in: seeds (a trial's too) and devices, memory probes, and Ctrl-C that
+is never lost."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from sweep.space.config import MAX_SEED
+
+
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed of one trial: the sweep's seed + the trial's number, within NumPy's range.
+
+    The search seeds each trial with it, and an export's refit retrains with the same.
+    """
+    number = int(trial_id) if str(trial_id).isdigit() else 0
+    return (seed + number) % (MAX_SEED + 1)
 
 
 def configure_runtime(seed: int, mixed_precision: bool) -> None:

@@ -1,4 +1,4 @@
-"""sweep.search.runtime: `--mixed-precision` reaches Keras (and the model keeps float32 logits
+"""sweep.train.runtime: `--mixed-precision` reaches Keras (and the model keeps float32 logits
 under it), and peak memory."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 from sweep import cli
 from sweep.model.hypermodel import RNNHyperModel
-from sweep.search import runtime
 from sweep.space.hyperparameters import HYPERPARAMETERS, Fixed
+from sweep.train import runtime
 
 
 class _Stop(Exception):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def hypermodel_class() -> type:
     """The class `SweepHyperModel(space, data, verbose=False, objective="val_accuracy",
     pretrain=PretrainConfig(), say=None)`; `embedding_init: lm` trials start from the
-    language model `sweep.search.pretrain` trains (or finds) with `pretrain`, saying how it goes.
+    language model `sweep.train.pretrain` trains (or finds) with `pretrain`, saying how it goes.
 
     Made on call, so that importing this module imports no Keras.
     """
@@ -33,7 +33,7 @@ def hypermodel_class() -> type:
         def __init__(self, space, data: SweepData, verbose: bool = False,
                      objective: str = "val_accuracy", pretrain: PretrainConfig | None = None,
                      say: Say | None = None):
-            from sweep.search.pretrain import Pretrainer
+            from sweep.train.pretrain import Pretrainer
 
             pretrainer = Pretrainer(pretrain or PretrainConfig(), data, say or (lambda line: None))
             super().__init__(space, num_classes=len(data.class_names),

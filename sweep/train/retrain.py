@@ -1,7 +1,7 @@
 """`sweep confirm`'s retraining: a configuration trained again with a new seed, and scored on test.
 
 Trains with the sweep's own routine (`sweep.model.training`: same callbacks, NaN policy and
-best-epoch rule) and the sweep's hypermodel (`sweep.search.trial_model`). TensorFlow is
+best-epoch rule) and the sweep's hypermodel (`sweep.train.trial_model`). TensorFlow is
 imported only when a repeat trains, so `sweep.analysis.confirm` stays light.
 """
 
@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from sweep import metrics, rundir
-from sweep.analysis import evaluation
 from sweep.errors import DamagedRun
 from sweep.metrics import METRIC_COLUMNS
 from sweep.progress import Say
 from sweep.rundir import RunDir, read_json
 from sweep.space.config import SweepConfig
+from sweep.train import evaluation
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Retrainer:
     """Trains and scores repeats the way the sweep trains its trials."""
 
     def __init__(self, run: RunDir, cfg: SweepConfig, verbose: bool, say: Say):
-        from sweep.search import runtime
+        from sweep.train import runtime
 
         self.run, self.cfg, self.verbose, self.say = run, cfg, verbose, say
         runtime.configure_runtime(cfg.tuner.seed, mixed_precision=False)
@@ -57,7 +57,7 @@ class Retrainer:
     def _model(self, repeat: Repeat):
         import keras_tuner as kt
 
-        from sweep.search.trial_model import hypermodel_class
+        from sweep.train.trial_model import hypermodel_class
 
         trial = read_json(RunDir.trial_json(self.run.trial_dir(repeat.trial_id)))
         if not isinstance(trial, dict) or "hyperparameters" not in trial:

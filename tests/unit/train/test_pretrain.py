@@ -79,7 +79,7 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
 
 
 def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
-    from sweep.search import pretrain
+    from sweep.train import pretrain
 
     monkeypatch.setattr(pretrain, "SAY_EVERY", 0.0)
     lines: list[str] = []
@@ -117,8 +117,8 @@ def test_a_trial_starts_from_the_lms_weights(tmp_path, cache, bidirectional):
     from sweep.data.pipeline import SweepData
     from sweep.model.hypermodel import RNNHyperModel
     from sweep.rundir import RunDir
-    from sweep.search.pretrain import Pretrainer
     from sweep.space.config import DataConfig, PretrainConfig, from_dict
+    from sweep.train.pretrain import Pretrainer
 
     data_cfg = DataConfig(source=f"csv:{write_csv(tmp_path / 'd.csv', make_examples(200))}", max_length=16)
     data = SweepData(data_cfg, 1, RunDir(tmp_path / "run"))

@@ -1,4 +1,4 @@
-"""sweep.analysis.evaluation: the selected trial's test score, and only completed trials are models."""
+"""sweep.train.evaluation: the selected trial's test score, and only completed trials are models."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from helpers import make_examples, write_csv
 
-from sweep.analysis import evaluation
 from sweep.data.pipeline import SweepData
 from sweep.model.hypermodel import RNNHyperModel
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, testjson
 from sweep.space.config import DataConfig
 from sweep.space.hyperparameters import Fixed
+from sweep.train import evaluation
 
 
 def test_only_completed_trials_count_best_first():
@@ -76,9 +76,9 @@ def test_test_score_is_what_keras_evaluate_gives(tmp_path, num_classes):
 def test_baseline_and_confirm_records_survive_a_new_test_evaluation(tmp_path):
     """test.json's baseline and confirmed entries are their own records: rescoring keeps them."""
     run = RunDir(tmp_path)
-    evaluation.record_baseline(run, {"test_accuracy": 0.9, "fingerprint": "abc"})
-    evaluation.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.8})
-    assert evaluation.saved_baseline(run, "abc")["test_accuracy"] == 0.9
-    assert evaluation.saved_baseline(run, "other data") is None
+    testjson.record_baseline(run, {"test_accuracy": 0.9, "fingerprint": "abc"})
+    testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.8})
+    assert testjson.saved_baseline(run, "abc")["test_accuracy"] == 0.9
+    assert testjson.saved_baseline(run, "other data") is None
     test = json.loads((tmp_path / "test.json").read_text())
     assert set(test) == {"baseline", "confirmed"}
