@@ -94,6 +94,8 @@ def test_a_copy_without_tuner_is_read_from_its_csvs_by_every_command(small_run, 
     assert cli.main(["report", str(run)]) == 0
     captured = capsys.readouterr()
     assert record.state_line() in captured.out and "read-only" in captured.err
+    names = record.class_names()
+    assert names and f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(names))}" in captured.out
     assert len(api.load(run).trials) == 3
 
 

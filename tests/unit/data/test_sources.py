@@ -11,11 +11,9 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from helpers import assert_ran, make_examples, numbered_csv, tiny_sweep, write_csv
 
-from sweep import cli
 from sweep.data import pipeline, sources
 from sweep.data.sources import Split
 from sweep.errors import DataError
@@ -41,51 +39,6 @@ def test_csv_auto_detected_columns_string_labels(tmp_path, capsys):
     path = write_csv(tmp_path / "reviews.csv", named(make_examples(300)), header=("Review", "Sentiment"))
     code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}")
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=60)  # test_split 0.2 by default
-
-
-@pytest.mark.slow
-def test_csv_named_columns_via_data_flag(tmp_path, capsys):
-    rows = [(t[: len(t) // 2], t[len(t) // 2:], "x", y) for t, y in make_examples(300)]
-    path = write_csv(tmp_path / "d.csv", rows, header=("title", "body", "text", "stars"))
-    code, out, run_dir = tiny_sweep(
-        tmp_path, capsys, None, "--data", f"csv:{path}",
-        data={"text_column": ["title", "body"], "label_column": "stars"},
-    )
-    assert_ran(code, out, run_dir, ["0", "1"])
-    # The cue words are split over title and body: joined back, the model can learn.
-    assert "data csv:" in out
-
-
-@pytest.mark.slow
-def test_csv_integer_labels_sort_numerically(tmp_path, capsys):
-    rows = [(t, {0: 9, 1: 10, 2: -1}[y]) for t, y in make_examples(300, num_classes=3)]
-    path = write_csv(tmp_path / "d.csv", rows)
-    code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}")
-    assert_ran(code, out, run_dir, ["-1", "9", "10"])
-    assert cli.main(["report", str(run_dir)]) == 0
-    assert "Classes: 0=-1, 1=9, 2=10" in capsys.readouterr().out
-
-
-@pytest.mark.slow
-def test_csv_quoted_fields_and_test_source(tmp_path, capsys):
-    def quoted(rows):
-        # Commas, quotes and newlines inside the text field.
-        return [(f'"{a}", he said,\n{b}', y) for (a, y), (b, _) in zip(rows, rows[1:] + rows[:1],
-                                                                        strict=True)]
-
-    train = write_csv(tmp_path / "train.csv", named(quoted(make_examples(300, seed=1))))
-    test = write_csv(tmp_path / "test.csv", named(quoted(make_examples(50, seed=2))))
-    assert len(pd.read_csv(train)) == 300
-    code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{train}",
-                               data={"test_source": f"csv:{test}"})
-    assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=50)
-
-
-@pytest.mark.slow
-def test_csv_test_split(tmp_path, capsys):
-    path = write_csv(tmp_path / "d.csv", named(make_examples(300)))
-    code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}", data={"test_split": 0.3})
-    assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=90)
 
 
 @pytest.mark.slow
@@ -118,13 +71,6 @@ def test_dir_aclimdb_layout(tmp_path, capsys):
     (root / "train" / "urls_pos.txt").write_text("http://x", encoding="utf-8")  # not a class
     code, out, run_dir = tiny_sweep(tmp_path, capsys, f"dir:{root}", "--limit-train", "200")
     assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=40)
-
-
-@pytest.mark.slow
-def test_dir_single_folder_three_classes(tmp_path, capsys):
-    root = write_class_folders(tmp_path / "texts", make_examples(300, num_classes=3))
-    code, out, run_dir = tiny_sweep(tmp_path, capsys, None, "--data", f"dir:{root}")
-    assert_ran(code, out, run_dir, ["mixed", "neg", "pos"], test_examples=60)
 
 
 # --- tfds -----------------------------------------------------------------------------
@@ -428,3 +374,46 @@ def test_dir_fingerprint_follows_the_files(tmp_path):
 def test_tfds_refuses_test_source():
     with pytest.raises(DataError, match="test_source"):
         sources.load_texts(_cfg("tfds:imdb_reviews", test_source="csv:x.csv"), 0)
+
+
+# --- What each source reads (no training: the sweeps above prove a source trains end to end) ---
+
+
+def test_csv_named_columns_are_joined_and_labelled(tmp_path):
+    rows = [(t[: len(t) // 2], t[len(t) // 2:], "x", y) for t, y in make_examples(300)]
+    path = write_csv(tmp_path / "d.csv", rows, header=("title", "body", "text", "stars"))
+    s = sources.load_texts(_cfg(f"csv:{path}", text_column=("title", "body"), label_column="stars"), 0)
+    assert s.class_names == ["0", "1"]
+    # The cue words are split over title and body: joined back, each text holds both halves.
+    halves = {t[: len(t) // 2]: t[len(t) // 2:] for t, _ in make_examples(300)}
+    assert all(any(t.startswith(a) and t.endswith(b) for a, b in halves.items()) for t in s.train.text[:10])
+
+
+def test_csv_integer_labels_sort_numerically(tmp_path):
+    rows = [(t, {0: 9, 1: 10, 2: -1}[y]) for t, y in make_examples(300, num_classes=3)]
+    path = write_csv(tmp_path / "d.csv", rows)
+    assert sources.load_texts(_cfg(f"csv:{path}"), 0).class_names == ["-1", "9", "10"]
+
+
+def test_csv_quoted_fields_and_test_source(tmp_path):
+    def quoted(rows):
+        # Commas, quotes and newlines inside the text field.
+        return [(f'"{a}", he said,\n{b}', y) for (a, y), (b, _) in zip(rows, rows[1:] + rows[:1],
+                                                                        strict=True)]
+
+    train = write_csv(tmp_path / "train.csv", named(quoted(make_examples(300, seed=1))))
+    test = write_csv(tmp_path / "test.csv", named(quoted(make_examples(50, seed=2))))
+    s = sources.load_texts(_cfg(f"csv:{train}", test_source=f"csv:{test}"), 0)
+    assert len(s.train) + len(s.val) == 300 and len(s.test) == 50 and s.class_names == ["neg", "pos"]
+    assert all(t.startswith('"') and '", he said,' in t for t in s.test.text)
+
+
+def test_csv_test_split(tmp_path):
+    path = write_csv(tmp_path / "d.csv", named(make_examples(300)))
+    assert len(sources.load_texts(_cfg(f"csv:{path}", test_split=0.3), 0).test) == 90
+
+
+def test_dir_single_folder_three_classes(tmp_path):
+    root = write_class_folders(tmp_path / "texts", make_examples(300, num_classes=3))
+    s = sources.load_texts(_cfg(f"dir:{root}"), 0)
+    assert s.class_names == ["mixed", "neg", "pos"] and len(s.test) == 60
