@@ -13,18 +13,23 @@ SPACE = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8
          "learning_rate": {"min": 1e-3, "max": 3e-2, "sampling": "log"}}
 
 
-def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_csv):
+def _budgeted(tmp_path, synthetic_csv):
+    """`sweep(budget)`: the same 50-trial space under `--max-time budget`; (stdout, trials.csv)."""
     space = write_space(tmp_path / "space.yaml", f"csv:{synthetic_csv}",
                         tuner={"algorithm": "random", "max_trials": 50, "epochs": 1},
-                        hyperparameters=SPACE)
+                        hyperparameters=SPACE, baseline=False)
     results = tmp_path / "results"
-    run = results / "synthetic"
 
     def sweep(budget: str):
         proc = run_cli("run", str(space), "--results-dir", str(results), "--max-time", budget)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        return proc.stdout, pd.read_csv(run / "trials.csv")
+        return proc.stdout, pd.read_csv(results / "synthetic" / "trials.csv")
 
+    return sweep, results / "synthetic"
+
+
+def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_csv):
+    sweep, run = _budgeted(tmp_path, synthetic_csv)
     out, trials = sweep("5s")
     assert 1 <= len(trials) < 50 and (trials.status == "COMPLETED").all()
     assert "Time budget spent: tuner.max_time 5s reached" in out
@@ -35,6 +40,12 @@ def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_c
     started = trials.seconds.cumsum() - trials.seconds
     assert (started < 5).all()
 
+
+# In CI: unit/search/test_oracle.py's test_spent_budget_starts_no_trial_and_counts_across_resumes.
+@pytest.mark.battery
+def test_a_spent_budget_stays_spent_and_a_raised_one_goes_on(tmp_path, synthetic_csv):
+    sweep, _ = _budgeted(tmp_path, synthetic_csv)
+    _, trials = sweep("5s")
     # The same budget again: it is spent (counted across runs), so nothing more trains.
     out, same = sweep("5s")
     assert len(same) == len(trials) and "Time budget spent" in out

@@ -36,14 +36,15 @@ def _run(space: Path, results: Path, *flags: str) -> pd.DataFrame:
 def test_vectorizes_once_per_vocab_and_a_resume_reuses_the_cache(tmp_path, synthetic_csv, adapt_calls):
     space = write_space(
         tmp_path / "space.yaml", f"csv:{synthetic_csv}",
-        tuner={"algorithm": "random", "max_trials": 4, "epochs": 1, "seed": 3},
+        tuner={"algorithm": "random", "max_trials": 3, "epochs": 1, "seed": 3},
         hyperparameters={"cell": "gru", "vocab_size": [50, 100], "embedding_dim": 8,
                          "hidden_units": 8, "learning_rate": {"min": 0.005, "max": 0.02}},
+        baseline=False,
     )
     results = tmp_path / "results"
     trials = _run(space, results)
     vocabs = set(trials.vocab_size)
-    assert len(trials) == 4
+    assert len(trials) == 3
     # One adapt per distinct vocabulary, however many trials used it.
     assert sorted(adapt_calls) == sorted(vocabs)
     cache = results / "synthetic" / "cache"
@@ -51,9 +52,9 @@ def test_vectorizes_once_per_vocab_and_a_resume_reuses_the_cache(tmp_path, synth
 
     adapt_calls.clear()
     # Resuming for more trials: every vocabulary comes from the on-disk cache.
-    trials = _run(space, results, "--max-trials", "6")
-    assert len(trials) == 6
-    resumed = set(trials[trials.trial_id >= 4].vocab_size)
+    trials = _run(space, results, "--max-trials", "5")
+    assert len(trials) == 5
+    resumed = set(trials[trials.trial_id >= 3].vocab_size)
     assert resumed & vocabs  # some new trial reused a vocabulary the first run had cached
     # Only a vocabulary the first run never drew is adapted (once).
     assert sorted(adapt_calls) == sorted(resumed - vocabs)

@@ -30,23 +30,17 @@ def named(rows, names=WORDS):
 
 
 @pytest.mark.slow
-def test_csv_auto_detected_columns_string_labels(tmp_path, capsys):
-    path = write_csv(tmp_path / "reviews.csv", named(make_examples(300)), header=("id_text", "x"))
+def test_csv_auto_detected_columns_string_labels_three_classes_learn(tmp_path, capsys):
+    rows = named(make_examples(600, num_classes=3))
+    path = write_csv(tmp_path / "reviews.csv", rows, header=("id_text", "x"))
     # Unknown column names first: the error lists the columns there are.
     code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}")
     assert code == 2 and "id_text, x" in out and not run_dir.exists()
 
-    path = write_csv(tmp_path / "reviews.csv", named(make_examples(300)), header=("Review", "Sentiment"))
-    code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}")
-    assert_ran(code, out, run_dir, ["neg", "pos"], test_examples=60)  # test_split 0.2 by default
-
-
-@pytest.mark.slow
-def test_three_classes_learn_with_softmax(tmp_path, capsys):
-    path = write_csv(tmp_path / "d.csv", named(make_examples(600, num_classes=3)))
+    path = write_csv(tmp_path / "reviews.csv", rows, header=("Review", "Sentiment"))
     code, out, run_dir = tiny_sweep(tmp_path, capsys, f"csv:{path}", tuner={"epochs": 5})
-    trials, test = assert_ran(code, out, run_dir, ["mixed", "neg", "pos"])
-    # Chance is 1/3; a one-logit model would be stuck well below this.
+    trials, test = assert_ran(code, out, run_dir, ["mixed", "neg", "pos"], test_examples=120)
+    # Chance is 1/3; a one-logit model would be stuck well below this (softmax over 3 classes).
     assert trials.val_accuracy.max() > 0.7 and test["test_accuracy"] > 0.7
 
 

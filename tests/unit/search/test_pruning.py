@@ -67,7 +67,8 @@ def test_a_sweep_with_median_pruning_records_where_it_stopped(tmp_path, monkeypa
                         tuner={"algorithm": "grid", "max_trials": 4, "epochs": 3, "pruning": "median",
                                "early_stopping_patience": 3},
                         hyperparameters={"cell": "gru", "vocab_size": 100, "embedding_dim": 8,
-                                         "hidden_units": 8, "learning_rate": [0.03, 0.02, 1e-6, 2e-6]})
+                                         "hidden_units": 8, "learning_rate": [0.03, 0.02, 1e-6, 2e-6]},
+                        baseline=False)
     cfg = config.load(space)
     outcome = run_sweep(cfg, RunOptions(results_dir=tmp_path / "results"), say=lambda line: None)
     trials = outcome.trials.set_index("trial_id")
