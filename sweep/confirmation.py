@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sweep import rundir
 from sweep.analysis import plots, report_html
 from sweep.analysis.confirm import (
     LEVEL,
@@ -36,7 +37,6 @@ from sweep.analysis.confirm import (
     read_rows,
     row_keys,
     t_interval,
-    write_rows,
 )
 from sweep.analysis.record import RunRecord
 from sweep.errors import Interrupted, UsageError
@@ -47,6 +47,12 @@ from sweep.space.config import MAX_SEED, SweepConfig
 from sweep.train.retrain import Repeat, Retrainer
 
 SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a prime)
+
+
+def write_rows(run: RunDir, rows: pd.DataFrame) -> None:
+    """confirm.csv, whole and atomically (through `rundir`): only this command writes it."""
+    rows = rows.sort_values(["rank", "repeat", "split_seed"], kind="stable")
+    rundir.write_atomic(run.confirm_csv, rows.to_csv(index=False))
 
 
 def confirm_seed(sweep_seed: int, repeat: int) -> int:

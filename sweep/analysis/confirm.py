@@ -138,11 +138,6 @@ def read_rows(run: RunDir) -> pd.DataFrame:
     return pd.DataFrame(columns=ROW_COLUMNS) if rows is None else rows
 
 
-def write_rows(run: RunDir, rows: pd.DataFrame) -> None:
-    rows = rows.sort_values(["rank", "repeat", "split_seed"], kind="stable")
-    rundir.write_atomic(run.confirm_csv, rows.to_csv(index=False))
-
-
 def row_keys(rows: pd.DataFrame) -> list[tuple[str, int, int]]:
     """(trial id, seed, split seed) of each row."""
     return list(zip(rows.trial_id.astype(str), rows.seed.astype(int), rows.split_seed.astype(int)))
