@@ -170,8 +170,12 @@ class LMCache(_Folder):
         super().__init__(path if path is not None else Path(root) / "lm")
 
     def weights(self, name: str) -> Path:
-        """Its weights (and, until it is done, Adam's state) with its manifest inside."""
+        """Its newest state (every weight and Adam's), with its manifest inside."""
         return self.path / f"{name}.npz"
+
+    def snapshot(self, name: str, epoch: int) -> Path:
+        """Its encoder's weights after `epoch`, with their manifest inside."""
+        return self.path / name / f"epoch-{epoch}.npz"
 
     def manifest(self, name: str) -> Path:
         """A copy of the manifest, for people; the one inside the .npz is the one checked."""

@@ -1,14 +1,21 @@
 """The language models behind `embedding_init: lm`: trained once, cached for every run, resumable.
 
     a trial's (cell, vocab_size, embedding_dim, hidden_units, num_layers)
-    + the vocabulary + the LM's text (training part + unlabeled text, as token ids) + `pretrain:`
-    -> a key -> LMCache (`$RNN_SWEEP_CACHE/lm/`, default `~/.cache/rnn-sweep/lm/`)/NAME.npz
-       found, its manifest matching: its weights, no training
-       else trained (`sweep.model.lm`), saved after every epoch with Adam's state, so a killed
-       pretraining resumes from its last finished epoch
+    + the vocabulary + the LM's text (training part + unlabeled text, as token ids)
+    + `pretrain:` but its epochs -> a key -> LMCache (`$RNN_SWEEP_CACHE/lm/`, default
+       `~/.cache/rnn-sweep/lm/`):
+       NAME.npz            the LM's newest state (every weight and Adam's), after E epochs
+       NAME/epoch-K.npz    its encoder's weights after each epoch K <= E
+    -> a trial asking for `pretrain.epochs` K:
+       epoch-K found, its manifest matching: its weights, no training
+       else the newest state, trained on from epoch E + 1 to K (a killed pretraining
+       resumes; an LM of 2 epochs grows to 4 without training the first 2 again)
     -> the embedding's and the cells' weights, the start of the trial's encoder
     -> RUN/pretrain.csv: the LM's epochs (loss, held-out perplexity, seconds), for report.html
 
+Epochs are not part of the key: Adam's learning rate is constant, its state is saved and
+each epoch shuffles by its own seed, so K epochs in two sittings train as K in one (not bit
+for bit: the softmax's samples differ).
 The LM never reads validation or test text. Its text is one stream of token ids, texts
 separated by id 0 (padding to the classifier, so masked there), cut into windows of
 `pretrain.sequence_length`; a few windows are held out for the perplexity.
@@ -20,6 +27,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +40,7 @@ from sweep.space.config import PretrainConfig
 if TYPE_CHECKING:
     from sweep.data.pipeline import SweepData
 
-FORMAT = 1  # the manifest's layout; another one is trained again
+FORMAT = 2  # the manifest's layout; another one is trained again
 HELD_OUT = 64  # windows scored for the perplexity (exact, over the whole vocabulary)
 SAY_EVERY = 30.0  # seconds between progress lines within an epoch
 COLUMNS = ["lm", "epoch", "loss", "perplexity", "seconds", "tokens"]
@@ -73,22 +81,23 @@ class Pretrainer:
         identity, stream = self._identity(values)
         name = "{cell}-v{vocab_size}-e{embedding_dim}-h{hidden_units}-n{num_layers}-".format(**values) + \
             hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-        if name in self._ready:
-            return self._ready[name]
-        saved = self._read(name, identity)
-        if saved is not None and saved[0]["complete"]:
+        epochs = self.cfg.epochs
+        if (name, epochs) in self._ready:
+            return self._ready[name, epochs]
+        snapshot = self.cache.snapshot(name, epochs)
+        saved = self._read(snapshot, name, identity)
+        if saved is not None:
             manifest, arrays = saved
-            last = manifest["history"][-1]
-            self.say(f"Language model {name}: from the cache {self.cache.weights(name)} (held-out "
-                     f"perplexity {last['perplexity']:.1f} after {len(manifest['history'])} epochs)")
+            self.say(f"Language model {name}: from the cache {snapshot} (held-out perplexity "
+                     f"{manifest['history'][-1]['perplexity']:.1f} after {epochs} epochs)")
         else:
-            manifest, arrays = self._train(name, identity, values, stream, saved)
-        self._record(name, manifest["history"])
+            manifest, arrays = self._train(name, identity, values, stream)
+        self._record(name, manifest["history"][:epochs])
         weights, start = [], 0
         for count in manifest["encoder_layers"]:
             weights.append(arrays[start:start + count])
             start += count
-        self._ready[name] = weights
+        self._ready[name, epochs] = weights
         return weights
 
     # --- What an LM is ----------------------------------------------------------------
@@ -108,15 +117,15 @@ class Pretrainer:
             **{k: values[k] for k in ("cell", "vocab_size", "embedding_dim", "hidden_units", "num_layers")},
             "vocabulary": _digest(json.dumps([vocab.tokens, vocab.standardize, vocab.split]).encode()),
             "text": text,
-            # freeze_epochs is how trials fine-tune, not what the LM is
-            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k != "freeze_epochs"},
+            # epochs: how long it has trained (its files say), not which LM it is;
+            # freeze_epochs: how trials fine-tune
+            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k not in ("epochs", "freeze_epochs")},
         }
         return identity, stream
 
-    def _read(self, name: str, identity: dict) -> tuple[dict, list[np.ndarray]] | None:
-        """The saved LM of `name` (done, or its last finished epoch), or None when there is
-        none, it is damaged, or its manifest says it is another LM (it is trained again)."""
-        path = self.cache.weights(name)
+    def _read(self, path: Path, name: str, identity: dict) -> tuple[dict, list[np.ndarray]] | None:
+        """The manifest and arrays saved at `path` for the LM `name`, or None when there is
+        no file, it is damaged, or its manifest says it is another LM (it is trained again)."""
         if not path.exists():
             return None
         try:
@@ -134,8 +143,10 @@ class Pretrainer:
 
     # --- Training ---------------------------------------------------------------------
 
-    def _train(self, name: str, identity: dict, values: dict, stream: np.ndarray,
-               saved: tuple[dict, list[np.ndarray]] | None) -> tuple[dict, list[np.ndarray]]:
+    def _train(self, name: str, identity: dict, values: dict,
+               stream: np.ndarray) -> tuple[dict, list[np.ndarray]]:
+        """Trains the LM to `pretrain.epochs`, from its newest saved state when that is
+        earlier, else from the start; saves each epoch (a snapshot, then the state)."""
         import keras
 
         from sweep.model.lm import LanguageModel
@@ -145,19 +156,23 @@ class Pretrainer:
         keras.utils.set_random_seed(seed)
         lm = LanguageModel(values, p.sampled, p.learning_rate)
         train, held_out = _windows(stream, p.sequence_length, seed)
-        manifest: dict[str, Any] = {"identity": identity, "history": [], "resumed_at": [], "complete": False,
+        manifest: dict[str, Any] = {"identity": identity, "history": [], "resumed_at": [],
                     "encoder_layers": [len(layer.weights) for layer in lm.encoder.layers if layer.weights]}
-        if saved is not None:
+        state = self.cache.weights(name)
+        saved = self._read(state, name, identity)
+        newest = len(saved[0]["history"]) if saved else 0  # epochs the saved state has trained
+        if saved is not None and newest < p.epochs and lm.load_state(saved[1]):
             manifest = saved[0]
-            lm.load_state(saved[1])
-            manifest["resumed_at"].append(len(manifest["history"]) + 1)
-            self.say(f"Language model {name}: resuming at epoch {len(manifest['history']) + 1} of "
-                     f"{p.epochs} from {self.cache.weights(name)}")
+            manifest["resumed_at"].append(newest + 1)
+            self.say(f"Language model {name}: resuming at epoch {newest + 1} of {p.epochs} from {state}")
         else:
+            if newest >= p.epochs:  # trained past p.epochs, but epoch p.epochs' file is gone
+                self.say(f"Language model {name}: {self.cache.snapshot(name, p.epochs)} is missing; "
+                         f"trained again from epoch 1 (the newer {state} is kept)")
             self.say(f"Pretraining the language model {name}: {len(stream):,} tokens "
                      f"({len(train):,} windows of {p.sequence_length}), {p.epochs} epoch(s), "
                      f"{'sampled softmax of ' + str(lm.sampled) if lm.sampled else 'full softmax'}; "
-                     f"cached in {self.cache.weights(name)}")
+                     f"cached in {state}")
         for epoch in range(len(manifest["history"]) + 1, p.epochs + 1):
             keras.utils.set_random_seed(seed + epoch)  # a resumed epoch is drawn as the first try's
             start = time.perf_counter()
@@ -168,9 +183,12 @@ class Pretrainer:
             manifest["history"].append({"epoch": epoch, "loss": round(loss, 4),
                                         "perplexity": round(perplexity, 2), "seconds": round(seconds, 1),
                                         "tokens": int(train[:, 1:].size)})
-            manifest["complete"] = epoch == p.epochs
-            # The last epoch keeps only the weights: Adam's state is for resuming.
-            self._save(name, manifest, lm.state(with_optimizer=not manifest["complete"]))
+            # The snapshot first: a kill between the two redoes this epoch, the same way.
+            encoder = [w for layer in lm.encoder_weights() for w in layer]
+            self._save(self.cache.snapshot(name, epoch), manifest, encoder)
+            if epoch > newest:  # never back over a state that has trained further
+                self._save(state, manifest, lm.state(with_optimizer=True))
+                write_json(self.cache.manifest(name), manifest)
             self.say(f"Language model {name}: epoch {epoch}/{p.epochs}, held-out perplexity "
                      f"{perplexity:.1f}, loss {loss:.3f}, {duration(seconds)}")
             self._record(name, manifest["history"])
@@ -192,12 +210,10 @@ class Pretrainer:
 
         return on_batch
 
-    def _save(self, name: str, manifest: dict, arrays: list[np.ndarray]) -> None:
-        manifest = {**manifest, "arrays": len(arrays), "saved_at": time.time()}
-        text = json.dumps(manifest)
-        save_atomic(self.cache.weights(name),
-                    lambda tmp: np.savez(tmp, *arrays, manifest=np.array(text)))
-        write_json(self.cache.manifest(name), manifest)
+    @staticmethod
+    def _save(path: Path, manifest: dict, arrays: list[np.ndarray]) -> None:
+        text = json.dumps({**manifest, "arrays": len(arrays), "saved_at": time.time()})
+        save_atomic(path, lambda tmp: np.savez(tmp, *arrays, manifest=np.array(text)))
 
     def _record(self, name: str, history: list[dict]) -> None:
         """RUN/pretrain.csv: this LM's epochs, beside those of the run's other LMs."""

@@ -47,8 +47,9 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert "Pretraining the language model" in out
     [weights] = cache.glob("*.npz")
     manifest = _manifest(weights)
-    assert manifest["complete"] and [h["epoch"] for h in manifest["history"]] == [1, 2]
-    assert manifest["identity"]["pretrain"]["epochs"] == 2
+    assert [h["epoch"] for h in manifest["history"]] == [1, 2]
+    assert "epochs" not in manifest["identity"]["pretrain"]  # how long it trained, not which LM
+    assert sorted(p.name for p in (cache / weights.stem).iterdir()) == ["epoch-1.npz", "epoch-2.npz"]
     figures = (run / "pretrain.csv").read_text().splitlines()
     assert figures[0] == "lm,epoch,loss,perplexity,seconds,tokens" and len(figures) == 3
     mtime = weights.stat().st_mtime_ns
@@ -78,6 +79,37 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert not any("lm_output" in w.path for w in model.weights)
 
 
+def test_an_lm_grows_from_its_cached_epochs_and_shorter_ones_are_kept(tmp_path, capsys, cache):
+    data = write_csv(tmp_path / "data.csv", make_examples(300))
+
+    def sweep(where: str, epochs: int):
+        (tmp_path / where).mkdir()
+        return tiny_sweep(tmp_path / where, capsys, f"csv:{data}", data={"max_length": 16},
+                          **{**LM_SPACE, "pretrain": {**LM_SPACE["pretrain"], "epochs": epochs}})
+
+    code, out, _ = sweep("one", 1)
+    assert code == 0 and "Pretraining the language model" in out, out
+    [state] = cache.glob("*.npz")
+    first_epoch = _manifest(state)["history"][0]
+
+    code, out, run = sweep("three", 3)  # two epochs more: trained on from the cached one
+    assert code == 0, out
+    assert "resuming at epoch 2 of 3" in out and "Pretraining the language model" not in out
+    grown = _manifest(state)
+    assert [h["epoch"] for h in grown["history"]] == [1, 2, 3] and grown["history"][0] == first_epoch
+    assert len((run / "pretrain.csv").read_text().splitlines()) == 4
+
+    # One epoch again: epoch 1's own weights, while the newest state stays at 3 epochs.
+    code, out, run = sweep("one-again", 1)
+    assert code == 0, out
+    assert "epoch-1.npz (held-out perplexity" in out and "after 1 epochs" in out and "resuming" not in out
+    assert len(_manifest(state)["history"]) == 3
+    assert len((run / "pretrain.csv").read_text().splitlines()) == 2
+    snapshots = cache / state.stem
+    with np.load(snapshots / "epoch-1.npz") as one, np.load(snapshots / "epoch-3.npz") as three:
+        assert not np.array_equal(one["arr_0"], three["arr_0"])  # the embedding went on learning
+
+
 def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
     from sweep.train import pretrain
 
@@ -104,10 +136,12 @@ def test_another_vocabulary_never_reuses_the_lm(tmp_path, capsys, cache):
     # A file under the second LM's name that holds the first (copied, or an old format): the
     # manifest inside it is checked, and it is trained again rather than used.
     shutil.copy(first, second)
+    shutil.copy(cache / first.stem / "epoch-2.npz", cache / second.stem / "epoch-2.npz")
     code, out, _ = _sweep(tmp_path, capsys, data, "third")
     assert code == 0, out
     assert "was made from other text, vocabulary or settings; trained again" in out
     assert _manifest(second)["identity"] != _manifest(first)["identity"]
+    assert _manifest(cache / second.stem / "epoch-2.npz")["identity"] == _manifest(second)["identity"]
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
