@@ -60,7 +60,7 @@ class Pretrainer:
                  cache: LMCache | None = None):
         self.cfg, self.data, self.say = cfg, data, say
         self.cache = cache or LMCache()
-        self._ready: dict[str, list[list[np.ndarray]]] = {}
+        self._ready: dict[tuple[str, int], list[list[np.ndarray]]] = {}  # by (LM, epochs)
         self._streams: dict[int, tuple[np.ndarray, str]] = {}  # by vocab_size: the stream, its digest
 
     def encoder_weights(self, values: dict) -> list[list[np.ndarray]]:
