@@ -83,8 +83,9 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
         lm = pd.read_csv(run / "pretrain.csv")
         row.update(perplexity=float(lm.perplexity.iloc[-1]),
                    pretrain_seconds=round(float(lm.seconds.sum()), 1))
-    figures.write_text(json.dumps(row, default=str))
-    print(figures.read_text(), flush=True)
+    text = json.dumps(row)
+    figures.write_text(text)
+    print(text, flush=True)
     return row
 
 

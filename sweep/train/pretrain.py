@@ -14,8 +14,8 @@
     -> RUN/pretrain.csv: the LM's epochs (loss, held-out perplexity, seconds), for report.html
 
 Epochs are not part of the key: Adam's learning rate is constant, its state is saved and
-each epoch shuffles by its own seed, so K epochs in two sittings train as K in one (not bit
-for bit: the softmax's samples differ).
+each epoch shuffles by its own seed, so K epochs in two sittings are trained as K in one
+would be (not bit for bit: the sampled softmax's draws are not replayed).
 The LM never reads validation or test text. Its text is one stream of token ids, texts
 separated by id 0 (padding to the classifier, so masked there), cut into windows of
 `pretrain.sequence_length`; a few windows are held out for the perplexity.
