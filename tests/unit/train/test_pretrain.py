@@ -79,35 +79,53 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert not any("lm_output" in w.path for w in model.weights)
 
 
-def test_an_lm_grows_from_its_cached_epochs_and_shorter_ones_are_kept(tmp_path, capsys, cache):
-    data = write_csv(tmp_path / "data.csv", make_examples(300))
+VALUES = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8, "num_layers": 1}
 
-    def sweep(where: str, epochs: int):
-        (tmp_path / where).mkdir()
-        return tiny_sweep(tmp_path / where, capsys, f"csv:{data}", data={"max_length": 16},
-                          **{**LM_SPACE, "pretrain": {**LM_SPACE["pretrain"], "epochs": epochs}})
 
-    code, out, _ = sweep("one", 1)
-    assert code == 0 and "Pretraining the language model" in out, out
+def _pretrain(run: Path, data: Path, epochs: int = 2) -> tuple[list, str]:
+    """What a trial of a new process does (nothing held in memory): the LM's encoder weights
+    for VALUES over the CSV `data`, and what it said; its figures go to RUN/pretrain.csv."""
+    from sweep.data.pipeline import SweepData
+    from sweep.rundir import RunDir
+    from sweep.space.config import DataConfig, PretrainConfig
+    from sweep.train.pretrain import Pretrainer
+
+    lines: list[str] = []
+    sweep_data = SweepData(DataConfig(source=f"csv:{data}", max_length=16), 1, RunDir(run))
+    cfg = PretrainConfig(**{**LM_SPACE["pretrain"], "epochs": epochs})
+    weights = Pretrainer(cfg, sweep_data, say=lines.append).encoder_weights(VALUES)
+    return weights, "\n".join(lines)
+
+
+def test_an_lm_grows_from_its_cached_epochs_and_shorter_ones_are_kept(tmp_path, cache):
+    from sweep.rundir import RunDir
+
+    data = write_csv(tmp_path / "d.csv", make_examples(300))
+    run = RunDir(tmp_path / "run")
+
+    def pretrain(epochs: int) -> tuple[list, str]:
+        return _pretrain(run.path, data, epochs)
+
+    _, said = pretrain(1)
+    assert "Pretraining the language model" in said, said
     [state] = cache.glob("*.npz")
     first_epoch = _manifest(state)["history"][0]
 
-    code, out, run = sweep("three", 3)  # two epochs more: trained on from the cached one
-    assert code == 0, out
-    assert "resuming at epoch 2 of 3" in out and "Pretraining the language model" not in out
+    _, said = pretrain(3)  # two epochs more: trained on from the cached one
+    assert "resuming at epoch 2 of 3" in said and "Pretraining the language model" not in said, said
     grown = _manifest(state)
     assert [h["epoch"] for h in grown["history"]] == [1, 2, 3] and grown["history"][0] == first_epoch
-    assert len((run / "pretrain.csv").read_text().splitlines()) == 4
+    assert len(run.pretrain_csv.read_text().splitlines()) == 4
 
     # One epoch again: epoch 1's own weights, while the newest state stays at 3 epochs.
-    code, out, run = sweep("one-again", 1)
-    assert code == 0, out
-    assert "epoch-1.npz (held-out perplexity" in out and "after 1 epochs" in out and "resuming" not in out
-    assert len(_manifest(state)["history"]) == 3
-    assert len((run / "pretrain.csv").read_text().splitlines()) == 2
+    one, said = pretrain(1)
+    assert "epoch-1.npz (held-out perplexity" in said and "after 1 epochs" in said, said
+    assert "resuming" not in said and len(_manifest(state)["history"]) == 3
+    assert len(run.pretrain_csv.read_text().splitlines()) == 2
     snapshots = cache / state.stem
-    with np.load(snapshots / "epoch-1.npz") as one, np.load(snapshots / "epoch-3.npz") as three:
-        assert not np.array_equal(one["arr_0"], three["arr_0"])  # the embedding went on learning
+    with np.load(snapshots / "epoch-1.npz") as f1, np.load(snapshots / "epoch-3.npz") as f3:
+        np.testing.assert_array_equal(one[0][0], f1["arr_0"])  # what a trial starts from
+        assert not np.array_equal(f1["arr_0"], f3["arr_0"])  # the embedding went on learning
 
 
 def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
@@ -120,16 +138,15 @@ def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
     assert lines and "epoch 2/3, batch 5/10, loss 3.250, about" in lines[0] and lines[0].endswith("left")
 
 
-def test_another_vocabulary_never_reuses_the_lm(tmp_path, capsys, cache):
+def test_another_vocabulary_never_reuses_the_lm(tmp_path, cache):
     data = write_csv(tmp_path / "data.csv", make_examples(300))
-    code, out, _ = _sweep(tmp_path, capsys, data, "first")
-    assert code == 0, out
+    _, said = _pretrain(tmp_path / "first", data)
+    assert "Pretraining the language model" in said, said
     [first] = cache.glob("*.npz")
     # Other words, so another vocabulary (and other token ids): another LM.
     write_csv(data, [(text.replace("w", "z"), label) for text, label in make_examples(300)])
-    code, out, _ = _sweep(tmp_path, capsys, data, "second")
-    assert code == 0, out
-    assert "Pretraining the language model" in out
+    _, said = _pretrain(tmp_path / "second", data)
+    assert "Pretraining the language model" in said, said
     second = next(p for p in cache.glob("*.npz") if p != first)
     assert _manifest(second)["identity"]["vocabulary"] != _manifest(first)["identity"]["vocabulary"]
 
@@ -137,9 +154,8 @@ def test_another_vocabulary_never_reuses_the_lm(tmp_path, capsys, cache):
     # manifest inside it is checked, and it is trained again rather than used.
     shutil.copy(first, second)
     shutil.copy(cache / first.stem / "epoch-2.npz", cache / second.stem / "epoch-2.npz")
-    code, out, _ = _sweep(tmp_path, capsys, data, "third")
-    assert code == 0, out
-    assert "was made from other text, vocabulary or settings; trained again" in out
+    _, said = _pretrain(tmp_path / "third", data)
+    assert "was made from other text, vocabulary or settings; trained again" in said, said
     assert _manifest(second)["identity"] != _manifest(first)["identity"]
     assert _manifest(cache / second.stem / "epoch-2.npz")["identity"] == _manifest(second)["identity"]
 
