@@ -9,13 +9,17 @@ point: E = 2 trains on from E = 1's cached LM, so the pretraining is paid once a
 pretraining cost is the sum of its epochs' seconds (RUN/pretrain.csv). Each point's trial is
 scored once on test, as every sweep's winner is (the whole test split unless --limit-eval).
 Points already in WORK are read, not run again (unless --fresh): `--lm-epochs 1,2,4,8` after
-`1,2,4` costs 4 epochs and one trial.
+`1,2,4` costs 4 epochs and one trial. `--hidden N` and `--lm-window N` measure another
+network (GRU-N, classifier and LM) or LM windows of N tokens, as points of their own
+(lm-E-hN-wN; the batch stays, so an epoch has fewer, longer steps).
 
-    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--limit-train N]
-        [--limit-eval N] [--work results/bench_pretrain] [--out docs/img/pretrain] [--fresh]
+    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--hidden N] [--lm-window N]
+        [--limit-train N] [--limit-eval N] [--work results/bench_pretrain]
+        [--out docs/img/pretrain] [--fresh] [--no-random]
 
-Writes OUT/pretrain_curve.csv (a row per point), OUT/pretrain_curve.png and prints the
-markdown table for docs/imdb-experiments.md. The run folders stay under WORK, so
+Writes OUT/pretrain_curve.csv (a row per point WORK holds, this call's and earlier ones'),
+OUT/pretrain_curve.png (a line per network and window) and prints the markdown table for
+docs/imdb-experiments.md. The run folders stay under WORK, so
 `sweep confirm WORK/runs/lm-E --top 1 --seeds 3` (with RNN_SWEEP_CACHE=WORK/cache) repeats a
 point over seeds. On the 2-core development VM the default (whole IMDB, 1, 2 and 4 epochs
 and the random start) took 46 minutes, and 8 epochs 33 more; `--limit-train 2000
@@ -40,28 +44,35 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "search_spaces" / "imdb_pretrained.yaml"
 
 
-def _space(lm_epochs: int, epochs: int) -> dict:
-    """The recipe with its fine-tuning search held at its first trial: only the start changes."""
+def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
+    """The recipe with its fine-tuning search held at its first trial: only the start changes
+    (and the GRU's width or the LM's windows, with --hidden or --lm-window)."""
     space = yaml.safe_load(RECIPE.read_text())
+    epochs = args.epochs
     [fine_tuning] = space["tuner"].pop("start_from")
     space["tuner"].pop("pruning", None)  # one trial: nothing to prune
     space["tuner"].update(algorithm="grid", max_trials=1, epochs=epochs)
     space["hyperparameters"].update(fine_tuning, embedding_init="lm" if lm_epochs else "random")
     space["pretrain"]["epochs"] = max(lm_epochs, 1)  # unused from a random start
+    if args.lm_window:  # the batch stays: smaller ones leave the CPU idle between time steps
+        space["pretrain"]["sequence_length"] = args.lm_window
+    if args.hidden:  # the LM's and the classifier's GRU: one network
+        space["hyperparameters"]["hidden_units"] = args.hidden
     return space
 
 
 def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     """One `sweep run` process; its figures from the run folder it leaves (WORK/NAME.json:
     kept, so that a later call with more --lm-epochs measures only the new points)."""
-    name = f"lm-{lm_epochs}" if lm_epochs else "random"
+    variant = (f"-h{args.hidden}" if args.hidden else "") + (f"-w{args.lm_window}" if args.lm_window else "")
+    name = f"lm-{lm_epochs}{variant}" if lm_epochs else f"random{variant}"
     figures = args.work / f"{name}.json"
     if figures.exists() and not args.fresh:
         print(f"{name}: measured before ({figures}); --fresh measures it again", flush=True)
         return json.loads(figures.read_text())
     space_file = args.work / f"{name}.yaml"
     space_file.parent.mkdir(parents=True, exist_ok=True)
-    space_file.write_text(yaml.safe_dump(_space(lm_epochs, args.epochs), sort_keys=False))
+    space_file.write_text(yaml.safe_dump(_space(lm_epochs, args), sort_keys=False))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT),
                RNN_SWEEP_CACHE=str(args.work / "cache"))
     cmd = [sys.executable, "-m", "sweep", "run", str(space_file), "--results-dir", str(args.work / "runs"),
@@ -74,7 +85,10 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     run = args.work / "runs" / name
     trial = pd.read_csv(run / "trials.csv").iloc[0]
     test = json.loads((run / "test.json").read_text())
+    space = yaml.safe_load(space_file.read_text())
+    window, hidden = space["pretrain"]["sequence_length"], space["hyperparameters"]["hidden_units"]
     row = {"start": "language model" if lm_epochs else "random", "lm_epochs": lm_epochs,
+           "hidden_units": hidden, "lm_window": window if lm_epochs else None,
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
@@ -97,7 +111,9 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
 
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    ax.plot(lm.pretrain_seconds / 60, lm.test_accuracy, "o-", label="from the language model")
+    for (hidden, window), series in lm.groupby(["hidden_units", "lm_window"]):
+        ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
+                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}")
     for _, r in lm.iterrows():
         ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}", (r.pretrain_seconds / 60, r.test_accuracy),
                     textcoords="offset points", xytext=(4, -12), fontsize=8)
@@ -122,6 +138,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs (the first: head alone)")
     ap.add_argument("--limit-train", type=int, default=0, help="0: the whole training part")
     ap.add_argument("--limit-eval", type=int, default=0, help="0: the whole validation and test splits")
+    ap.add_argument("--lm-window", type=int, default=0,
+                    help="LM windows of this many tokens (0: the recipe's)")
+    ap.add_argument("--hidden", type=int, default=0, help="GRU units (0: the recipe's)")
     ap.add_argument("--no-random", action="store_true", help="leave out the random-start point")
     ap.add_argument("--fresh", action="store_true", help="measure again the points WORK already holds")
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench_pretrain")
@@ -129,26 +148,39 @@ def main() -> None:
     args = ap.parse_args()
 
     points = sorted(int(e) for e in args.lm_epochs.split(","))
-    rows = [_point(e, args) for e in points]
+    for e in points:
+        _point(e, args)
     if not args.no_random:
-        rows.append(_point(0, args))
-    table = pd.DataFrame(rows)
+        _point(0, args)
+    # Every point WORK holds, this call's and earlier ones' (other windows too): one curve.
+    table = pd.DataFrame([json.loads(f.read_text()) for f in sorted(args.work.glob("*.json"))])
+    recipe = yaml.safe_load(RECIPE.read_text())
+    for column, value in (("hidden_units", recipe["hyperparameters"]["hidden_units"]),
+                          ("lm_window", recipe["pretrain"]["sequence_length"])):
+        if column not in table:  # points measured before it was a column had the recipe's
+            table[column] = None
+        table[column] = table[column].fillna(value)
+    table.loc[table.lm_epochs == 0, "lm_window"] = None
+    table = table.sort_values(["hidden_units", "lm_window", "lm_epochs"], na_position="last")
+    table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
-    name = f"lm-{points[0]}" if points else "random"
-    baseline = json.loads((args.work / "runs" / name / "test.json").read_text()).get("baseline") or {}
+    some_run = next((args.work / "runs").glob("*/test.json"))  # all the same splits
+    baseline = json.loads(some_run.read_text()).get("baseline") or {}
     _plot(table, baseline.get("test_accuracy"), args.out / "pretrain_curve.png")
     print(f"\n{platform.node()} ({os.cpu_count()} CPUs); limit_train {args.limit_train or 'none'}, "
           f"test examples {table.test_examples.iloc[0]}; linear baseline on the same splits: "
           f"{baseline.get('test_accuracy')}\n")
-    print("| start | LM epochs | held-out perplexity | pretraining | validation accuracy | "
-          "test accuracy | fine-tuning |")
-    print("|---|---|---|---|---|---|---|")
+    print("| start | GRU | LM windows | LM epochs | held-out perplexity | pretraining | "
+          "validation accuracy | test accuracy | fine-tuning |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in table.itertuples():
         ppl = f"{r.perplexity:.1f}" if r.lm_epochs else "-"
-        print(f"| {r.start} | {r.lm_epochs or '-'} | {ppl} | {r.pretrain_seconds / 60:.1f} min | "
-              f"{r.val_accuracy:.4f} (epoch {r.best_epoch}) | {r.test_accuracy:.4f} | "
-              f"{r.finetune_seconds / 60:.1f} min |")
+        window = f"{r.lm_window:.0f}" if r.lm_epochs else "-"
+        minutes = f"{r.pretrain_seconds / 60:.1f} min" if r.lm_epochs else "-"
+        print(f"| {r.start} | {r.hidden_units:.0f} | {window} | {r.lm_epochs or '-'} | {ppl} | "
+              f"{minutes} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
+              f"{r.test_accuracy:.4f} | {r.finetune_seconds / 60:.1f} min |")
 
 
 if __name__ == "__main__":

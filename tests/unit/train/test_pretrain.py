@@ -127,6 +127,13 @@ def test_an_lm_grows_from_its_cached_epochs_and_shorter_ones_are_kept(tmp_path, 
         np.testing.assert_array_equal(one[0][0], f1["arr_0"])  # what a trial starts from
         assert not np.array_equal(f1["arr_0"], f3["arr_0"])  # the embedding went on learning
 
+    # Epoch 1's snapshot lost: epoch 1 is trained again (as the first time), the newer state kept.
+    (snapshots / "epoch-1.npz").unlink()
+    again, said = pretrain(1)
+    assert "epoch-1.npz is missing; trained again from epoch 1" in said, said
+    assert len(_manifest(state)["history"]) == 3 and (snapshots / "epoch-1.npz").exists()
+    np.testing.assert_array_equal(again[0][0], one[0][0])
+
 
 def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
     from sweep.train import pretrain
