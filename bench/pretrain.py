@@ -111,12 +111,13 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
 
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    for (hidden, window), series in lm.groupby(["hidden_units", "lm_window"]):
+    for i, ((hidden, window), series) in enumerate(lm.groupby(["hidden_units", "lm_window"])):
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
                 label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}")
-    for _, r in lm.iterrows():
-        ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}", (r.pretrain_seconds / 60, r.test_accuracy),
-                    textcoords="offset points", xytext=(4, -12), fontsize=8)
+        for _, r in series.iterrows():  # the first line's labels below it, the others' above
+            ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}",
+                        (r.pretrain_seconds / 60, r.test_accuracy), textcoords="offset points",
+                        xytext=(4, -12 if i == 0 else 5), fontsize=8)
     random = table[table.lm_epochs == 0]
     for _, r in random.iterrows():
         ax.axhline(r.test_accuracy, color="grey", ls="--", label="random start")
@@ -127,7 +128,7 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     ax.minorticks_off()
     ax.set(xlabel="language-model pretraining (minutes, this machine)", ylabel="test accuracy",
            title="Fine-tuned from a language model, by pretraining")
-    ax.legend(loc="center right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
