@@ -33,8 +33,9 @@ def test_max_time_stops_a_50_trial_sweep_early_and_cleanly(tmp_path, synthetic_c
     out, trials = sweep("5s")
     assert 1 <= len(trials) < 50 and (trials.status == "COMPLETED").all()
     assert "Time budget spent: tuner.max_time 5s reached" in out
-    # Ended normally: leaderboard, test result, plots, status finished.
-    assert "Best trial" in out and (run / "test.json").exists() and (run / "hparams.png").exists()
+    # Ended normally: leaderboard, test result, plots, status finished. (best_curves.png is
+    # drawn for any run; hparams.png needs two trials, and a loaded machine may fit one in 5 s.)
+    assert "Best trial" in out and (run / "test.json").exists() and (run / "best_curves.png").exists()
     assert json.loads((run / "status.json").read_text())["state"] == "finished"
     # No trial started after the budget: all but the last began within it.
     started = trials.seconds.cumsum() - trials.seconds
