@@ -9,16 +9,17 @@ point: E = 2 trains on from E = 1's cached LM, so the pretraining is paid once a
 pretraining cost is the sum of its epochs' seconds (RUN/pretrain.csv). Each point's trial is
 scored once on test, as every sweep's winner is (the whole test split unless --limit-eval).
 Points already in WORK are read, not run again (unless --fresh): `--lm-epochs 1,2,4,8` after
-`1,2,4` costs 4 epochs and one trial. `--hidden N` and `--lm-window N` measure another
-network (GRU-N, classifier and LM) or LM windows of N tokens, as points of their own
-(lm-E-hN-wN; the batch stays, so an epoch has fewer, longer steps).
+`1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N` and `--lm-decay F`
+measure another network (GRU-N, classifier and LM), LM windows of N tokens (the batch stays,
+so an epoch has fewer, longer steps) or an LM rate multiplied by F each epoch
+(`pretrain.lr_decay`), as points of their own (lm-E-hN-wN-dF).
 
-    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--hidden N] [--lm-window N]
+    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--hidden N] [--lm-window N] [--lm-decay F]
         [--limit-train N] [--limit-eval N] [--work results/bench_pretrain]
         [--out docs/img/pretrain] [--fresh] [--no-random]
 
 Writes OUT/pretrain_curve.csv (a row per point WORK holds, this call's and earlier ones'),
-OUT/pretrain_curve.png (a line per network and window) and prints the markdown table for
+OUT/pretrain_curve.png (a line per network, window and decay) and prints the markdown table for
 docs/imdb-experiments.md. The run folders stay under WORK, so
 `sweep confirm WORK/runs/lm-E --top 1 --seeds 3` (with RNN_SWEEP_CACHE=WORK/cache) repeats a
 point over seeds. On the 2-core development VM the default (whole IMDB, 1, 2 and 4 epochs
@@ -46,7 +47,7 @@ RECIPE = ROOT / "search_spaces" / "imdb_pretrained.yaml"
 
 def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
     """The recipe with its fine-tuning search held at its first trial: only the start changes
-    (and the GRU's width or the LM's windows, with --hidden or --lm-window)."""
+    (and the GRU's width, the LM's windows or its rate's decay: --hidden, --lm-window, --lm-decay)."""
     space = yaml.safe_load(RECIPE.read_text())
     epochs = args.epochs
     [fine_tuning] = space["tuner"].pop("start_from")
@@ -56,6 +57,8 @@ def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
     space["pretrain"]["epochs"] = max(lm_epochs, 1)  # unused from a random start
     if args.lm_window:  # the batch stays: smaller ones leave the CPU idle between time steps
         space["pretrain"]["sequence_length"] = args.lm_window
+    if args.lm_decay:
+        space["pretrain"]["lr_decay"] = args.lm_decay
     if args.hidden:  # the LM's and the classifier's GRU: one network
         space["hyperparameters"]["hidden_units"] = args.hidden
     return space
@@ -64,7 +67,8 @@ def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
 def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     """One `sweep run` process; its figures from the run folder it leaves (WORK/NAME.json:
     kept, so that a later call with more --lm-epochs measures only the new points)."""
-    variant = (f"-h{args.hidden}" if args.hidden else "") + (f"-w{args.lm_window}" if args.lm_window else "")
+    variant = "".join(f"-{tag}{value:g}" for tag, value in
+                      (("h", args.hidden), ("w", args.lm_window), ("d", args.lm_decay)) if value)
     name = f"lm-{lm_epochs}{variant}" if lm_epochs else f"random{variant}"
     figures = args.work / f"{name}.json"
     if figures.exists() and not args.fresh:
@@ -87,8 +91,10 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     test = json.loads((run / "test.json").read_text())
     space = yaml.safe_load(space_file.read_text())
     window, hidden = space["pretrain"]["sequence_length"], space["hyperparameters"]["hidden_units"]
+    decay = space["pretrain"].get("lr_decay", 1.0)
     row = {"start": "language model" if lm_epochs else "random", "lm_epochs": lm_epochs,
            "hidden_units": hidden, "lm_window": window if lm_epochs else None,
+           "lm_decay": decay if lm_epochs else None,
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
@@ -111,9 +117,11 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
 
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    for i, ((hidden, window), series) in enumerate(lm.groupby(["hidden_units", "lm_window"])):
+    lines = lm.groupby(["hidden_units", "lm_window", "lm_decay"])
+    for i, ((hidden, window, decay), series) in enumerate(lines):
+        rate = f", rate x {decay:g} an epoch" if decay != 1 else ""
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
-                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}")
+                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}")
         for _, r in series.iterrows():  # the first line's labels below it, the others' above
             ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}",
                         (r.pretrain_seconds / 60, r.test_accuracy), textcoords="offset points",
@@ -142,6 +150,8 @@ def main() -> None:
     ap.add_argument("--lm-window", type=int, default=0,
                     help="LM windows of this many tokens (0: the recipe's)")
     ap.add_argument("--hidden", type=int, default=0, help="GRU units (0: the recipe's)")
+    ap.add_argument("--lm-decay", type=float, default=0.0,
+                    help="the LM's pretrain.lr_decay (0: the recipe's)")
     ap.add_argument("--no-random", action="store_true", help="leave out the random-start point")
     ap.add_argument("--fresh", action="store_true", help="measure again the points WORK already holds")
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench_pretrain")
@@ -157,12 +167,13 @@ def main() -> None:
     table = pd.DataFrame([json.loads(f.read_text()) for f in sorted(args.work.glob("*.json"))])
     recipe = yaml.safe_load(RECIPE.read_text())
     for column, value in (("hidden_units", recipe["hyperparameters"]["hidden_units"]),
-                          ("lm_window", recipe["pretrain"]["sequence_length"])):
+                          ("lm_window", recipe["pretrain"]["sequence_length"]),
+                          ("lm_decay", recipe["pretrain"].get("lr_decay", 1.0))):
         if column not in table:  # points measured before it was a column had the recipe's
             table[column] = None
         table[column] = table[column].fillna(value)
-    table.loc[table.lm_epochs == 0, "lm_window"] = None
-    table = table.sort_values(["hidden_units", "lm_window", "lm_epochs"], na_position="last")
+    table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay"]] = None
+    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "lm_epochs"], na_position="last")
     table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
@@ -172,14 +183,15 @@ def main() -> None:
     print(f"\n{platform.node()} ({os.cpu_count()} CPUs); limit_train {args.limit_train or 'none'}, "
           f"test examples {table.test_examples.iloc[0]}; linear baseline on the same splits: "
           f"{baseline.get('test_accuracy')}\n")
-    print("| start | GRU | LM windows | LM epochs | held-out perplexity | pretraining | "
+    print("| start | GRU | LM windows | LM rate decay | LM epochs | held-out perplexity | pretraining | "
           "validation accuracy | test accuracy | fine-tuning |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in table.itertuples():
         ppl = f"{r.perplexity:.1f}" if r.lm_epochs else "-"
         window = f"{r.lm_window:.0f}" if r.lm_epochs else "-"
+        decay = f"{r.lm_decay:g}" if r.lm_epochs else "-"
         minutes = f"{r.pretrain_seconds / 60:.1f} min" if r.lm_epochs else "-"
-        print(f"| {r.start} | {r.hidden_units:.0f} | {window} | {r.lm_epochs or '-'} | {ppl} | "
+        print(f"| {r.start} | {r.hidden_units:.0f} | {window} | {decay} | {r.lm_epochs or '-'} | {ppl} | "
               f"{minutes} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
               f"{r.test_accuracy:.4f} | {r.finetune_seconds / 60:.1f} min |")
 

@@ -98,6 +98,14 @@ class LanguageModel:
 
     # --- Epochs -----------------------------------------------------------------------
 
+    def set_learning_rate(self, rate: float) -> None:
+        """Adam's rate from the next step on (a pretraining's schedule sets it each epoch)."""
+        self.optimizer.learning_rate = rate
+
+    @property
+    def learning_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+
     def train_epoch(self, windows: np.ndarray, batch_size: int, seed: int,
                     on_batch: Callable[[int, int, float], None] | None = None) -> float:
         """One pass over `windows` ((n, length + 1) token ids: inputs and their next tokens),

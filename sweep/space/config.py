@@ -115,7 +115,8 @@ class PretrainConfig:
     sequence_length: int = 64  # tokens per training window (truncated backpropagation)
     batch_size: int = 64  # windows per step
     sampled: int = 1024  # sampled-softmax classes per step; 0 (or >= vocab_size): full softmax
-    learning_rate: float = 1e-3  # Adam
+    learning_rate: float = 1e-3  # Adam's, in epoch 1
+    lr_decay: float = 1.0  # the rate's factor each epoch: epoch K trains at learning_rate * lr_decay**(K - 1)
     # Fine-tuning, not the LM: epochs an lm trial trains its head alone (gradual unfreezing)
     freeze_epochs: int = 0
 

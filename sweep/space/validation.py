@@ -142,6 +142,9 @@ def _validate_pretrain(cfg: SweepConfig) -> None:
     if isinstance(p.learning_rate, bool) or not isinstance(p.learning_rate, (int, float)) \
             or not 0 < p.learning_rate < float("inf"):
         raise ConfigError(f"pretrain.learning_rate: expected a number > 0, got {p.learning_rate!r}")
+    if isinstance(p.lr_decay, bool) or not isinstance(p.lr_decay, (int, float)) or not 0 < p.lr_decay <= 1:
+        raise ConfigError(f"pretrain.lr_decay: expected a number > 0 and <= 1 (1: a constant rate), "
+                          f"got {p.lr_decay!r}")
 
 
 def _validate_tracking(tracking: TrackingConfig) -> None:

@@ -13,7 +13,8 @@
     -> the embedding's and the cells' weights, the start of the trial's encoder
     -> RUN/pretrain.csv: the LM's epochs (loss, held-out perplexity, seconds), for report.html
 
-Epochs are not part of the key: Adam's learning rate is constant, its state is saved and
+Epochs are not part of the key: Adam's learning rate is a function of the epoch alone
+(`pretrain.learning_rate * lr_decay**(K - 1)`, constant by default), its state is saved and
 each epoch shuffles by its own seed, so K epochs in two sittings are trained as K in one
 would be (not bit for bit: the sampled softmax's draws are not replayed).
 The LM never reads validation or test text. Its text is one stream of token ids, texts
@@ -119,7 +120,9 @@ class Pretrainer:
             "text": text,
             # epochs: how long it has trained (its files say), not which LM it is;
             # freeze_epochs: how trials fine-tune
-            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k not in ("epochs", "freeze_epochs")},
+            # lr_decay: left out when constant (1.0), so LMs cached before it existed stay theirs
+            "pretrain": {k: v for k, v in asdict(self.cfg).items()
+                         if k not in ("epochs", "freeze_epochs") and not (k == "lr_decay" and v == 1.0)},
         }
         return identity, stream
 
@@ -171,10 +174,13 @@ class Pretrainer:
                          f"trained again from epoch 1 (the newer {state} is kept)")
             self.say(f"Pretraining the language model {name}: {len(stream):,} tokens "
                      f"({len(train):,} windows of {p.sequence_length}), {p.epochs} epoch(s), "
-                     f"{'sampled softmax of ' + str(lm.sampled) if lm.sampled else 'full softmax'}; "
+                     f"{'sampled softmax of ' + str(lm.sampled) if lm.sampled else 'full softmax'}, "
+                     f"learning rate {p.learning_rate:g}"
+                     f"{f' x {p.lr_decay:g} an epoch' if p.lr_decay != 1 else ''}; "
                      f"cached in {state}")
         for epoch in range(len(manifest["history"]) + 1, p.epochs + 1):
             keras.utils.set_random_seed(seed + epoch)  # a resumed epoch is drawn as the first try's
+            lm.set_learning_rate(p.learning_rate * p.lr_decay ** (epoch - 1))  # a resumed epoch: the same
             start = time.perf_counter()
             loss = lm.train_epoch(train, p.batch_size, seed + epoch,
                                   self._progress(name, epoch, start))

@@ -82,9 +82,10 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
 VALUES = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8, "num_layers": 1}
 
 
-def _pretrain(run: Path, data: Path, epochs: int = 2) -> tuple[list, str]:
+def _pretrain(run: Path, data: Path, epochs: int = 2, **pretrain) -> tuple[list, str]:
     """What a trial of a new process does (nothing held in memory): the LM's encoder weights
-    for VALUES over the CSV `data`, and what it said; its figures go to RUN/pretrain.csv."""
+    for VALUES over the CSV `data` (LM_SPACE's `pretrain:`, `pretrain` changed), and what it
+    said; its figures go to RUN/pretrain.csv."""
     from sweep.data.pipeline import SweepData
     from sweep.rundir import RunDir
     from sweep.space.config import DataConfig, PretrainConfig
@@ -92,7 +93,7 @@ def _pretrain(run: Path, data: Path, epochs: int = 2) -> tuple[list, str]:
 
     lines: list[str] = []
     sweep_data = SweepData(DataConfig(source=f"csv:{data}", max_length=16), 1, RunDir(run))
-    cfg = PretrainConfig(**{**LM_SPACE["pretrain"], "epochs": epochs})
+    cfg = PretrainConfig(**{**LM_SPACE["pretrain"], "epochs": epochs, **pretrain})
     weights = Pretrainer(cfg, sweep_data, say=lines.append).encoder_weights(VALUES)
     return weights, "\n".join(lines)
 
@@ -133,6 +134,32 @@ def test_an_lm_grows_from_its_cached_epochs_and_shorter_ones_are_kept(tmp_path, 
     assert "epoch-1.npz is missing; trained again from epoch 1" in said, said
     assert len(_manifest(state)["history"]) == 3 and (snapshots / "epoch-1.npz").exists()
     np.testing.assert_array_equal(again[0][0], one[0][0])
+
+
+def test_a_decaying_rate_follows_the_epoch_across_a_resume(tmp_path, cache):
+    from sweep.model.lm import LanguageModel
+
+    data = write_csv(tmp_path / "d.csv", make_examples(300))
+    _pretrain(tmp_path / "run", data, 2)
+    [constant] = cache.glob("*.npz")
+    assert "lr_decay" not in _manifest(constant)["identity"]["pretrain"]  # older LMs keep their key
+
+    def rate_saved(epochs: int) -> tuple[float, str]:
+        """The rate Adam held when the decaying LM's newest state was saved (epoch `epochs`)."""
+        _, said = _pretrain(tmp_path / "run", data, epochs, learning_rate=0.01, lr_decay=0.5)
+        [state] = [p for p in cache.glob("*.npz") if p != constant]
+        with np.load(state) as f:
+            arrays = [f[f"arr_{i}"] for i in range(_manifest(state)["arrays"])]
+        lm = LanguageModel(VALUES, LM_SPACE["pretrain"]["sampled"], learning_rate=1.0)
+        assert lm.load_state(arrays)
+        return lm.learning_rate, said
+
+    rate, said = rate_saved(1)  # another LM than the constant one: trained from epoch 1
+    assert "Pretraining the language model" in said and "learning rate 0.01 x 0.5 an epoch" in said, said
+    assert rate == pytest.approx(0.01)
+    rate, said = rate_saved(3)  # a new process resumes at epoch 2: epoch 3 trained at 0.01 * 0.5**2
+    assert "resuming at epoch 2 of 3" in said, said
+    assert rate == pytest.approx(0.0025)
 
 
 def test_pretraining_says_where_it_is_and_the_time_left(monkeypatch):
