@@ -23,6 +23,7 @@ HP_UNITS = {
     "vocab_size": "tokens", "embedding_dim": "dimensions", "hidden_units": "units per direction",
     "learning_rate": "Adam", "lr_decay": "factor per epoch", "num_layers": "layers",
     "dropout": "rate", "embedding_dropout": "rate", "clipnorm": "max gradient norm",
+    "encoder_lr_scale": "fraction of the learning rate",
 }
 
 

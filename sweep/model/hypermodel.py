@@ -8,8 +8,9 @@ any Keras backend. The model:
     -> [masked max / mean / both concatenated, over time] -> Dropout
     -> Dense(1 logit for two classes, else one per class)
 
-trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1, an
-`embedding_init: lm` network's head alone for its first `freeze_epochs` (`training.HeadFirstAdam`).
+trained with Adam at `learning_rate`, times `lr_decay` per epoch when that is below 1, the
+encoder (embedding and cells) at `encoder_lr_scale` times that, and an `embedding_init: lm`
+network's head alone for its first `freeze_epochs` (`training.EncoderAdam`).
 The cell comes from the registry (`sweep.space.registry.CELLS`); a registered network
 (`register_model`) replaces everything from the embedding to the pooling.
 
@@ -50,7 +51,7 @@ class RNNHyperModel(kt.HyperModel):
             (`sweep.train.pretrain.Pretrainer.encoder_weights`); None keeps Keras' random start
             (export rebuilds the network that way, then loads the trained weights).
         freeze_epochs: `embedding_init: lm` trials train only the head for this many epochs
-            first (`pretrain.freeze_epochs`; `training.HeadFirstAdam`).
+            first (`pretrain.freeze_epochs`; `training.EncoderAdam`).
     """
 
     def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
@@ -82,12 +83,14 @@ class RNNHyperModel(kt.HyperModel):
         model = keras.Model(inputs, outputs, name=f"{v['cell']}_classifier")
 
         adam = {"learning_rate": v["learning_rate"], "clipnorm": v["clipnorm"] or None}
-        if self.freeze_epochs and v.get("embedding_init") == "lm":
-            # Gradual unfreezing: the head learns to read the (pretrained) encoder first.
+        frozen = self.freeze_epochs if v.get("embedding_init") == "lm" else 0
+        scale = v.get("encoder_lr_scale", 1.0)
+        if frozen or scale != 1.0:
+            # Gradual unfreezing (the head learns to read a pretrained encoder first) and
+            # discriminative rates (the encoder moves slower than the head).
             heads = {w.path for w in head.weights}
-            optimizer: keras.optimizers.Optimizer = training.HeadFirstAdam(
-                [w.path for w in model.trainable_weights if w.path not in heads], self.freeze_epochs,
-                **adam)
+            optimizer: keras.optimizers.Optimizer = training.EncoderAdam(
+                [w.path for w in model.trainable_weights if w.path not in heads], frozen, scale, **adam)
         else:
             optimizer = keras.optimizers.Adam(**adam)
         if binary:

@@ -50,12 +50,12 @@ def callbacks(objective: str, patience: int, verbose: bool = False,
 
 def fit(hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> keras.callbacks.History:
     """`model.fit(*args, **kwargs)`, with the learning rate decayed per epoch when `lr_decay` < 1,
-    and the encoder unfrozen on schedule under `HeadFirstAdam`.
+    and the encoder unfrozen on schedule under `EncoderAdam`.
 
     Raises:
         Diverged: a loss of the run was not finite (the NaN policy: the configuration failed).
     """
-    if isinstance(model.optimizer, HeadFirstAdam):
+    if isinstance(model.optimizer, EncoderAdam) and model.optimizer.epochs:
         kwargs["callbacks"] = [Unfreeze(model.optimizer.epochs), *(kwargs.get("callbacks") or [])]
     decay = hp.values.get("lr_decay", 1.0)
     if decay != 1.0:
@@ -76,22 +76,35 @@ def divergence(losses: list[float]) -> str | None:
     return f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}" if bad else None
 
 
-class HeadFirstAdam(keras.optimizers.Adam):
-    """Adam that leaves the `frozen_paths` variables as they are while `frozen` is 1, as it is
-    for the first `epochs` (`Unfreeze`, which `fit` adds): their gradients are zeroed, so
-    Adam's moments stay 0 and they do not move (`pretrain.freeze_epochs`).
+class EncoderAdam(keras.optimizers.Adam):
+    """Adam with the encoder on a schedule of its own (ULMFiT's fine-tuning, Howard & Ruder 2018).
+
+    The `frozen_paths` variables stay as they are while `frozen` is 1, as it is for the first
+    `epochs` (`Unfreeze`, which `fit` adds): their gradients are zeroed, so Adam's moments
+    stay 0 and they do not move (`pretrain.freeze_epochs`). Then they train at `scale` times
+    the rate (`encoder_lr_scale`: discriminative rates). Scaling the gradient would not do it:
+    Adam's step does not depend on the gradient's scale.
 
     Args:
         frozen_paths: the variables' paths (`Variable.path`): the embedding's and the cells'.
-        epochs: how many epochs they stay frozen.
+        epochs: how many epochs they stay frozen (0: none).
+        scale: their learning rate as a fraction of the head's.
         **kwargs: Adam's.
     """
 
-    def __init__(self, frozen_paths, epochs: int, **kwargs):
+    def __init__(self, frozen_paths, epochs: int, scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.frozen_paths = frozenset(frozen_paths)
         self.epochs = epochs
-        self.frozen = keras.Variable(1.0, trainable=False, name="frozen")
+        self.scale = scale
+        self.frozen = keras.Variable(1.0 if epochs else 0.0, trainable=False, name="frozen")
+
+    def update_step(self, gradient, variable, learning_rate):
+        # `variable` may be the backend's own (TensorFlow's has no path): found by its index.
+        if self.scale != 1.0 and \
+                self._trainable_variables[self._get_variable_index(variable)].path in self.frozen_paths:
+            learning_rate = learning_rate * self.scale
+        return super().update_step(gradient, variable, learning_rate)
 
     def apply(self, grads, trainable_variables=None):
         if trainable_variables is not None:
@@ -108,7 +121,7 @@ def _scaled(grad, factor):
 
 
 class Unfreeze(keras.callbacks.Callback):
-    """Lets `HeadFirstAdam` train everything from epoch `epochs` (0-based, absolute, so a
+    """Lets `EncoderAdam` train everything from epoch `epochs` (0-based, absolute, so a
     Hyperband trial resumed at initial_epoch stays on schedule)."""
 
     def __init__(self, epochs: int):

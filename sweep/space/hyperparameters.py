@@ -96,6 +96,9 @@ HYPERPARAMETERS: dict[str, HPRule] = {
     "clipnorm": HPRule(float, 0.0, "Adam's gradient-norm clipping (clipnorm); 0 turns it off", low=0),
     "pooling": HPRule(str, "last", "what reaches the head: the last recurrent layer's final state, or "
                       "masked max/mean (or both) over its outputs", options=POOLINGS),
+    "encoder_lr_scale": HPRule(float, 1.0, "the encoder's (embedding and recurrent layers') learning rate "
+                               "as a fraction of the head's (ULMFiT's discriminative rates, for a "
+                               "pretrained start; 1: one rate)", low=0, low_open=True, high=1),
 }
 
 

@@ -249,6 +249,35 @@ def test_freeze_epochs_trains_the_head_alone_first():
     assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
 
 
+@pytest.mark.parametrize("embedding_init", ["lm", "random"])
+def test_encoder_lr_scale_moves_the_encoder_at_its_fraction_of_the_rate(embedding_init):
+    import keras_tuner as kt
+
+    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.space.config import from_dict
+
+    def first_steps(scale: float) -> tuple[float, float]:
+        """The largest move of the GRU's kernel and of the head's kernel in one Adam step."""
+        space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
+            "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.01,
+            "embedding_init": embedding_init, "encoder_lr_scale": scale}}).hyperparameters
+        hypermodel = RNNHyperModel(space)
+        hp = kt.HyperParameters()
+        model = hypermodel.build(hp)
+        rng = np.random.default_rng(0)
+        x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+        start = [w.copy() for w in model.get_weights()]
+        hypermodel.fit(hp, model, x, y, epochs=1, batch_size=64, verbose=0)  # one step
+        moved = [np.abs(a - b).max() for a, b in zip(model.get_weights(), start, strict=True)]
+        return float(moved[1]), float(moved[-2])  # [embedding, GRU kernel, ..., head kernel, bias]
+
+    encoder, head = first_steps(1.0)
+    # Adam's first step moves each weight by about the rate, whatever its gradient's size.
+    assert encoder == pytest.approx(0.01, rel=0.05) and head == pytest.approx(0.01, rel=0.05)
+    encoder, head = first_steps(0.25)
+    assert encoder == pytest.approx(0.0025, rel=0.05) and head == pytest.approx(0.01, rel=0.05)
+
+
 def test_report_html_shows_the_pretraining(small_run_copy):
     from sweep.analysis import report_html
     from sweep.rundir import RunDir
