@@ -12,7 +12,8 @@ Points already in WORK are read, not run again (unless --fresh): `--lm-epochs 1,
 `1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N` and `--lm-decay F`
 measure another network (GRU-N, classifier and LM), LM windows of N tokens (the batch stays,
 so an epoch has fewer, longer steps) or an LM rate multiplied by F each epoch
-(`pretrain.lr_decay`), as points of their own (lm-E-hN-wN-dF).
+(`pretrain.lr_decay`), as points of their own, named by how they differ from the first
+curve's GRU-256 with windows of 64 at a constant rate (lm-4-h512, lm-4-w256, lm-4-d0.5).
 
     python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--hidden N] [--lm-window N] [--lm-decay F]
         [--limit-train N] [--limit-eval N] [--work results/bench_pretrain]
@@ -22,9 +23,10 @@ Writes OUT/pretrain_curve.csv (a row per point WORK holds, this call's and earli
 OUT/pretrain_curve.png (a line per network, window and decay) and prints the markdown table for
 docs/imdb-experiments.md. The run folders stay under WORK, so
 `sweep confirm WORK/runs/lm-E --top 1 --seeds 3` (with RNN_SWEEP_CACHE=WORK/cache) repeats a
-point over seeds. On the 2-core development VM the default (whole IMDB, 1, 2 and 4 epochs
-and the random start) took 46 minutes, and 8 epochs 33 more; `--limit-train 2000
---limit-eval 1000 --lm-epochs 1` is the small setting.
+point over seeds. On the 2-core development VM, with the recipe's GRU-512, a pretraining
+epoch is about 16 minutes and a point's trial about 13; `--hidden 256` (the first curve:
+1, 2 and 4 epochs and the random start) took 46 minutes, and 8 epochs 33 more;
+`--limit-train 2000 --limit-eval 1000 --lm-epochs 1` is the small setting.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "search_spaces" / "imdb_pretrained.yaml"
+# The first curve's network and LM (GRU-256, windows of 64, a constant rate): point names say
+# how a point differs from it (lm-4-h512), and points measured before a column existed had it.
+REFERENCE = {"hidden_units": 256, "lm_window": 64, "lm_decay": 1.0}
+TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d"}
 
 
 def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
@@ -67,8 +73,12 @@ def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
 def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     """One `sweep run` process; its figures from the run folder it leaves (WORK/NAME.json:
     kept, so that a later call with more --lm-epochs measures only the new points)."""
-    variant = "".join(f"-{tag}{value:g}" for tag, value in
-                      (("h", args.hidden), ("w", args.lm_window), ("d", args.lm_decay)) if value)
+    space = _space(lm_epochs, args)
+    shape = {"hidden_units": space["hyperparameters"]["hidden_units"],
+             "lm_window": space["pretrain"]["sequence_length"],
+             "lm_decay": space["pretrain"].get("lr_decay", 1.0)}
+    named = shape if lm_epochs else {"hidden_units": shape["hidden_units"]}  # a random start: no LM
+    variant = "".join(f"-{TAGS[k]}{v:g}" for k, v in named.items() if v != REFERENCE[k])
     name = f"lm-{lm_epochs}{variant}" if lm_epochs else f"random{variant}"
     figures = args.work / f"{name}.json"
     if figures.exists() and not args.fresh:
@@ -76,7 +86,7 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
         return json.loads(figures.read_text())
     space_file = args.work / f"{name}.yaml"
     space_file.parent.mkdir(parents=True, exist_ok=True)
-    space_file.write_text(yaml.safe_dump(_space(lm_epochs, args), sort_keys=False))
+    space_file.write_text(yaml.safe_dump(space, sort_keys=False))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT),
                RNN_SWEEP_CACHE=str(args.work / "cache"))
     cmd = [sys.executable, "-m", "sweep", "run", str(space_file), "--results-dir", str(args.work / "runs"),
@@ -89,12 +99,9 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     run = args.work / "runs" / name
     trial = pd.read_csv(run / "trials.csv").iloc[0]
     test = json.loads((run / "test.json").read_text())
-    space = yaml.safe_load(space_file.read_text())
-    window, hidden = space["pretrain"]["sequence_length"], space["hyperparameters"]["hidden_units"]
-    decay = space["pretrain"].get("lr_decay", 1.0)
     row = {"start": "language model" if lm_epochs else "random", "lm_epochs": lm_epochs,
-           "hidden_units": hidden, "lm_window": window if lm_epochs else None,
-           "lm_decay": decay if lm_epochs else None,
+           "hidden_units": shape["hidden_units"], "lm_window": shape["lm_window"] if lm_epochs else None,
+           "lm_decay": shape["lm_decay"] if lm_epochs else None,
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
@@ -118,14 +125,15 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
     lines = lm.groupby(["hidden_units", "lm_window", "lm_decay"])
-    for i, ((hidden, window, decay), series) in enumerate(lines):
+    for (hidden, window, decay), series in lines:
+        first = (hidden, window, decay) == tuple(REFERENCE.values())
         rate = f", rate x {decay:g} an epoch" if decay != 1 else ""
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
                 label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}")
-        for _, r in series.iterrows():  # the first line's labels below it, the others' above
+        for _, r in series.iterrows():  # the first curve's labels below it, the others' above
             ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}",
                         (r.pretrain_seconds / 60, r.test_accuracy), textcoords="offset points",
-                        xytext=(4, -12 if i == 0 else 5), fontsize=8)
+                        xytext=(4, -12 if first else 5), fontsize=8)
     random = table[table.lm_epochs == 0]
     for _, r in random.iterrows():
         ax.axhline(r.test_accuracy, color="grey", ls="--", label="random start")
@@ -165,15 +173,13 @@ def main() -> None:
         _point(0, args)
     # Every point WORK holds, this call's and earlier ones' (other windows too): one curve.
     table = pd.DataFrame([json.loads(f.read_text()) for f in sorted(args.work.glob("*.json"))])
-    recipe = yaml.safe_load(RECIPE.read_text())
-    for column, value in (("hidden_units", recipe["hyperparameters"]["hidden_units"]),
-                          ("lm_window", recipe["pretrain"]["sequence_length"]),
-                          ("lm_decay", recipe["pretrain"].get("lr_decay", 1.0))):
-        if column not in table:  # points measured before it was a column had the recipe's
+    for column, value in REFERENCE.items():
+        if column not in table:  # points measured before it was a column
             table[column] = None
         table[column] = table[column].fillna(value)
     table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay"]] = None
-    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "lm_epochs"], na_position="last")
+    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "lm_epochs"],
+                              ascending=[True, True, False, True], na_position="last")
     table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
