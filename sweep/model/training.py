@@ -55,8 +55,9 @@ def fit(hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> keras.ca
     Raises:
         Diverged: a loss of the run was not finite (the NaN policy: the configuration failed).
     """
-    if isinstance(model.optimizer, EncoderAdam) and model.optimizer.epochs:
-        kwargs["callbacks"] = [Unfreeze(model.optimizer.epochs), *(kwargs.get("callbacks") or [])]
+    encoder_adam = _encoder_adam(model)
+    if encoder_adam is not None and encoder_adam.epochs:
+        kwargs["callbacks"] = [Unfreeze(encoder_adam.epochs), *(kwargs.get("callbacks") or [])]
     decay = hp.values.get("lr_decay", 1.0)
     if decay != 1.0:
         base = hp.get("learning_rate")
@@ -74,6 +75,13 @@ def divergence(losses: list[float]) -> str | None:
     """Why a run with these per-epoch losses failed ("loss became nan at epoch 3"), or None."""
     bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
     return f"loss became {losses[bad[0]]} at epoch {bad[0] + 1}" if bad else None
+
+
+def _encoder_adam(model: keras.Model) -> EncoderAdam | None:
+    """The model's EncoderAdam, also inside the LossScaleOptimizer that Keras wraps around
+    it under mixed precision (`--mixed-precision`), or None."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    return optimizer if isinstance(optimizer, EncoderAdam) else None
 
 
 class EncoderAdam(keras.optimizers.Adam):
@@ -129,7 +137,9 @@ class Unfreeze(keras.callbacks.Callback):
         self.epochs = epochs
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.model.optimizer.frozen.assign(1.0 if epoch < self.epochs else 0.0)
+        encoder_adam = _encoder_adam(self.model)
+        assert encoder_adam is not None, "Unfreeze needs the model's EncoderAdam"
+        encoder_adam.frozen.assign(1.0 if epoch < self.epochs else 0.0)
 
 
 class StopOnNaN(keras.callbacks.Callback):

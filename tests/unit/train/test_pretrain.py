@@ -249,6 +249,34 @@ def test_freeze_epochs_trains_the_head_alone_first():
     assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
 
 
+def test_the_encoder_unfreezes_under_mixed_precision_too():
+    """`--mixed-precision` wraps the optimizer in Keras' LossScaleOptimizer: the schedule
+    must still reach the EncoderAdam inside it."""
+    import keras
+    import keras_tuner as kt
+
+    from sweep.model.hypermodel import RNNHyperModel
+    from sweep.space.config import from_dict
+
+    space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
+        "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.05,
+        "embedding_init": "lm"}}).hyperparameters
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        hypermodel = RNNHyperModel(space, freeze_epochs=1)
+        hp = kt.HyperParameters()
+        model = hypermodel.build(hp)
+        rng = np.random.default_rng(0)
+        x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+        start = [w.copy() for w in model.get_weights()]
+        hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+        np.testing.assert_array_equal(start[1], model.get_weights()[1])  # epoch 1: the GRU frozen
+        hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
+        assert not np.array_equal(start[1], model.get_weights()[1])  # epoch 2: it trains
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.mark.parametrize("embedding_init", ["lm", "random"])
 def test_encoder_lr_scale_moves_the_encoder_at_its_fraction_of_the_rate(embedding_init):
     import keras_tuner as kt
