@@ -225,7 +225,9 @@ def test_a_trial_starts_from_the_lms_weights(tmp_path, cache, bidirectional):
         assert not np.array_equal(recurrent.backward_layer.get_weights()[0], lm[1])
 
 
-def test_freeze_epochs_trains_the_head_alone_first():
+def _tiny_classifier(freeze_epochs: int = 0, **hyperparameters):
+    """A GRU classifier over 50 words (its space's `hyperparameters` changed), built, and 64
+    random examples: (hypermodel, hp, model, x, y)."""
     import keras_tuner as kt
 
     from sweep.model.hypermodel import RNNHyperModel
@@ -233,67 +235,43 @@ def test_freeze_epochs_trains_the_head_alone_first():
 
     space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
         "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.05,
-        "embedding_init": "lm"}}).hyperparameters
-    hypermodel = RNNHyperModel(space, freeze_epochs=1)  # pretrain.freeze_epochs; no LM: a random start
+        "embedding_init": "lm", **hyperparameters}}).hyperparameters
+    hypermodel = RNNHyperModel(space, freeze_epochs=freeze_epochs)  # no LM: a random start
     hp = kt.HyperParameters()
     model = hypermodel.build(hp)
     rng = np.random.default_rng(0)
     x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
-    start = [w.copy() for w in model.get_weights()]
-    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
-    after = model.get_weights()
-    for before, now in zip(start[:-2], after[:-2], strict=True):  # embedding and GRU: frozen
-        np.testing.assert_array_equal(before, now)
-    assert not np.array_equal(start[-2], after[-2])  # the head learnt
-    hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
-    assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
+    return hypermodel, hp, model, x, y
 
 
-def test_the_encoder_unfreezes_under_mixed_precision_too():
-    """`--mixed-precision` wraps the optimizer in Keras' LossScaleOptimizer: the schedule
-    must still reach the EncoderAdam inside it."""
+# mixed_float16 (`--mixed-precision`): Keras wraps the optimizer in a LossScaleOptimizer, and
+# the schedule must still reach the EncoderAdam inside it.
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_freeze_epochs_trains_the_head_alone_first(policy):
     import keras
-    import keras_tuner as kt
 
-    from sweep.model.hypermodel import RNNHyperModel
-    from sweep.space.config import from_dict
-
-    space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
-        "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.05,
-        "embedding_init": "lm"}}).hyperparameters
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(policy)
     try:
-        hypermodel = RNNHyperModel(space, freeze_epochs=1)
-        hp = kt.HyperParameters()
-        model = hypermodel.build(hp)
-        rng = np.random.default_rng(0)
-        x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+        hypermodel, hp, model, x, y = _tiny_classifier(freeze_epochs=1)  # pretrain.freeze_epochs
         start = [w.copy() for w in model.get_weights()]
         hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
-        np.testing.assert_array_equal(start[1], model.get_weights()[1])  # epoch 1: the GRU frozen
+        after = model.get_weights()
+        for before, now in zip(start[:-2], after[:-2], strict=True):  # embedding and GRU: frozen
+            np.testing.assert_array_equal(before, now)
+        assert not np.array_equal(start[-2], after[-2])  # the head learnt
         hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, verbose=0)
-        assert not np.array_equal(start[1], model.get_weights()[1])  # epoch 2: it trains
+        assert not np.array_equal(after[0], model.get_weights()[0])  # then everything trains
+        assert not np.array_equal(after[1], model.get_weights()[1])
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
 @pytest.mark.parametrize("embedding_init", ["lm", "random"])
 def test_encoder_lr_scale_moves_the_encoder_at_its_fraction_of_the_rate(embedding_init):
-    import keras_tuner as kt
-
-    from sweep.model.hypermodel import RNNHyperModel
-    from sweep.space.config import from_dict
-
     def first_steps(scale: float) -> tuple[float, float]:
         """The largest move of the GRU's kernel and of the head's kernel in one Adam step."""
-        space = from_dict({"name": "t", "data": {"source": "csv:d.csv"}, "hyperparameters": {
-            "cell": "gru", "vocab_size": 50, "embedding_dim": 4, "hidden_units": 4, "learning_rate": 0.01,
-            "embedding_init": embedding_init, "encoder_lr_scale": scale}}).hyperparameters
-        hypermodel = RNNHyperModel(space)
-        hp = kt.HyperParameters()
-        model = hypermodel.build(hp)
-        rng = np.random.default_rng(0)
-        x, y = rng.integers(1, 50, (64, 10)), rng.integers(0, 2, (64, 1)).astype("float32")
+        hypermodel, hp, model, x, y = _tiny_classifier(learning_rate=0.01, embedding_init=embedding_init,
+                                                       encoder_lr_scale=scale)
         start = [w.copy() for w in model.get_weights()]
         hypermodel.fit(hp, model, x, y, epochs=1, batch_size=64, verbose=0)  # one step
         moved = [np.abs(a - b).max() for a, b in zip(model.get_weights(), start, strict=True)]
