@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import rundir
 from sweep.analysis import plots, report_html
 from sweep.analysis.confirm import (
     LEVEL,
@@ -41,7 +40,7 @@ from sweep.analysis.confirm import (
 from sweep.analysis.record import RunRecord
 from sweep.errors import Interrupted, UsageError
 from sweep.progress import Say
-from sweep.rundir import RunDir, read_json, testjson
+from sweep.rundir import RunDir, read_json, testjson, writes
 from sweep.rundir import lock as runlock
 from sweep.space.config import MAX_SEED, SweepConfig
 from sweep.train.retrain import Repeat, Retrainer
@@ -52,7 +51,7 @@ SEED_STRIDE = 1_000_003  # repeat r's seed is the sweep's seed + r x this (a pri
 def write_rows(run: RunDir, rows: pd.DataFrame) -> None:
     """confirm.csv, whole and atomically (through `rundir`): only this command writes it."""
     rows = rows.sort_values(["rank", "repeat", "split_seed"], kind="stable")
-    rundir.write_atomic(run.confirm_csv, rows.to_csv(index=False))
+    writes.write_run_text(run, run.confirm_csv, rows.to_csv(index=False))
 
 
 def confirm_seed(sweep_seed: int, repeat: int) -> int:

@@ -59,7 +59,8 @@ def _save(fig: Figure, path: Path) -> Path:
         collected[path.stem] = fig
         return path
     # The Software chunk says who wrote it: `plot --out` rewrites only its own PNGs (rundir.writes).
-    rundir.save_atomic(path, functools.partial(fig.savefig, metadata={"Software": writes.GENERATOR}))
+    writes.save_output(path, writes.PLOT,
+                       functools.partial(fig.savefig, metadata={"Software": writes.GENERATOR}))
     return path
 
 

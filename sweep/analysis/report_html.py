@@ -32,7 +32,7 @@ from sweep.analysis import report_figures as figs
 from sweep.analysis import results, verdict
 from sweep.analysis.record import RunRecord
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, writes
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 # Trials that ended without a model: listed with their reasons.
@@ -60,18 +60,19 @@ def plotly_js_packed() -> str:
 
 
 def write_report(source: RunRecord | RunDir | str | Path, path: str | Path | None = None,
-                 imp: importance_mod.Importance | None = None) -> Path:
-    """Writes the run's report.html (atomically); returns its path.
+                 imp: importance_mod.Importance | None = None, force: bool = False) -> Path:
+    """Writes the run's report.html (atomically, under the write rule); returns its path.
 
     Args:
         source: the run, as read (`RunRecord`) or its folder (read here).
         path: the file written (default: RUN/report.html).
         imp: `importance.importance` of its trials, when already computed.
+        force: replace a file at `path` that sweep did not write (`report --html FILE --force`).
     """
     record = source if isinstance(source, RunRecord) else RunRecord.read(source)
     target = Path(path) if path is not None else record.run.report_html
     page = render(record, imp)
-    rundir.write_atomic(target, page)
+    writes.save_output(target, writes.REPORT, writes.text(page), "--html", force)
     return target
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sweep import metrics, rundir
 from sweep.errors import ConfigError, failure_reason
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir, as_run, read_json
+from sweep.rundir import RunDir, as_run, read_json, writes
 from sweep.space.config import HYPERPARAMETERS, Choice, Fixed
 
 TRIAL_COLUMNS = ["trial_id", "status"]
@@ -193,7 +193,7 @@ def save_tables(trials: pd.DataFrame, history: pd.DataFrame, out: RunDir | str |
     """Writes the two tables as trials.csv and history.csv in `out`, atomically."""
     target = as_run(out)
     for frame, path in ((trials, target.trials_csv), (history, target.history_csv)):
-        rundir.save_atomic(path, functools.partial(_to_csv, frame))
+        writes.save_output(path, writes.TABLES, functools.partial(_to_csv, frame))
 
 
 def _to_csv(frame: pd.DataFrame, path: Path) -> None:

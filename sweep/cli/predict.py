@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from sweep import rundir
 from sweep.cli import common
 from sweep.errors import UsageError
 from sweep.rundir import owned, writes
@@ -54,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     table = predict.spreadsheet_safe(table)  # a class name such as =HYPERLINK(...) opens as text
     if args.output:
         try:
-            rundir.write_atomic(Path(args.output), table.to_csv(index=False))
+            writes.save_output(Path(args.output), writes.PREDICTIONS, writes.text(table.to_csv(index=False)),
+                               "--output", args.force)
         except OSError as e:
             raise UsageError(f"--output {args.output}: cannot write it ({e.strerror}); "
                              "give another --output") from None

@@ -69,7 +69,7 @@ def _write_html(record: RunRecord, args: argparse.Namespace, imp) -> Path:
     target = _html_target(record.run, args)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        written = report_html.write_report(record, target, imp)
+        written = report_html.write_report(record, target, imp, force=args.force)
     except OSError as e:
         raise UsageError(f"cannot write the report to {target} ({e.strerror}); pass --html FILE") from None
     return written

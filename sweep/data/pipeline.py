@@ -18,7 +18,7 @@ import numpy as np
 
 from sweep.data.sources import Split, TextSplits, load_texts
 from sweep.errors import DataError
-from sweep.rundir import RunDir, read_json, save_atomic, write_json
+from sweep.rundir import RunDir, read_json, writes
 from sweep.space.config import LEGACY_STANDARDIZATION, DataConfig
 
 # --- Vectorization ------------------------------------------------------------------
@@ -99,24 +99,24 @@ class Vocabulary:
               and vocab.standardize == standardize and vocab.max_length == max_length)
         return vocab if ok else None
 
-    def write(self, path: Path) -> None:
-        write_json(path, asdict(self))
+    def write(self, run: RunDir, path: Path) -> None:
+        writes.write_run_json(run, path, asdict(self))
 
 
-def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path | None = None,
-              standardize: str = DataConfig.standardize, vocab_file: Path | None = None) -> Encoded:
+def vectorize(splits: TextSplits, vocab_size: int, max_length: int, run: RunDir | None = None,
+              standardize: str = DataConfig.standardize) -> Encoded:
     """Adapts a vocabulary on the training text and encodes all three splits.
 
     Args:
         splits: the text.
         vocab_size: TextVectorization's max_tokens.
         max_length: tokens kept per example.
-        cache: a .npz file (`RunDir.tokens_cache`): read when it exists, else written, so
-            a resumed sweep (or another trial with the same vocabulary) does not redo it.
+        run: the run folder whose cache holds the ids (`RunDir.tokens_cache`: read when it
+            exists, else written, so a resumed sweep or another trial with the same
+            vocabulary does not redo it) and the vocabulary (`RunDir.vocabulary`; a cache
+            made before vocabularies were saved gets its vocabulary adapted again, and
+            checked against the cached ids). None: nothing is cached.
         standardize: `data.standardize`.
-        vocab_file: where the vocabulary is saved (`RunDir.vocabulary`). A cache made
-            before vocabularies were saved gets its vocabulary adapted again, and checked
-            against the cached ids.
 
     The unlabeled text, when there is one, is encoded too (for word2vec).
 
@@ -124,6 +124,8 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
         DataError: the vocabulary adapted again does not give the cached ids (the data
             changed since the run was made).
     """
+    key = (splits.fingerprint, vocab_size, max_length)
+    cache, vocab_file = (run.tokens_cache(*key), run.vocabulary(*key)) if run is not None else (None, None)
     cached = _read_cache(cache, splits) if cache is not None and cache.exists() else None
     have_vocab = vocab_file is None or Vocabulary.read(vocab_file, standardize, max_length)
     if cached is not None and have_vocab:
@@ -151,10 +153,10 @@ def vectorize(splits: TextSplits, vocab_size: int, max_length: int, cache: Path 
             raise DataError("the vocabulary adapted again on the training text does not give the "
                             f"token ids cached in {cache}: the data changed since the run was made")
         arrays = cached
-    elif cache is not None:
-        save_atomic(cache, lambda tmp: np.savez(tmp, **arrays))  # type: ignore[arg-type]
-    if vocab_file is not None:
-        Vocabulary([str(t) for t in layer.get_vocabulary()], standardize, max_length).write(vocab_file)
+    elif run is not None and cache is not None:
+        writes.save_run_file(run, cache, lambda tmp: np.savez(tmp, **arrays))  # type: ignore[arg-type]
+    if run is not None and vocab_file is not None:
+        Vocabulary([str(t) for t in layer.get_vocabulary()], standardize, max_length).write(run, vocab_file)
     return Encoded(vocab_size, max_length, arrays)
 
 
@@ -293,11 +295,8 @@ class SweepData:
 
     def encoded(self, vocab_size: int) -> Encoded:
         if vocab_size not in self._encoded:
-            key = (self.splits.fingerprint, vocab_size, self.cfg.max_length)
-            cache = None if self.run is None else self.run.tokens_cache(*key)
-            vocab_file = None if self.run is None else self.run.vocabulary(*key)
-            self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, cache,
-                                                  self.cfg.standardize, vocab_file)
+            self._encoded[vocab_size] = vectorize(self.splits, vocab_size, self.cfg.max_length, self.run,
+                                                  self.cfg.standardize)
         return self._encoded[vocab_size]
 
     def vocabulary(self, vocab_size: int) -> Vocabulary:
@@ -334,8 +333,8 @@ class SweepData:
             enc = self.encoded(vocab_size)
             parts = ("train", "unlabeled") if "unlabeled_ids" in enc.arrays else ("train",)
             matrix = word2vec([enc.ids(p) for p in parts], vocab_size, dim, self.seed)
-            if path is not None:
-                save_atomic(path, lambda tmp: np.save(tmp, matrix))
+            if self.run is not None and path is not None:
+                writes.save_run_file(self.run, path, lambda tmp: np.save(tmp, matrix))
         self._vectors[key] = matrix
         return matrix
 

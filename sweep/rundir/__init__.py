@@ -11,7 +11,8 @@ and plots work on a folder copied from elsewhere.
     legacy    what runs made by older versions lack, filled in
     lock      who runs the sweep (the lock file)
     owned     the delete rule: what a command may remove or replace (only what it made)
-    writes    the write rule: what a command may write over (only what it wrote)
+    writes    the write rule: what a command may write over (only what it wrote), and the
+              writers that check it at each write (the only ones used outside this package)
 
 May import: `sweep.space`, `sweep.errors`.
 """

@@ -6,6 +6,7 @@ sweep keeps on them while it runs. No TensorFlow.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import json
@@ -22,6 +23,14 @@ from sweep.rundir.layout import RunDir
 from sweep.rundir.status import HEARTBEAT_SECONDS, STALE_AFTER
 
 LOCK_TOKEN_ENV = "SWEEP_RUN_LOCK_TOKEN"  # a launcher's children share its lock
+# The run folders this process holds (their lock, a worker's lock, or its launcher's for it), by
+# real path: what it may write over (`holds`, the write rule's `rundir.writes.save_run_file`).
+_HELD: collections.Counter[str] = collections.Counter()
+
+
+def holds(run: RunDir) -> bool:
+    """Whether this process holds `run`: its lock, a worker lock of it, or its launcher's lock."""
+    return _HELD[os.path.realpath(run.path)] > 0
 
 
 def describe_holder(holder: dict) -> str:
@@ -54,6 +63,7 @@ class RunLock:
         self.fd: int | None = None
         self.token: str | None = None  # handed to a launcher's children
         self.note: str | None = None  # set when a dead process's lock was taken over
+        self._holding = False  # counted in _HELD
 
     def __enter__(self) -> RunLock:
         self.acquire()
@@ -76,6 +86,8 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             if holder.get("token") and holder.get("token") == os.environ.get(LOCK_TOKEN_ENV):
+                if take:
+                    self._hold()
                 return  # our launcher holds it for us
             raise RunInUse(f"{self.what} is in use by {describe_holder(holder)}; wait for it to "
                            "finish or stop it") from None
@@ -96,8 +108,17 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, text.encode(), 0)
         os.fsync(fd)
+        self._hold()
+
+    def _hold(self) -> None:
+        if not self._holding:
+            _HELD[os.path.realpath(self.run.path)] += 1
+            self._holding = True
 
     def release(self) -> None:
+        if self._holding:
+            _HELD[os.path.realpath(self.run.path)] -= 1
+            self._holding = False
         if self.fd is not None:
             # Emptied first: a holder named in the file is one that died holding it.
             with contextlib.suppress(OSError):

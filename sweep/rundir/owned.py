@@ -10,7 +10,7 @@ The marker goes only into folders a command made. What a command may write over 
 write rule's (`rundir.writes`).
 
 This is the only module of `sweep/` that removes or renames paths (the temporary file of
-`rundir.save_atomic` aside); tests/unit/rundir/test_owned.py checks that.
+`atomic.save_atomic` aside); tests/unit/rundir/test_owned.py checks that.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 from sweep.errors import ConfigError, DamagedRun, NotARunError, UsageError
 from sweep.rundir import owned, writes
-from sweep.rundir.atomic import read_json, write_atomic
+from sweep.rundir.atomic import read_json
 from sweep.rundir.layout import RunDir
 from sweep.rundir.saved import load_config
 from sweep.space import config
@@ -62,7 +62,8 @@ def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 
 def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
-    """Makes `run` ready and saves the resolved space; returns True when resuming.
+    """Makes `run` ready and saves the resolved space; returns True when resuming. The caller
+    holds the run (`lock.RunLock`): the saved space of a resumed run is written over.
 
     Raises:
         ConfigError: the folder holds a run of a different space (KerasTuner would
@@ -72,7 +73,7 @@ def prepare(cfg: config.SweepConfig, run: RunDir, overwrite: bool) -> bool:
     if overwrite and run.path.exists():
         owned.clear_run(run, keep=run.lock.name)
     run.path.mkdir(parents=True, exist_ok=True)
-    write_atomic(run.config, cfg.to_yaml())
+    writes.write_run_text(run, run.config, cfg.to_yaml())
     return resuming
 
 

@@ -9,8 +9,9 @@ the linear baseline, each under its own key, kept when the selected trial is sco
 
 from __future__ import annotations
 
-from sweep.rundir.atomic import read_json, write_json
+from sweep.rundir.atomic import read_json
 from sweep.rundir.layout import RunDir
+from sweep.rundir.writes import write_run_json
 
 CONFIRMED = "confirmed"  # `sweep confirm`'s configuration
 CONFIRM_PLAN = "confirm_plan"  # what the last `sweep confirm` asked: the repeats its summary covers
@@ -43,4 +44,4 @@ def saved_baseline(run: RunDir, fingerprint: str) -> dict | None:
 
 def _record(run: RunDir, key: str, entry: dict) -> None:
     test = read_json(run.test_json)
-    write_json(run.test_json, {**(test if isinstance(test, dict) else {}), key: entry})
+    write_run_json(run, run.test_json, {**(test if isinstance(test, dict) else {}), key: entry})

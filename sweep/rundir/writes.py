@@ -11,17 +11,29 @@
     --force where replacing the user's own file is reasonable.
 
 A run folder is recognised by what only a run has (`owned.holds_sweep`): its saved space,
-which parses, and a status.json or tuner state this project wrote. tests/unit/rundir/test_writes.py
-checks that sweep/ writes files only through the writers listed there.
+which parses, and a status.json or tuner state this project wrote.
+
+The rule is checked twice: before any work, on what the user named (`check_run_folder`,
+`check_file`, `writable_folder`), and again by the writer itself, one per kind of place, each
+writing whole (`atomic.save_atomic`): `save_run_file` (a run's file), `save_output` (a report
+output or a file the user named), `save_made` (a folder this command made: an export being
+written) and `save_cached` (the language-model cache). A new file is free to write; writing
+over one is a replacement, under the rule. tests/unit/rundir/test_writes.py checks that sweep/
+writes files only through them (the listed exceptions aside).
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sweep.errors import UsageError
-from sweep.rundir.layout import ExportDir, RunDir, run_names
+from sweep.rundir import atomic, lock
+from sweep.rundir.layout import ExportDir, LMCache, RunDir, run_names
 from sweep.rundir.owned import MARKER, RUN_STATE, has_sweep_state, made_by_us, mark, may_hold_sweep, run_of
 from sweep.rundir.saved import load_config
 
@@ -37,6 +49,106 @@ _HEADS = {PREDICTIONS: ("row,predicted,",), TABLES: ("trial_id,",)}
 # The files of a fresh run folder that a sweep may find before it writes the saved space:
 # its lock, the workers' logs and the distributed oracle's secret (made by the launcher).
 _BEFORE_SPACE = {RunDir("").lock.name, RunDir("").logs.name, RunDir("").oracle_secret.name}
+# What a command may write over in a run folder without holding the run (rule (a)): the outputs
+# a report regenerates; the data cache, whose files are functions of their names (rewritten only
+# when unreadable, and made while the data loads, before the lock is taken); mlflow.json, under
+# its own turn (`lock.turn`: the live sweep and `sweep track` both write it).
+_FREE = ("report.html", "trials.csv", "history.csv", "*.png", "cache/*", "mlflow.json")
+_OUTPUTS = _FREE[:4]  # a run's report outputs
+
+
+class UnownedWrite(RuntimeError):
+    """A write the write rule does not allow: a fault in sweep's code, never the user's."""
+
+
+def save_run_file(run: RunDir, path: Path, save_file: Callable[[Path], Any]) -> None:
+    """Writes `path`, a file of the run folder `run`, whole (`save_atomic`), under rule (a).
+
+    A new file is free to write (a fresh run's, a new trial's); writing over one is a
+    replacement, made only by the process that holds the run (`lock.holds`: its lock, a
+    worker's, or its launcher's), what `_FREE` names aside.
+
+    Raises:
+        UnownedWrite: `path` is not a file the layout names inside `run`, or it exists and
+            this process does not hold the run.
+    """
+    path = Path(path)
+    part = _part_of(run, path)
+    if part is None or not any(fnmatch.fnmatch(part.split("/")[0], name) for name in run_names()):
+        raise UnownedWrite(f"{path}: not a file the layout of the run folder {run} names")
+    if path.exists() and not lock.holds(run) and not any(fnmatch.fnmatch(part, f) for f in _FREE):
+        raise UnownedWrite(f"{path}: writing over a run's file without holding the run {run} "
+                           "(rundir.writes, rule (a))")
+    atomic.save_atomic(path, save_file)
+
+
+def text(content: str) -> Callable[[Path], Any]:
+    """What the writers below take to write `content` (UTF-8)."""
+    return lambda tmp: tmp.write_text(content, encoding="utf-8")
+
+
+def write_run_text(run: RunDir, path: Path, content: str) -> None:
+    """`save_run_file` of `content` (UTF-8)."""
+    save_run_file(run, path, text(content))
+
+
+def write_run_json(run: RunDir, path: Path, obj: Any) -> None:
+    """`save_run_file` of `obj` as JSON."""
+    write_run_text(run, path, json.dumps(obj, indent=2))
+
+
+def _part_of(run: RunDir, path: Path) -> str | None:
+    """`path` below `run`, as a POSIX path ('tuner/trial_0/epochs.csv'), or None."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(run.path)).as_posix()
+    except ValueError:
+        return None
+
+
+def save_output(path: Path, kind: str, save_file: Callable[[Path], Any], flag: str = "--out",
+                force: bool = False) -> None:
+    """Writes a report output or a file the user named (a `kind` file), whole.
+
+    Inside a run folder, one of the run's report outputs (rule (a): report.html, the tables,
+    the PNGs); elsewhere, under rule (b) (`check_file`, checked again here: a file made since
+    the command started is not replaced), in a folder this project made anything of its own.
+
+    Raises:
+        UsageError: rule (b) refuses the file.
+    """
+    path = Path(path)
+    inside = run_of(path)
+    if inside is not None and inside[1] is not None:
+        run = RunDir(inside[0])
+        part = _part_of(run, path)
+        if part is not None and any(fnmatch.fnmatch(part, f) for f in _OUTPUTS):
+            save_run_file(run, path, save_file)
+            return
+    check_file(path, kind, flag, force or made_by_us(path.parent, "report"))
+    atomic.save_atomic(path, save_file)
+
+
+def save_made(folder: Path, kind: str, path: Path, save_file: Callable[[Path], Any]) -> None:
+    """Writes `path` inside `folder`, a `kind` folder this command made (its marker), whole.
+
+    Raises:
+        UnownedWrite: `folder` is not one this project made, or `path` is not inside it.
+    """
+    if not made_by_us(folder, kind) or Path(folder) not in Path(path).parents:
+        raise UnownedWrite(f"{path}: not inside a {kind} folder that this command made ({folder})")
+    atomic.save_atomic(path, save_file)
+
+
+def save_cached(cache: LMCache, path: Path, save_file: Callable[[Path], Any]) -> None:
+    """Writes `path`, a file of the language-model cache, whole; each language model's files are
+    named by what made them (`LMCache`), and rewritten only as it trains on.
+
+    Raises:
+        UnownedWrite: `path` is not inside the cache.
+    """
+    if Path(cache.path) not in Path(path).parents:
+        raise UnownedWrite(f"{path}: not inside the language-model cache {cache}")
+    atomic.save_atomic(path, save_file)
 
 
 def written_by_us(path: Path, kind: str) -> bool:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sweep import rundir
 from sweep.errors import ConfigError
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, writes
 from sweep.space.config import SweepConfig
 
 CHIEF_ID = "chief"  # KerasTuner treats any tuner id containing "chief" as the chief
@@ -289,7 +289,7 @@ def secure_chief(run: RunDir) -> None:
     else:
         if not run.oracle_secret.exists():
             made = secrets.token_hex(32)
-            rundir.save_atomic(run.oracle_secret, lambda tmp: _write_private(tmp, made))
+            writes.save_run_file(run, run.oracle_secret, lambda tmp: _write_private(tmp, made))
         secret = _read_secret(run)
     ktcompat.require_oracle_secret(secret)
 

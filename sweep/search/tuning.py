@@ -25,7 +25,7 @@ import pandas as pd
 from sweep.data.pipeline import SweepData
 from sweep.errors import TooManyFailures, failure_reason
 from sweep.progress import TrialEvents
-from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, write_atomic, write_json
+from sweep.rundir import TUNER_PROJECT, RunDir, fsync_tree, writes
 from sweep.search import ktcompat
 from sweep.search.oracle import SweepOracleMixin, oracle_class
 from sweep.search.pruning import MedianPruner
@@ -84,7 +84,7 @@ class SweepTunerMixin(_Tuner):
         # Per-trial seed: a resumed or re-run trial trains exactly as the first time.
         keras.utils.set_random_seed(trial_seed(self.sweep_seed, trial.trial_id))
         ktcompat.fresh_metrics(trial)  # a re-run trial starts with no metrics
-        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)), "")
+        writes.write_run_text(self.run, RunDir.epochs_csv(self._trial_dir(trial)), "")
         self._pruned: str | None = None
         if self.pruner is not None:
             self.pruner.load(exclude=trial.trial_id)
@@ -103,8 +103,8 @@ class SweepTunerMixin(_Tuner):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                "seconds": round(time.perf_counter() - self._epoch_start, 3)}
         self._epochs.append(row)
-        write_atomic(RunDir.epochs_csv(self._trial_dir(trial)),
-                     pd.DataFrame(self._epochs).to_csv(index=False))
+        writes.write_run_text(self.run, RunDir.epochs_csv(self._trial_dir(trial)),
+                              pd.DataFrame(self._epochs).to_csv(index=False))
         self.sweep_progress.epoch_end(epoch, logs)
         if self.pruner is not None and not self._pruned:
             curve = [e.get(self.pruner.objective, float("nan")) for e in self._epochs]
@@ -140,7 +140,7 @@ class SweepTunerMixin(_Tuner):
         }
         if self._pruned:
             record["pruned"] = self._pruned
-        write_json(RunDir.trial_record(self._trial_dir(trial)), record)
+        writes.write_run_json(self.run, RunDir.trial_record(self._trial_dir(trial)), record)
         try:
             super().on_trial_end(trial)
         except RuntimeError:
@@ -152,6 +152,10 @@ class SweepTunerMixin(_Tuner):
         self.sweep_progress.trial_end()
         if self.trial_end_hook:
             self.trial_end_hook()
+
+    @property
+    def run(self) -> RunDir:
+        return RunDir(self.directory)  # the tuner's directory is the run folder (make_tuner)
 
     def _trial_dir(self, trial) -> Path:
         return Path(self.get_trial_dir(trial.trial_id))  # the tuner's
@@ -233,7 +237,7 @@ def search(cfg: SweepConfig, data: SweepData, run: RunDir, options: SweepOptions
     from sweep.model import training
 
     ktcompat.show_trial_tracebacks(options.verbose)
-    write_json(run.classes_json, data.class_names)
+    writes.write_run_json(run, run.classes_json, data.class_names)
     hypermodel = hypermodel_class()(cfg.hyperparameters, data, verbose=options.verbose,
                                      objective=cfg.tuner.objective, pretrain=cfg.pretrain, say=say)
     tuner = make_tuner(cfg, hypermodel, run, options.overwrite, on_trial_end)

@@ -18,6 +18,7 @@ becomes the logits [0, z], whose softmax is [1 - sigmoid(z), sigmoid(z)]).
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from sweep import __version__, metrics, rundir
 from sweep.analysis.record import RunRecord
 from sweep.errors import DamagedRun, RunFailed, RunInUse, UsageError
 from sweep.metrics import TrialStatus
-from sweep.rundir import ExportDir, RunDir, owned, read_json, write_atomic, write_json
+from sweep.rundir import ExportDir, RunDir, owned, read_json, writes
 from sweep.space.config import LEGACY_STANDARDIZATION, SweepConfig
 
 PADDING_PENALTY = 1e9  # exact in float32, and far below any RNN output (|h| <= 1)
@@ -203,7 +204,8 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
     hypermodel.word_vectors = data.word_vectors
     from sweep.train.pretrain import Pretrainer  # embedding_init: lm starts from the same LM
 
-    hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say).encoder_weights
+    # The run's pretrain.csv is its sweep's record: an export writes nothing of the run.
+    hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say, record=False).encoder_weights
     hypermodel.freeze_epochs = cfg.pretrain.freeze_epochs
     model = hypermodel.build(hp)
     vocab_size = int(hp.get("vocab_size"))
@@ -328,9 +330,9 @@ def _write(tmp: ExportDir, model, names: list[str], card: dict, notes: list[str]
     model.export(str(tmp.saved_model), format="tf_saved_model", verbose=False)
     card["files"] = sorted(p.name for p in tmp.path.iterdir() if not p.name.startswith(".")) + [
         "classes.json", "model_card.json", "model_card.md"]
-    write_json(tmp.classes_json, names)
-    write_json(tmp.card_json, card)
-    write_atomic(tmp.card_md, card_markdown(card))
+    for path, text in ((tmp.classes_json, json.dumps(names, indent=2)),
+                       (tmp.card_json, json.dumps(card, indent=2)), (tmp.card_md, card_markdown(card))):
+        writes.save_made(tmp.path, "export", path, writes.text(text))
     rundir.fsync_tree(tmp.path)
 
 

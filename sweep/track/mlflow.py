@@ -40,7 +40,7 @@ import pandas as pd
 from sweep import __version__, rundir
 from sweep.analysis.record import RunRecord
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, writes
 from sweep.track import contents, public_uri
 from sweep.track.contents import param
 
@@ -108,7 +108,7 @@ class Reconciler:
 
     def _save(self) -> None:
         try:
-            rundir.write_json(self.run.mlflow_json, self._file)
+            writes.write_run_json(self.run, self.run.mlflow_json, self._file)
         except OSError:
             pass  # a read-only copy: the tags still find the runs (the folder id is derived)
 

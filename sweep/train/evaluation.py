@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sweep.metrics import TrialStatus
-from sweep.rundir import RunDir, read_json, write_atomic, write_json
+from sweep.rundir import RunDir, read_json, writes
 from sweep.rundir.testjson import KEPT
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def evaluate_best(tuner, data: SweepData, run: RunDir) -> dict | None:
     result = {"trial_id": trial.trial_id, **_scores(model, logits, labels)}
     if isinstance(done, dict):
         result.update({k: done[k] for k in KEPT if k in done})  # confirm's and the baseline's records
-    write_json(run.test_json, result)
+    writes.write_run_json(run, run.test_json, result)
     _length_accuracy(tuner, data, run, trial.trial_id, (logits, labels, lengths))
     return result
 
@@ -131,4 +131,4 @@ def _length_accuracy(tuner, data: SweepData, run: RunDir, selected: str, on_test
                     "examples": int(sel.sum()),
                     "accuracy": float(correct[sel].mean()),
                 })
-    write_atomic(run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))
+    writes.write_run_text(run, run.length_accuracy_csv, pd.DataFrame(rows).to_csv(index=False))

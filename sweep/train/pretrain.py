@@ -35,7 +35,7 @@ import numpy as np
 
 from sweep.errors import DataError
 from sweep.progress.events import Say, duration
-from sweep.rundir import LMCache, RunDir, read_csv, save_atomic, write_atomic, write_json
+from sweep.rundir import LMCache, RunDir, read_csv, writes
 from sweep.space.config import PretrainConfig
 
 if TYPE_CHECKING:
@@ -55,11 +55,13 @@ class Pretrainer:
         data: the run's data (its token ids and vocabulary).
         say: where progress lines go.
         cache: the shared folder; default `LMCache()` (`$RNN_SWEEP_CACHE/lm/`).
+        record: whether the LM's epochs go into the run's pretrain.csv: the sweep's and
+            `sweep confirm`'s record; an export reads the LM and leaves the run as it is.
     """
 
     def __init__(self, cfg: PretrainConfig, data: SweepData, say: Say = lambda line: None,
-                 cache: LMCache | None = None):
-        self.cfg, self.data, self.say = cfg, data, say
+                 cache: LMCache | None = None, record: bool = True):
+        self.cfg, self.data, self.say, self.record = cfg, data, say, record
         self.cache = cache or LMCache()
         self._ready: dict[tuple[str, int], list[list[np.ndarray]]] = {}  # by (LM, epochs)
         self._streams: dict[int, tuple[np.ndarray, str]] = {}  # by vocab_size: the stream, its digest
@@ -91,9 +93,9 @@ class Pretrainer:
             manifest, arrays = saved
             self.say(f"Language model {name}: from the cache {snapshot} (held-out perplexity "
                      f"{manifest['history'][-1]['perplexity']:.1f} after {epochs} epochs)")
-        else:
+            self._record(name, manifest["history"][:epochs])
+        else:  # each epoch recorded as it ends
             manifest, arrays = self._train(name, identity, values, stream)
-        self._record(name, manifest["history"][:epochs])
         weights, start = [], 0
         for count in manifest["encoder_layers"]:
             weights.append(arrays[start:start + count])
@@ -194,7 +196,8 @@ class Pretrainer:
             self._save(self.cache.snapshot(name, epoch), manifest, encoder)
             if epoch > newest:  # never back over a state that has trained further
                 self._save(state, manifest, lm.state(with_optimizer=True))
-                write_json(self.cache.manifest(name), manifest)
+                writes.save_cached(self.cache, self.cache.manifest(name),
+                                   writes.text(json.dumps(manifest, indent=2)))
             self.say(f"Language model {name}: epoch {epoch}/{p.epochs}, held-out perplexity "
                      f"{perplexity:.1f}, loss {loss:.3f}, {duration(seconds)}")
             self._record(name, manifest["history"])
@@ -216,15 +219,14 @@ class Pretrainer:
 
         return on_batch
 
-    @staticmethod
-    def _save(path: Path, manifest: dict, arrays: list[np.ndarray]) -> None:
+    def _save(self, path: Path, manifest: dict, arrays: list[np.ndarray]) -> None:
         text = json.dumps({**manifest, "arrays": len(arrays), "saved_at": time.time()})
-        save_atomic(path, lambda tmp: np.savez(tmp, *arrays, manifest=np.array(text)))
+        writes.save_cached(self.cache, path, lambda tmp: np.savez(tmp, *arrays, manifest=np.array(text)))
 
     def _record(self, name: str, history: list[dict]) -> None:
         """RUN/pretrain.csv: this LM's epochs, beside those of the run's other LMs."""
         run: RunDir | None = self.data.run
-        if run is None:
+        if run is None or not self.record:
             return
         import pandas as pd
 
@@ -232,7 +234,7 @@ class Pretrainer:
         rows = pd.DataFrame([{"lm": name, **row} for row in history], columns=COLUMNS)
         if old is not None and "lm" in old:
             rows = pd.concat([old[old.lm != name], rows], ignore_index=True)
-        write_atomic(run.pretrain_csv, rows.to_csv(index=False))
+        writes.write_run_text(run, run.pretrain_csv, rows.to_csv(index=False))
 
 
 def _stream(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sweep import metrics, rundir
+from sweep import metrics
 from sweep.errors import DamagedRun
 from sweep.metrics import METRIC_COLUMNS
 from sweep.progress import Say
-from sweep.rundir import RunDir, read_json
+from sweep.rundir import RunDir, read_json, writes
 from sweep.space.config import SweepConfig
 from sweep.train import evaluation
 
@@ -99,7 +99,7 @@ class Retrainer:
             out.update(epochs_run=len(epochs), best_epoch=best.epoch + 1)
             checkpoint = self.run.confirm_checkpoint(repeat.trial_id, repeat.seed, repeat.split_seed)
             # Weights first, then the row: a row in confirm.csv always has its weights.
-            rundir.save_atomic(checkpoint, lambda tmp: np.savez(tmp, *best.weights))
+            writes.save_run_file(self.run, checkpoint, lambda tmp: np.savez(tmp, *best.weights))
         else:
             reason = reason or f"{self.cfg.tuner.objective} was never a finite number"
             out.update(epochs_run=len(epochs), best_epoch=None)

@@ -111,10 +111,11 @@ def _hold_sync(trial_id: str, go: str) -> None:
 
 def _write_fault(kind: str, arg: str) -> None:
     from sweep import rundir
+    from sweep.rundir import atomic
 
     name, _, nth = arg.partition(":")
     count = {"n": 0}
-    original = rundir.save_atomic
+    original = atomic.save_atomic
 
     def save_atomic(path, save):
         if os.path.basename(str(path)) == name:
@@ -132,13 +133,8 @@ def _write_fault(kind: str, arg: str) -> None:
                 return original(path, full)
         return original(path, save)
 
+    atomic.save_atomic = save_atomic  # behind every writer (rundir.writes, write_atomic, write_json)
     rundir.save_atomic = save_atomic
-    from sweep.rundir import atomic
-
-    atomic.save_atomic = save_atomic  # behind write_atomic and write_json
-    from sweep.data import pipeline
-
-    pipeline.save_atomic = save_atomic  # imported by name there
 
 
 def _read_only(folder: str) -> None:

@@ -44,7 +44,7 @@ from helpers import (
 
 from sweep import cli, rundir
 from sweep.metrics import METRIC_COLUMNS
-from sweep.rundir import RunDir
+from sweep.rundir import RunDir, atomic
 
 HPS = {"cell": ["lstm", "gru"], "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
        "learning_rate": 0.01}
@@ -468,14 +468,14 @@ def test_truncated_word2vec_and_token_caches_are_rebuilt_on_resume(tmp_path):
 def read_only(failed_run, tmp_path, monkeypatch):
     """A copy of the run whose folder refuses writes (EROFS), even to root."""
     run = copy_of(failed_run, tmp_path)
-    real = rundir.save_atomic
+    real = atomic.save_atomic
 
     def save_atomic(path, save):
         if Path(path).resolve().is_relative_to(run.resolve()):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real(path, save)
 
-    monkeypatch.setattr(rundir, "save_atomic", save_atomic)
+    monkeypatch.setattr(atomic, "save_atomic", save_atomic)  # behind every writer
     return run
 
 

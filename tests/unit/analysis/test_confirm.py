@@ -203,7 +203,8 @@ def test_the_confirmed_entry_joins_test_json_without_touching_the_rest(tmp_path)
     run = RunDir(tmp_path)
     winner = {"trial_id": "2", "test_loss": 0.3, "test_accuracy": 0.88, "test_examples": 100}
     run.test_json.write_text(json.dumps(winner))
-    testjson.record_confirmed(run, {"trial_id": "1", "test_accuracy": 0.87})
-    testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.86})  # replaced, not added
+    with runlock.RunLock(run):  # as `sweep confirm` holds the run
+        testjson.record_confirmed(run, {"trial_id": "1", "test_accuracy": 0.87})
+        testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.86})  # replaced, not added
     assert json.loads(run.test_json.read_text()) == {**winner, "confirmed": {"trial_id": "0",
                                                                              "test_accuracy": 0.86}}

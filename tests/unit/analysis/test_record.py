@@ -19,6 +19,7 @@ from sweep import api, cli
 from sweep.analysis import report_html, results
 from sweep.analysis.record import RunRecord
 from sweep.rundir import RunDir, testjson
+from sweep.rundir.lock import RunLock
 from sweep.serve import export
 from sweep.space import config
 
@@ -141,12 +142,14 @@ def test_the_confirm_summary_is_the_last_confirms_question_for_every_reader(smal
     summary = RunRecord.read(run).confirm_summary()
     assert summary is not None and len(summary) == len(ids) and set(summary.seeds) == {6}
     # `sweep confirm --top 2 --seeds 2` after a larger one: its repeats, on the sweep's split.
-    testjson.record_confirm_plan(RunDir(run), {"top": 2, "seeds": 2, "resplit": False})
+    with RunLock(RunDir(run)):  # as `sweep confirm` holds the run
+        testjson.record_confirm_plan(RunDir(run), {"top": 2, "seeds": 2, "resplit": False})
     summary = RunRecord.read(run).confirm_summary()
     assert summary is not None and len(summary) == 2 and set(summary.seeds) == {2}
     assert _confirm_table(report_html.render(RunDir(run))) == 2
     assert "confirm" in api.load(run).plot()
     # ... and with --resplit, the repeats on their own splits only.
-    testjson.record_confirm_plan(RunDir(run), {"top": 1, "seeds": 3, "resplit": True})
+    with RunLock(RunDir(run)):
+        testjson.record_confirm_plan(RunDir(run), {"top": 1, "seeds": 3, "resplit": True})
     rows = RunRecord.read(run).confirm_rows()
     assert rows is not None and len(rows) == 3 and (rows.split_seed == rows.seed).all()

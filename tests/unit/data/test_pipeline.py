@@ -32,7 +32,7 @@ def _splits(train, val, test, labels=None) -> TextSplits:
 
 def test_vocab_is_adapted_on_train_only():
     s = _splits(["apple banana", "banana cherry"], ["apple zebra"], ["zebra", ""])
-    enc = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=None)
+    enc = pipeline.vectorize(s, vocab_size=100, max_length=8)
     val_ids, _ = enc.ids("val")
     test_ids, test_len = enc.ids("test")
     train_ids, _ = enc.ids("train")
@@ -49,9 +49,9 @@ def test_vocab_is_adapted_on_train_only():
 def test_lengths_are_cut_at_max_length(standardize, tokens, tmp_path):
     long = " ".join(f"w{i}" for i in range(50))
     s = _splits([long, "a b c", "<br />Don't, STOP!"], ["a"], ["b"])
-    vocab_file = tmp_path / "vocab.json"
-    enc = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=None,
-                             standardize=standardize, vocab_file=vocab_file)
+    run = RunDir(tmp_path)
+    vocab_file = run.vocabulary(s.fingerprint, 100, 8)
+    enc = pipeline.vectorize(s, vocab_size=100, max_length=8, run=run, standardize=standardize)
     ids, lengths = enc.ids("train")
     assert list(lengths) == [8, 3, 3] and len(ids) == 14
     assert list(enc.raw_lengths("train")) == [50, 3, 3]
@@ -64,17 +64,18 @@ def test_lengths_are_cut_at_max_length(standardize, tokens, tmp_path):
 def test_a_cache_without_vocabulary_gets_one_checked_against_its_ids(tmp_path):
     """Runs made before vocabularies were saved: adapted again, and refused if the text changed."""
     s = _splits(["apple banana", "banana cherry"], ["apple"], ["cherry"])
-    cache, vocab_file = tmp_path / "tokens.npz", tmp_path / "vocab.json"
-    first = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
+    run = RunDir(tmp_path)
+    cache, vocab_file = run.tokens_cache(s.fingerprint, 100, 8), run.vocabulary(s.fingerprint, 100, 8)
+    first = pipeline.vectorize(s, vocab_size=100, max_length=8, run=run)
     vocab_file.unlink()
-    again = pipeline.vectorize(s, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
+    again = pipeline.vectorize(s, vocab_size=100, max_length=8, run=run)
     assert np.array_equal(first.ids("train")[0], again.ids("train")[0]) and vocab_file.exists()
     vocab_file.unlink()
     changed = _splits(["apple banana", "zebra zebra cherry"], ["apple"], ["cherry"])
     cached = np.load(cache)
     np.savez(cache, **{k: cached[k] for k in cached.files})  # the same cache, other text
     with pytest.raises(DataError, match="data changed"):
-        pipeline.vectorize(changed, vocab_size=100, max_length=8, cache=cache, vocab_file=vocab_file)
+        pipeline.vectorize(changed, vocab_size=100, max_length=8, run=run)
 
 
 @pytest.mark.parametrize("lengths", [
@@ -92,7 +93,7 @@ def test_dataset_batches_are_right_padded_and_aligned():
     texts = [" ".join([f"doc{i}"] + ["x"] * int(rng.integers(0, 20))) for i in range(40)]
     labels = [int(v) for v in rng.integers(0, 2, 40)]
     s = _splits(texts, texts[:4], texts[:4], labels=labels)
-    enc = pipeline.vectorize(s, vocab_size=100, max_length=16, cache=None)
+    enc = pipeline.vectorize(s, vocab_size=100, max_length=16)
     ids, lengths = enc.ids("train")
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     label_of = {int(ids[st]): y for st, y in zip(starts, enc.labels("train"), strict=True)}
@@ -116,12 +117,8 @@ def test_cache_is_reused_and_keyed(tmp_path, monkeypatch):
     import keras
 
     run = RunDir(tmp_path)
-
-    def cache(splits, vocab_size, max_length):
-        return run.tokens_cache(splits.fingerprint, vocab_size, max_length)
-
     s = _splits(["a b c", "b c d", "c d e"], ["a"], ["e"])
-    first = pipeline.vectorize(s, vocab_size=50, max_length=8, cache=cache(s, 50, 8))
+    first = pipeline.vectorize(s, vocab_size=50, max_length=8, run=run)
     files = list(run.cache.glob("*.npz"))
     assert [f.name for f in files] == ["tokens-ffffffffffff-v50-l8.npz"]
 
@@ -133,14 +130,14 @@ def test_cache_is_reused_and_keyed(tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(keras.layers, "TextVectorization", counting)
-    again = pipeline.vectorize(s, vocab_size=50, max_length=8, cache=cache(s, 50, 8))
+    again = pipeline.vectorize(s, vocab_size=50, max_length=8, run=run)
     assert calls == []  # read back, not adapted again
     assert all(np.array_equal(first.arrays[k], again.arrays[k]) for k in first.arrays)
 
-    pipeline.vectorize(s, vocab_size=40, max_length=8, cache=cache(s, 40, 8))
-    pipeline.vectorize(s, vocab_size=50, max_length=4, cache=cache(s, 50, 4))
+    pipeline.vectorize(s, vocab_size=40, max_length=8, run=run)
+    pipeline.vectorize(s, vocab_size=50, max_length=4, run=run)
     other = dataclasses.replace(s, fingerprint="0" * 12)
-    pipeline.vectorize(other, 50, 8, cache=cache(other, 50, 8))
+    pipeline.vectorize(other, 50, 8, run=run)
     assert len(calls) == 3
     assert len(list(run.cache.glob("*.npz"))) == 4
 

@@ -12,6 +12,7 @@ from helpers import dead_pid, fake_run_folder, write_space
 from sweep import rundir
 from sweep.errors import ConfigError
 from sweep.rundir import RunDir
+from sweep.rundir.lock import RunLock
 from sweep.space import config
 
 # --- Status ---------------------------------------------------------------------------
@@ -41,10 +42,11 @@ def test_same_space_with_more_trials_resumes(tmp_path, csv_path):
     run_dir = tmp_path / "res" / cfg.name
     fake_run_folder(run_dir, cfg)
     more = config.apply_overrides(cfg, max_trials=cfg.tuner.max_trials + 5)
-    assert rundir.prepare(more, RunDir(run_dir), overwrite=False) is True
-    fewer_epochs = config.apply_overrides(cfg, epochs=1)
-    with pytest.raises(ConfigError, match="tuner.epochs"):
-        rundir.prepare(fewer_epochs, RunDir(run_dir), overwrite=False)
+    with RunLock(RunDir(run_dir)):  # as the sweep prepares its run
+        assert rundir.prepare(more, RunDir(run_dir), overwrite=False) is True
+        fewer_epochs = config.apply_overrides(cfg, epochs=1)
+        with pytest.raises(ConfigError, match="tuner.epochs"):
+            rundir.prepare(fewer_epochs, RunDir(run_dir), overwrite=False)
 
 
 def test_a_run_saved_before_a_new_key_resumes(tmp_path, csv_path):
@@ -55,9 +57,10 @@ def test_a_run_saved_before_a_new_key_resumes(tmp_path, csv_path):
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     del saved["hyperparameters"]["embedding_dropout"], saved["data"]["test_split"]
     (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
-    assert rundir.prepare(cfg, RunDir(run_dir), overwrite=False) is True
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
-    changed = config.load(write_space(tmp_path / "other.yaml", f"csv:{csv_path}",
-                                      hyperparameters={"embedding_dropout": 0.2}))
-    with pytest.raises(ConfigError, match="hyperparameters.embedding_dropout"):
-        rundir.prepare(changed, RunDir(run_dir), overwrite=False)
+    with RunLock(RunDir(run_dir)):  # as the sweep prepares its run
+        assert rundir.prepare(cfg, RunDir(run_dir), overwrite=False) is True
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+        changed = config.load(write_space(tmp_path / "other.yaml", f"csv:{csv_path}",
+                                          hyperparameters={"embedding_dropout": 0.2}))
+        with pytest.raises(ConfigError, match="hyperparameters.embedding_dropout"):
+            rundir.prepare(changed, RunDir(run_dir), overwrite=False)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sweep.errors import UsageError
 from sweep.rundir import owned, writes
-from sweep.rundir.layout import RunDir
+from sweep.rundir.layout import LMCache, RunDir
+from sweep.rundir.lock import LOCK_TOKEN_ENV, RunLock, holds
 
 SWEEP = Path(__file__).resolve().parents[3] / "sweep"
 # The owner's writers: whole-or-nothing writes (save_atomic, write_atomic, write_json), the
@@ -19,7 +23,15 @@ SWEEP = Path(__file__).resolve().parents[3] / "sweep"
 OWNERS = {SWEEP / "rundir" / n for n in ("atomic.py", "owned.py", "writes.py")}
 # Calls that take a temporary file of `save_atomic` (its callback writes there, and it is
 # renamed over the target whole): a write inside their arguments is the owner's.
-ATOMIC = {"save_atomic", "write_atomic"}
+ATOMIC = {"save_atomic", "write_atomic", "save_run_file", "save_output", "save_made", "save_cached"}
+# rundir.atomic's writers write whatever path they are given: outside sweep/rundir/ every write
+# goes through the write rule's writers (rundir.writes), which check it; these stay, with why.
+RAW = {"save_atomic", "write_atomic", "write_json"}
+RAW_ELSEWHERE = {
+    ("sweep/search/ktcompat.py", "save_json", "write_atomic"):
+        "KerasTuner's own JSON files (RUN/tuner/), at the paths its code names, written atomically "
+        "in its place; only the process that holds the run (or a worker) runs KerasTuner's code on it",
+}
 # Every other write in sweep/, with why it stays: (file, function, call).
 EXCEPTIONS = {
     ("sweep/analysis/results.py", "_to_csv", ".to_csv()"):
@@ -117,6 +129,42 @@ def test_only_the_owner_writes_files():
     assert set(EXCEPTIONS) - used == set(), "an exception no longer needed: remove it"
 
 
+def _raw_calls(path: Path) -> list[tuple[str, str]]:
+    """(enclosing function, name) of each call of rundir.atomic's writers in `path`."""
+    found = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Call):
+                func = child.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in RAW:
+                    found.append((function, name))
+            visit(child, function)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), "<module>")
+    return found
+
+
+def test_outside_rundir_files_are_written_through_the_write_rule():
+    outside, used = [], set()
+    for path in sorted(SWEEP.rglob("*.py")):
+        if (SWEEP / "rundir") in path.parents:
+            continue
+        where = str(path.relative_to(SWEEP.parent))
+        for function, name in _raw_calls(path):
+            key = (where, function, name)
+            if key in RAW_ELSEWHERE:
+                used.add(key)
+            else:
+                outside.append(f"{where}: {name} in {function}() (use rundir.writes)")
+    assert outside == []
+    assert set(RAW_ELSEWHERE) - used == set(), "an exception no longer needed: remove it"
+
+
 def test_the_finder_sees_each_kind_of_write(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("import json, os, shutil, sys\nimport numpy as np\n"
@@ -129,6 +177,84 @@ def test_the_finder_sees_each_kind_of_write(tmp_path):
     calls = [c for _, _, c in _writes(source)]
     assert calls == ["open(w)", "open(w)", ".write_text()", ".to_csv()", ".savefig()", "shutil.copyfile",
                      "json.dump", "np.save", "os.open"]
+
+
+# --- (a) the writer checks the rule: writing over a run's file takes holding the run ----------
+
+
+def test_writing_over_a_runs_file_takes_holding_the_run(tmp_path):
+    run = RunDir(tmp_path / "run")
+    writes.write_run_json(run, run.test_json, {"test_accuracy": 0.9})  # new: free
+    with pytest.raises(writes.UnownedWrite, match="without holding the run"):
+        writes.write_run_json(run, run.test_json, {"test_accuracy": 0.1})
+    assert json.loads(run.test_json.read_text()) == {"test_accuracy": 0.9}  # untouched
+    writes.write_run_text(run, run.trials_csv, "trial_id,status\n")
+    writes.write_run_text(run, run.trials_csv, "trial_id,status\n0,COMPLETED\n")  # a report's output
+    writes.write_run_text(run, run.tokens_cache("f", 10, 8), "x")
+    writes.write_run_text(run, run.tokens_cache("f", 10, 8), "x")  # the data cache: rewritten if unreadable
+    with RunLock(run):
+        assert holds(run)
+        writes.write_run_json(run, run.test_json, {"test_accuracy": 0.8})
+        for stranger in (run.path / "notes.txt", tmp_path / "elsewhere.json"):
+            with pytest.raises(writes.UnownedWrite, match="not a file the layout"):
+                writes.write_run_json(run, stranger, {})  # never, held or not
+    assert not holds(run)  # released with the lock
+    assert json.loads(run.test_json.read_text()) == {"test_accuracy": 0.8}
+
+
+def _write_over_test_json(run: RunDir, token: str | None, take_lock: bool) -> subprocess.CompletedProcess:
+    """Another process that writes over RUN/test.json, after taking the run's lock or not."""
+    code = ("import sys\nfrom sweep.rundir import RunDir, writes\nfrom sweep.rundir.lock import RunLock\n"
+            f"run = RunDir({str(run.path)!r})\n"
+            + ("RunLock(run).acquire()\n" if take_lock else "")
+            + "writes.write_run_json(run, run.test_json, {'by': 'child'})\n")
+    env = {k: v for k, v in os.environ.items() if k != LOCK_TOKEN_ENV}
+    env["PYTHONPATH"] = str(SWEEP.parent)
+    if token:
+        env[LOCK_TOKEN_ENV] = token
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_launchers_child_writes_under_its_lock_and_no_other_process_does(tmp_path):
+    """Two processes on one folder: the one holding the run (here a launcher) hands its hold to
+    its children by token; a process without it cannot write over the run's files."""
+    run = RunDir(tmp_path / "run")
+    writes.write_run_json(run, run.test_json, {"by": "sweep"})
+    with RunLock(run) as launcher:
+        stranger = _write_over_test_json(run, token=None, take_lock=False)
+        assert stranger.returncode != 0 and "UnownedWrite" in stranger.stderr, stranger.stderr
+        assert json.loads(run.test_json.read_text()) == {"by": "sweep"}
+        child = _write_over_test_json(run, token=launcher.token, take_lock=True)
+        assert child.returncode == 0, child.stderr
+    assert json.loads(run.test_json.read_text()) == {"by": "child"}
+
+
+def test_an_export_and_the_lm_cache_are_written_only_inside_their_own_folders(tmp_path):
+    made = tmp_path / "made"
+    made.mkdir()
+    owned.mark(made, "export")
+    writes.save_made(made, "export", made / "classes.json", writes.text("[]"))
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    with pytest.raises(writes.UnownedWrite, match="that this command made"):
+        writes.save_made(theirs, "export", theirs / "classes.json", writes.text("[]"))
+    cache = LMCache(tmp_path / "lm")
+    writes.save_cached(cache, cache.manifest("gru-x"), writes.text("{}"))
+    with pytest.raises(writes.UnownedWrite, match="not inside the language-model cache"):
+        writes.save_cached(cache, tmp_path / "gru-x.json", writes.text("{}"))
+    assert not (theirs / "classes.json").exists() and not (tmp_path / "gru-x.json").exists()
+
+
+def test_a_named_file_made_since_the_command_began_is_not_replaced(tmp_path):
+    """save_output checks rule (b) again when it writes: a user's file that appeared meanwhile stays."""
+    target = tmp_path / "p.csv"
+    writes.check_file(target, writes.PREDICTIONS, "--output")  # at the start: a new file
+    target.write_text("my,own\n")  # meanwhile
+    with pytest.raises(UsageError, match="--force"):
+        writes.save_output(target, writes.PREDICTIONS, writes.text("row,predicted\n"), "--output")
+    assert target.read_text() == "my,own\n"
+    writes.save_output(target, writes.PREDICTIONS, writes.text("row,predicted\n"), "--output", force=True)
+    assert target.read_text() == "row,predicted\n"
 
 
 # --- (b) a file the user names --------------------------------------------------------------

@@ -13,6 +13,7 @@ from helpers import make_examples, write_csv
 from sweep.data.pipeline import SweepData
 from sweep.model.hypermodel import RNNHyperModel
 from sweep.rundir import RunDir, testjson
+from sweep.rundir.lock import RunLock
 from sweep.space.config import DataConfig
 from sweep.space.hyperparameters import Fixed
 from sweep.train import evaluation
@@ -76,8 +77,9 @@ def test_test_score_is_what_keras_evaluate_gives(tmp_path, num_classes):
 def test_baseline_and_confirm_records_survive_a_new_test_evaluation(tmp_path):
     """test.json's baseline and confirmed entries are their own records: rescoring keeps them."""
     run = RunDir(tmp_path)
-    testjson.record_baseline(run, {"test_accuracy": 0.9, "fingerprint": "abc"})
-    testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.8})
+    with RunLock(run):  # as the sweep holds its run
+        testjson.record_baseline(run, {"test_accuracy": 0.9, "fingerprint": "abc"})
+        testjson.record_confirmed(run, {"trial_id": "0", "test_accuracy": 0.8})
     assert testjson.saved_baseline(run, "abc")["test_accuracy"] == 0.9
     assert testjson.saved_baseline(run, "other data") is None
     test = json.loads((tmp_path / "test.json").read_text())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import make_examples, tiny_sweep, write_csv
+from helpers import make_examples, output, run_cli, tiny_sweep, tree, write_csv
 
 LM_SPACE = {
     "hyperparameters": {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
@@ -79,6 +79,24 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
     assert not any("lm_output" in w.path for w in model.weights)
 
 
+def test_a_refit_export_writes_nothing_of_the_run_but_its_data_cache(tmp_path, capsys, cache):
+    """`sweep export --refit` of an lm trial (a process of its own) starts from the cached LM and
+    leaves the run's files as they are: pretrain.csv is the sweep's record, which an export used to
+    write again, with no hold on the run (beside a live sweep, over the rows it was writing)."""
+    data = write_csv(tmp_path / "data.csv", make_examples(300))
+    code, out, run = _sweep(tmp_path, capsys, data, "first")
+    assert code == 0, out
+
+    def files() -> dict:
+        return {name: when for name, when in tree(run).items() if not name.startswith("cache/")}
+
+    before = files()
+    proc = run_cli("export", run, "--refit", "--out", tmp_path / "refit")
+    assert proc.returncode == 0, output(proc)
+    assert "from the cache" in output(proc) and (tmp_path / "refit" / "model.keras").is_file()
+    assert files() == before
+
+
 VALUES = {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8, "num_layers": 1}
 
 
@@ -88,13 +106,15 @@ def _pretrain(run: Path, data: Path, epochs: int = 2, **pretrain) -> tuple[list,
     said; its figures go to RUN/pretrain.csv."""
     from sweep.data.pipeline import SweepData
     from sweep.rundir import RunDir
+    from sweep.rundir.lock import RunLock
     from sweep.space.config import DataConfig, PretrainConfig
     from sweep.train.pretrain import Pretrainer
 
     lines: list[str] = []
     sweep_data = SweepData(DataConfig(source=f"csv:{data}", max_length=16), 1, RunDir(run))
     cfg = PretrainConfig(**{**LM_SPACE["pretrain"], "epochs": epochs, **pretrain})
-    weights = Pretrainer(cfg, sweep_data, say=lines.append).encoder_weights(VALUES)
+    with RunLock(RunDir(run)):  # as a sweep holds its run
+        weights = Pretrainer(cfg, sweep_data, say=lines.append).encoder_weights(VALUES)
     return weights, "\n".join(lines)
 
 
