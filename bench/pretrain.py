@@ -9,13 +9,14 @@ point: E = 2 trains on from E = 1's cached LM, so the pretraining is paid once a
 pretraining cost is the sum of its epochs' seconds (RUN/pretrain.csv). Each point's trial is
 scored once on test, as every sweep's winner is (the whole test split unless --limit-eval).
 Points already in WORK are read, not run again (unless --fresh): `--lm-epochs 1,2,4,8` after
-`1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N` and `--lm-decay F`
-measure another network (GRU-N, classifier and LM), LM windows of N tokens (the batch stays,
-so an epoch has fewer, longer steps) or an LM rate multiplied by F each epoch
-(`pretrain.lr_decay`), as points of their own, named by how they differ from the first
-curve's GRU-256 with windows of 64 at a constant rate (lm-4-h512, lm-4-w256, lm-4-d0.5).
+`1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N`, `--lm-decay F` and
+`--epochs N` measure another network (GRU-N, classifier and LM), LM windows of N tokens (the
+batch stays, so an epoch has fewer, longer steps), an LM rate multiplied by F each epoch
+(`pretrain.lr_decay`) or N fine-tuning epochs at most (`tuner.epochs`), as points of their
+own, named by how they differ from the first curve's GRU-256 with windows of 64 at a constant
+rate, fine-tuned for up to 4 epochs (lm-4-h512, lm-4-w256, lm-4-d0.5, lm-4-h512-ft2).
 
-    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs 4] [--hidden N] [--lm-window N] [--lm-decay F]
+    python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs N] [--hidden N] [--lm-window N] [--lm-decay F]
         [--limit-train N] [--limit-eval N] [--work results/bench_pretrain]
         [--out docs/img/pretrain] [--fresh] [--no-random]
 
@@ -45,17 +46,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "search_spaces" / "imdb_pretrained.yaml"
-# The first curve's network and LM (GRU-256, windows of 64, a constant rate): point names say
-# how a point differs from it (lm-4-h512), and points measured before a column existed had it.
-REFERENCE = {"hidden_units": 256, "lm_window": 64, "lm_decay": 1.0}
-TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d"}
+# The first curve's network, LM and fine-tuning (GRU-256, windows of 64, a constant rate, 4
+# epochs): point names say how a point differs from it (lm-4-h512, lm-4-h512-ft2), and points
+# measured before a column existed had it.
+REFERENCE = {"hidden_units": 256, "lm_window": 64, "lm_decay": 1.0, "epochs": 4}
+TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d", "epochs": "ft"}
 
 
 def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
     """The recipe with its fine-tuning search held at its first trial: only the start changes
     (and the GRU's width, the LM's windows or its rate's decay: --hidden, --lm-window, --lm-decay)."""
     space = yaml.safe_load(RECIPE.read_text())
-    epochs = args.epochs
+    epochs = args.epochs or space["tuner"]["epochs"]
     [fine_tuning] = space["tuner"].pop("start_from")
     space["tuner"].pop("pruning", None)  # one trial: nothing to prune
     space["tuner"].update(algorithm="grid", max_trials=1, epochs=epochs)
@@ -76,8 +78,8 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     space = _space(lm_epochs, args)
     shape = {"hidden_units": space["hyperparameters"]["hidden_units"],
              "lm_window": space["pretrain"]["sequence_length"],
-             "lm_decay": space["pretrain"].get("lr_decay", 1.0)}
-    named = shape if lm_epochs else {"hidden_units": shape["hidden_units"]}  # a random start: no LM
+             "lm_decay": space["pretrain"].get("lr_decay", 1.0), "epochs": space["tuner"]["epochs"]}
+    named = shape if lm_epochs else {k: shape[k] for k in ("hidden_units", "epochs")}  # random: no LM
     variant = "".join(f"-{TAGS[k]}{v:g}" for k, v in named.items() if v != REFERENCE[k])
     name = f"lm-{lm_epochs}{variant}" if lm_epochs else f"random{variant}"
     figures = args.work / f"{name}.json"
@@ -101,7 +103,7 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     test = json.loads((run / "test.json").read_text())
     row = {"start": "language model" if lm_epochs else "random", "lm_epochs": lm_epochs,
            "hidden_units": shape["hidden_units"], "lm_window": shape["lm_window"] if lm_epochs else None,
-           "lm_decay": shape["lm_decay"] if lm_epochs else None,
+           "lm_decay": shape["lm_decay"] if lm_epochs else None, "epochs": shape["epochs"],
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
@@ -124,12 +126,13 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
 
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    lines = lm.groupby(["hidden_units", "lm_window", "lm_decay"])
-    for (hidden, window, decay), series in lines:
-        first = (hidden, window, decay) == tuple(REFERENCE.values())
+    lines = lm.groupby(["hidden_units", "lm_window", "lm_decay", "epochs"])
+    for (hidden, window, decay, epochs), series in lines:
+        first = (hidden, window, decay, epochs) == tuple(REFERENCE.values())
         rate = f", rate x {decay:g} an epoch" if decay != 1 else ""
+        tuned = f", {epochs:.0f} fine-tuning epochs" if epochs != REFERENCE["epochs"] else ""
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
-                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}")
+                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}{tuned}")
         for _, r in series.iterrows():  # the first curve's labels below it, the others' above
             ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}",
                         (r.pretrain_seconds / 60, r.test_accuracy), textcoords="offset points",
@@ -152,7 +155,8 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lm-epochs", default="1,2,4", help="comma-separated, e.g. 1,2,4")
-    ap.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs (the first: head alone)")
+    ap.add_argument("--epochs", type=int, default=0,
+                    help="fine-tuning epochs at most, the first the head's alone (0: the recipe's)")
     ap.add_argument("--limit-train", type=int, default=0, help="0: the whole training part")
     ap.add_argument("--limit-eval", type=int, default=0, help="0: the whole validation and test splits")
     ap.add_argument("--lm-window", type=int, default=0,
@@ -178,8 +182,8 @@ def main() -> None:
             table[column] = None
         table[column] = table[column].fillna(value)
     table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay"]] = None
-    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "lm_epochs"],
-                              ascending=[True, True, False, True], na_position="last")
+    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "epochs", "lm_epochs"],
+                              ascending=[True, True, False, False, True], na_position="last")
     table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
@@ -190,15 +194,15 @@ def main() -> None:
           f"test examples {table.test_examples.iloc[0]}; linear baseline on the same splits: "
           f"{baseline.get('test_accuracy')}\n")
     print("| start | GRU | LM windows | LM rate decay | LM epochs | held-out perplexity | pretraining | "
-          "validation accuracy | test accuracy | fine-tuning |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "fine-tuning epochs | validation accuracy | test accuracy | fine-tuning |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in table.itertuples():
         ppl = f"{r.perplexity:.1f}" if r.lm_epochs else "-"
         window = f"{r.lm_window:.0f}" if r.lm_epochs else "-"
         decay = f"{r.lm_decay:g}" if r.lm_epochs else "-"
         minutes = f"{r.pretrain_seconds / 60:.1f} min" if r.lm_epochs else "-"
         print(f"| {r.start} | {r.hidden_units:.0f} | {window} | {decay} | {r.lm_epochs or '-'} | {ppl} | "
-              f"{minutes} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
+              f"{minutes} | {r.epochs:.0f} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
               f"{r.test_accuracy:.4f} | {r.finetune_seconds / 60:.1f} min |")
 
 
