@@ -97,8 +97,15 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     cmd += ["--limit-eval", str(args.limit_eval)] if args.limit_eval else []
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True)
-    wall = time.perf_counter() - start
-    run = args.work / "runs" / name
+    row = _figures(args.work / "runs" / name, lm_epochs, shape, round(time.perf_counter() - start, 1))
+    text = json.dumps(row)
+    figures.write_text(text)
+    print(text, flush=True)
+    return row
+
+
+def _figures(run: Path, lm_epochs: int, shape: dict, wall: float | None) -> dict:
+    """A point's row, read from the run folder its `sweep run` left (`wall`: that process's seconds)."""
     trial = pd.read_csv(run / "trials.csv").iloc[0]
     test = json.loads((run / "test.json").read_text())
     row = {"start": "language model" if lm_epochs else "random", "lm_epochs": lm_epochs,
@@ -107,14 +114,11 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
-           "process_seconds": round(wall, 1)}
+           "process_seconds": wall}
     if lm_epochs:
         lm = pd.read_csv(run / "pretrain.csv")
         row.update(perplexity=float(lm.perplexity.iloc[-1]),
                    pretrain_seconds=round(float(lm.seconds.sum()), 1))
-    text = json.dumps(row)
-    figures.write_text(text)
-    print(text, flush=True)
     return row
 
 
@@ -127,6 +131,7 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     lm = table[table.lm_epochs > 0]
     fig, ax = plt.subplots(figsize=(6.4, 4))
     lines = lm.groupby(["hidden_units", "lm_window", "lm_decay", "epochs"])
+    named = set()  # an LM's label once, where other fine-tuning of it lies on top
     for (hidden, window, decay, epochs), series in lines:
         first = (hidden, window, decay, epochs) == tuple(REFERENCE.values())
         rate = f", rate x {decay:g} an epoch" if decay != 1 else ""
@@ -134,6 +139,9 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
                 label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}{tuned}")
         for _, r in series.iterrows():  # the first curve's labels below it, the others' above
+            if (hidden, window, decay, r.lm_epochs) in named:
+                continue
+            named.add((hidden, window, decay, r.lm_epochs))
             ax.annotate(f"{r.lm_epochs} ep, ppl {r.perplexity:.0f}",
                         (r.pretrain_seconds / 60, r.test_accuracy), textcoords="offset points",
                         xytext=(4, -12 if first else 5), fontsize=8)
@@ -143,7 +151,8 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     if baseline is not None:
         ax.axhline(baseline, color="black", ls=":", label="linear baseline (TF-IDF + logistic regression)")
     ax.set_xscale("log", base=2)  # a doubling of the pretraining, a step
-    ax.set_xticks(lm.pretrain_seconds / 60, [f"{m:.0f}" for m in lm.pretrain_seconds / 60])
+    minutes = sorted(set(lm.pretrain_seconds / 60))
+    ax.set_xticks(minutes, [f"{m:.0f}" for m in minutes])
     ax.minorticks_off()
     ax.set(xlabel="language-model pretraining (minutes, this machine)", ylabel="test accuracy",
            title="Fine-tuned from a language model, by pretraining")
