@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import make_examples, output, run_cli, tiny_sweep, tree, write_csv
+from helpers import make_examples, tiny_sweep, tree, write_csv
 
 LM_SPACE = {
     "hyperparameters": {"cell": "gru", "vocab_size": 100, "embedding_dim": 8, "hidden_units": 8,
@@ -72,28 +72,20 @@ def test_the_lm_is_trained_once_and_reused(tmp_path, capsys, cache):
 
     from sweep import cli
 
+    def files() -> dict:
+        return {name: when for name, when in tree(run).items() if not name.startswith(("cache/", "export/"))}
+
+    before = files()
     assert cli.main(["export", str(run)]) == 0
     model = keras.saving.load_model(run / "export" / "trial_0" / "model.keras")
     texts = keras.ops.convert_to_tensor([["great w1 w2"], ["awful w3"]])
     assert model.predict(texts, verbose=0).shape == (2, 2)
     assert not any("lm_output" in w.path for w in model.weights)
-
-
-def test_a_refit_export_writes_nothing_of_the_run_but_its_data_cache(tmp_path, capsys, cache):
-    """`sweep export --refit` of an lm trial (a process of its own) starts from the cached LM and
-    leaves the run's files as they are: pretrain.csv is the sweep's record, which an export used to
-    write again, with no hold on the run (beside a live sweep, over the rows it was writing)."""
-    data = write_csv(tmp_path / "data.csv", make_examples(300))
-    code, out, run = _sweep(tmp_path, capsys, data, "first")
-    assert code == 0, out
-
-    def files() -> dict:
-        return {name: when for name, when in tree(run).items() if not name.startswith("cache/")}
-
-    before = files()
-    proc = run_cli("export", run, "--refit", "--out", tmp_path / "refit")
-    assert proc.returncode == 0, output(proc)
-    assert "from the cache" in output(proc) and (tmp_path / "refit" / "model.keras").is_file()
+    # A refit starts from the cached LM and leaves the run's files as they are: pretrain.csv is
+    # the sweep's record, which a refit export used to write again with no hold on the run
+    # (beside a live sweep, over the rows it was writing).
+    assert cli.main(["export", str(run), "--refit"]) == 0
+    assert "from the cache" in capsys.readouterr().out
     assert files() == before
 
 
