@@ -3,7 +3,7 @@ language-model pretraining, beside the same network from a random start.
 
 For each E in --lm-epochs (ascending), one whole `sweep run` process of
 search_spaces/imdb_pretrained.yaml's network with `pretrain.epochs: E` and the fine-tuning
-fixed at the recipe's first trial (its `tuner.start_from`; one trial); then the same network
+fixed at the recipe's first `tuner.start_from` point (one trial); then the same network
 from a random start (E = 0, no head-alone epoch). One LM cache (WORK/cache) serves every
 point: E = 2 trains on from E = 1's cached LM, so the pretraining is paid once and a point's
 pretraining cost is the sum of its epochs' seconds (RUN/pretrain.csv). Each point's trial is
@@ -54,11 +54,11 @@ TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d", "epochs": "ft"}
 
 
 def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
-    """The recipe with its fine-tuning search held at its first trial: only the start changes
+    """The recipe with its fine-tuning search held at its first start point: only the start changes
     (and the GRU's width, the LM's windows or its rate's decay: --hidden, --lm-window, --lm-decay)."""
     space = yaml.safe_load(RECIPE.read_text())
     epochs = args.epochs or space["tuner"]["epochs"]
-    [fine_tuning] = space["tuner"].pop("start_from")
+    fine_tuning = space["tuner"].pop("start_from")[0]  # the first: every point's fine-tuning
     space["tuner"].pop("pruning", None)  # one trial: nothing to prune
     space["tuner"].update(algorithm="grid", max_trials=1, epochs=epochs)
     space["hyperparameters"].update(fine_tuning, embedding_init="lm" if lm_epochs else "random")
