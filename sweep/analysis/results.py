@@ -9,7 +9,6 @@ copied from another machine. It never runs a search and needs no TensorFlow.
 from __future__ import annotations
 
 import difflib
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -193,11 +192,7 @@ def save_tables(trials: pd.DataFrame, history: pd.DataFrame, out: RunDir | str |
     """Writes the two tables as trials.csv and history.csv in `out`, atomically."""
     target = as_run(out)
     for frame, path in ((trials, target.trials_csv), (history, target.history_csv)):
-        writes.save_output(path, writes.TABLES, functools.partial(_to_csv, frame))
-
-
-def _to_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False)
+        writes.save_output(path, writes.TABLES, writes.text(frame.to_csv(index=False)))
 
 
 def leaderboard(trials: pd.DataFrame, objective: str = "val_accuracy", top: int = 5,

@@ -34,8 +34,6 @@ RAW_ELSEWHERE = {
 }
 # Every other write in sweep/, with why it stays: (file, function, call).
 EXCEPTIONS = {
-    ("sweep/analysis/results.py", "_to_csv", ".to_csv()"):
-        "save_atomic's callback (save_tables): it writes the temporary file",
     ("sweep/rundir/lock.py", "acquire", "os.open"): "the run's lock file (layout: lock), opened to be locked",
     ("sweep/rundir/lock.py", "turn", "os.open"): "RUN/mlflow.lock (layout): whose turn it is to sync",
     ("sweep/search/ktcompat.py", "repair_reloaded_oracle", ".save()"):
@@ -71,8 +69,19 @@ def _write_mode(call: ast.Call) -> bool:
 
 def _writes(path: Path) -> list[tuple[int, str, str]]:
     """(line, enclosing function, call) for each call in `path` that writes a file."""
+    return _scan(path)[0]
+
+
+def _raw_calls(path: Path) -> list[tuple[str, str]]:
+    """(enclosing function, name) of each call of rundir.atomic's writers in `path`."""
+    return _scan(path)[1]
+
+
+def _scan(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
+    """`_writes` and `_raw_calls` of `path`, in one walk."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
+    found: list[tuple[int, str, str]] = []
+    raw: list[tuple[str, str]] = []
 
     def call_of(node: ast.Call) -> str | None:
         func = node.func
@@ -102,7 +111,10 @@ def _writes(path: Path) -> list[tuple[int, str, str]]:
                 continue
             if isinstance(child, ast.Call):
                 func = child.func
-                if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in ATOMIC:
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in RAW:
+                    raw.append((function, name))
+                if name in ATOMIC:
                     continue  # its callback writes save_atomic's temporary file
                 what = call_of(child)
                 if what:
@@ -110,7 +122,7 @@ def _writes(path: Path) -> list[tuple[int, str, str]]:
             visit(child, function)
 
     visit(tree, "<module>")
-    return found
+    return found, raw
 
 
 def test_only_the_owner_writes_files():
@@ -127,26 +139,6 @@ def test_only_the_owner_writes_files():
                 outside.append(f"{where}:{line} {call} in {function}()")
     assert outside == []
     assert set(EXCEPTIONS) - used == set(), "an exception no longer needed: remove it"
-
-
-def _raw_calls(path: Path) -> list[tuple[str, str]]:
-    """(enclosing function, name) of each call of rundir.atomic's writers in `path`."""
-    found = []
-
-    def visit(node: ast.AST, function: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                visit(child, child.name)
-                continue
-            if isinstance(child, ast.Call):
-                func = child.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in RAW:
-                    found.append((function, name))
-            visit(child, function)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")), "<module>")
-    return found
 
 
 def test_outside_rundir_files_are_written_through_the_write_rule():
