@@ -278,6 +278,23 @@ def test_freeze_epochs_trains_the_head_alone_first(policy):
         keras.mixed_precision.set_global_policy("float32")
 
 
+def test_the_encoder_starts_adam_afresh_when_it_unfreezes():
+    """Its first whole-network step is Adam's first step, about the rate, as from a fresh Adam.
+
+    Keras' Adam corrects its moments' bias by the optimizer's global step count; an encoder whose
+    moments start at zero when it unfreezes, hundreds of steps in, had its early steps mis-scaled
+    (about 1.7 to 3.6 times the rate through its first hundred steps after a 352-step epoch,
+    the recipe's) just when the pretrained weights are most easily spoilt."""
+    hypermodel, hp, model, x, y = _tiny_classifier(freeze_epochs=1, learning_rate=0.01)
+    hypermodel.fit(hp, model, x, y, epochs=1, batch_size=8, verbose=0)  # 8 steps, the head alone
+    after = [w.copy() for w in model.get_weights()]
+    hypermodel.fit(hp, model, x, y, epochs=2, initial_epoch=1, batch_size=64, verbose=0)  # one step
+    moved = [float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), after, strict=True)]
+    # The GRU's kernel and recurrent kernel (the embedding's sparse update adds a word's
+    # repeats in the batch one by one, so its step is not the rate).
+    assert moved[1] == pytest.approx(0.01, rel=0.05) and moved[2] == pytest.approx(0.01, rel=0.05)
+
+
 @pytest.mark.parametrize("embedding_init", ["lm", "random"])
 def test_encoder_lr_scale_moves_the_encoder_at_its_fraction_of_the_rate(embedding_init):
     def first_steps(scale: float) -> tuple[float, float]:
