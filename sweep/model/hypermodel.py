@@ -52,12 +52,15 @@ class RNNHyperModel(kt.HyperModel):
             (export rebuilds the network that way, then loads the trained weights).
         freeze_epochs: `embedding_init: lm` trials train only the head for this many epochs
             first (`pretrain.freeze_epochs`; `training.EncoderAdam`).
+        unfreeze: then "together" (the whole encoder at once) or "layerwise" (one layer an
+            epoch, the top recurrent layer first, the embedding last; `pretrain.unfreeze`).
     """
 
     def __init__(self, space: dict[str, HyperParameter], num_classes: int = 2,
                  word_vectors: Callable[[int, int], np.ndarray] | None = None,
                  metrics: Sequence[str] = ("accuracy",),
-                 encoder_weights: EncoderWeights | None = None, freeze_epochs: int = 0, **kwargs):
+                 encoder_weights: EncoderWeights | None = None, freeze_epochs: int = 0,
+                 unfreeze: str = "together", **kwargs):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -67,6 +70,7 @@ class RNNHyperModel(kt.HyperModel):
         self.metrics = tuple(metrics)
         self.encoder_weights = encoder_weights
         self.freeze_epochs = freeze_epochs
+        self.unfreeze = unfreeze
 
     def declare(self, hp: kt.HyperParameters) -> dict:
         """Registers every hyperparameter of the space on `hp`; returns their values."""
@@ -88,9 +92,8 @@ class RNNHyperModel(kt.HyperModel):
         if frozen or scale != 1.0:
             # Gradual unfreezing (the head learns to read a pretrained encoder first) and
             # discriminative rates (the encoder moves slower than the head).
-            heads = {w.path for w in head.weights}
             optimizer: keras.optimizers.Optimizer = training.EncoderAdam(
-                [w.path for w in model.trainable_weights if w.path not in heads], frozen, scale, **adam)
+                _layer_groups(model, head, frozen, self.unfreeze == "layerwise"), scale, **adam)
         else:
             optimizer = keras.optimizers.Adam(**adam)
         if binary:
@@ -111,6 +114,16 @@ class RNNHyperModel(kt.HyperModel):
 
 
 EncoderWeights = Callable[[dict], list[list[np.ndarray]]]
+
+
+def _layer_groups(model: keras.Model, head: keras.layers.Layer, frozen: int,
+                  layerwise: bool) -> list[tuple[list[str], int]]:
+    """The encoder's layers below `head` as `training.EncoderAdam` groups: (weight paths,
+    epochs frozen): `frozen` for all, or with `layerwise` (ULMFiT's gradual unfreezing) one
+    epoch more for each layer further from the head, so the embedding is the last to train."""
+    layers = [layer for layer in model.layers if layer.trainable_weights and layer is not head]
+    return [([w.path for w in layer.trainable_weights], frozen + (len(layers) - 1 - i if layerwise else 0))
+            for i, layer in enumerate(layers)]
 
 
 def features(v: dict, tokens, word_vectors: Callable[[int, int], np.ndarray] | None = None,

@@ -53,8 +53,8 @@ _BEFORE_SPACE = {RunDir("").lock.name, RunDir("").logs.name, RunDir("").oracle_s
 # a report regenerates; the data cache, whose files are functions of their names (rewritten only
 # when unreadable, and made while the data loads, before the lock is taken); mlflow.json, under
 # its own turn (`lock.turn`: the live sweep and `sweep track` both write it).
-_FREE = ("report.html", "trials.csv", "history.csv", "*.png", "cache/*", "mlflow.json")
-_OUTPUTS = _FREE[:4]  # a run's report outputs
+_OUTPUTS = ("report.html", "trials.csv", "history.csv", "*.png")  # a run's report outputs
+_FREE = (*_OUTPUTS, "cache/*", "mlflow.json")
 
 
 class UnownedWrite(RuntimeError):

@@ -206,7 +206,7 @@ def _refit(hypermodel, hp, cfg: SweepConfig, data, row: pd.Series, tid: str, say
 
     # The run's pretrain.csv is its sweep's record: an export writes nothing of the run.
     hypermodel.encoder_weights = Pretrainer(cfg.pretrain, data, say, record=False).encoder_weights
-    hypermodel.freeze_epochs = cfg.pretrain.freeze_epochs
+    hypermodel.freeze_epochs, hypermodel.unfreeze = cfg.pretrain.freeze_epochs, cfg.pretrain.unfreeze
     model = hypermodel.build(hp)
     vocab_size = int(hp.get("vocab_size"))
     train = data.dataset(vocab_size, "train+val", shuffle_seed=seed)

@@ -117,8 +117,10 @@ class PretrainConfig:
     sampled: int = 1024  # sampled-softmax classes per step; 0 (or >= vocab_size): full softmax
     learning_rate: float = 1e-3  # Adam's, in epoch 1
     lr_decay: float = 1.0  # the rate's factor each epoch: epoch K trains at learning_rate * lr_decay**(K - 1)
-    # Fine-tuning, not the LM: epochs an lm trial trains its head alone (gradual unfreezing)
+    # Fine-tuning, not the LM: epochs an lm trial trains its head alone (gradual unfreezing),
+    # then whether the encoder unfreezes "together" or "layerwise" (a layer an epoch, top first)
     freeze_epochs: int = 0
+    unfreeze: str = "together"
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def validate(cfg: SweepConfig) -> None:
 
 
 PRUNERS = ("none", "median")
+UNFREEZE = ("together", "layerwise")
 
 
 def _validate_pretrain(cfg: SweepConfig) -> None:
@@ -139,6 +140,9 @@ def _validate_pretrain(cfg: SweepConfig) -> None:
         raise ConfigError(f"pretrain.sampled: expected an integer >= 0 (0: full softmax), got {p.sampled!r}")
     if not is_int(p.freeze_epochs) or p.freeze_epochs < 0:
         raise ConfigError(f"pretrain.freeze_epochs: expected an integer >= 0, got {p.freeze_epochs!r}")
+    if p.unfreeze not in UNFREEZE:
+        raise ConfigError(f"pretrain.unfreeze: unknown value {p.unfreeze!r}"
+                          f"{did_you_mean(str(p.unfreeze), UNFREEZE)}; expected one of {one_of(UNFREEZE)}")
     if isinstance(p.learning_rate, bool) or not isinstance(p.learning_rate, (int, float)) \
             or not 0 < p.learning_rate < float("inf"):
         raise ConfigError(f"pretrain.learning_rate: expected a number > 0, got {p.learning_rate!r}")

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from sweep.data.pipeline import SweepData
 
 FORMAT = 2  # the manifest's layout; another one is trained again
+FINE_TUNING = ("freeze_epochs", "unfreeze")  # pretrain keys on how trials fine-tune, not the LM
 HELD_OUT = 64  # windows scored for the perplexity (exact, over the whole vocabulary)
 SAY_EVERY = 30.0  # seconds between progress lines within an epoch
 COLUMNS = ["lm", "epoch", "loss", "perplexity", "seconds", "tokens"]
@@ -121,10 +122,10 @@ class Pretrainer:
             "vocabulary": _digest(json.dumps([vocab.tokens, vocab.standardize, vocab.split]).encode()),
             "text": text,
             # epochs: how long it has trained (its files say), not which LM it is;
-            # freeze_epochs: how trials fine-tune
+            # FINE_TUNING: how trials fine-tune
             # lr_decay: left out when constant (1.0), so LMs cached before it existed stay theirs
-            "pretrain": {k: v for k, v in asdict(self.cfg).items()
-                         if k not in ("epochs", "freeze_epochs") and not (k == "lr_decay" and v == 1.0)},
+            "pretrain": {k: v for k, v in asdict(self.cfg).items() if k not in ("epochs", *FINE_TUNING)
+                         and not (k == "lr_decay" and v == 1.0)},
         }
         return identity, stream
 

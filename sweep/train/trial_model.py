@@ -35,11 +35,12 @@ def hypermodel_class() -> type:
                      say: Say | None = None):
             from sweep.train.pretrain import Pretrainer
 
-            pretrainer = Pretrainer(pretrain or PretrainConfig(), data, say or (lambda line: None))
+            pretrain = pretrain or PretrainConfig()
+            pretrainer = Pretrainer(pretrain, data, say or (lambda line: None))
             super().__init__(space, num_classes=len(data.class_names),
                              word_vectors=data.word_vectors, metrics=metrics.compiled(objective),
                              encoder_weights=pretrainer.encoder_weights,
-                             freeze_epochs=(pretrain or PretrainConfig()).freeze_epochs)
+                             freeze_epochs=pretrain.freeze_epochs, unfreeze=pretrain.unfreeze)
             self.data = data
             self.verbose = verbose
             self.fit_seconds = 0.0

@@ -38,6 +38,7 @@ def test_unlabeled_csv_and_folder_are_read_and_fingerprinted(tmp_path):
     ({"pretrain": {"sampled": -1}}, "pretrain.sampled: expected an integer >= 0"),
     ({"pretrain": {"learning_rate": 0}}, "pretrain.learning_rate: expected a number > 0"),
     ({"pretrain": {"freeze_epochs": -1}}, "pretrain.freeze_epochs: expected an integer >= 0"),
+    ({"pretrain": {"unfreeze": "layer_wise"}}, "pretrain.unfreeze: unknown value 'layer_wise'"),
     ({"pretrain": {"lr_decay": 0}}, "pretrain.lr_decay: expected a number > 0 and <= 1"),
     ({"pretrain": {"lr_decay": 1.5}}, "pretrain.lr_decay: expected a number > 0 and <= 1"),
     ({"pretrain": {"epoch": 2}}, "pretrain"),
