@@ -9,16 +9,21 @@ point: E = 2 trains on from E = 1's cached LM, so the pretraining is paid once a
 pretraining cost is the sum of its epochs' seconds (RUN/pretrain.csv). Each point's trial is
 scored once on test, as every sweep's winner is (the whole test split unless --limit-eval).
 Points already in WORK are read, not run again (unless --fresh): `--lm-epochs 1,2,4,8` after
-`1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N`, `--lm-decay F` and
-`--epochs N` measure another network (GRU-N, classifier and LM), LM windows of N tokens (the
-batch stays, so an epoch has fewer, longer steps), an LM rate multiplied by F each epoch
-(`pretrain.lr_decay`) or N fine-tuning epochs at most (`tuner.epochs`), as points of their
-own, named by how they differ from the first curve's GRU-256 with windows of 64 at a constant
-rate, fine-tuned for up to 4 epochs (lm-4-h512, lm-4-w256, lm-4-d0.5, lm-4-h512-ft2).
+`1,2,4` costs 4 epochs and one trial. `--hidden N`, `--lm-window N`, `--lm-decay F`,
+`--epochs N`, `--lr F` and `--unfreeze layerwise` measure another network (GRU-N, classifier
+and LM), LM windows of N tokens (the batch stays, so an epoch has fewer, longer steps), an LM
+rate multiplied by F each epoch (`pretrain.lr_decay`), N fine-tuning epochs at most
+(`tuner.epochs`), a fine-tuning rate of F or the encoder unfrozen a layer an epoch
+(`pretrain.unfreeze`), as points of their own, named by how they differ from the first
+curve's GRU-256 with windows of 64 at a constant rate, fine-tuned at 0.001 for up to 4 epochs
+(lm-4-h512, lm-4-w256, lm-4-d0.5, lm-4-h512-ft2, lm-4-h512-lr0.0005-adamown).
+Since the encoder's Adam counts its own steps from its unfreezing (sweep/model/training.py's
+EncoderAdam; before, Keras' global count mis-scaled its first whole-network epoch), every new
+point is "-adamown": the points measured before stay in the table as they were measured.
 
     python bench/pretrain.py [--lm-epochs 1,2,4] [--epochs N] [--hidden N] [--lm-window N] [--lm-decay F]
-        [--limit-train N] [--limit-eval N] [--work results/bench_pretrain]
-        [--out docs/img/pretrain] [--fresh] [--no-random]
+        [--lr F] [--unfreeze layerwise] [--limit-train N] [--limit-eval N]
+        [--work results/bench_pretrain] [--out docs/img/pretrain] [--fresh] [--no-random]
 
 Writes OUT/pretrain_curve.csv (a row per point WORK holds, this call's and earlier ones'),
 OUT/pretrain_curve.png (a line per network, window and decay) and prints the markdown table for
@@ -47,10 +52,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "search_spaces" / "imdb_pretrained.yaml"
 # The first curve's network, LM and fine-tuning (GRU-256, windows of 64, a constant rate, 4
-# epochs): point names say how a point differs from it (lm-4-h512, lm-4-h512-ft2), and points
-# measured before a column existed had it.
-REFERENCE = {"hidden_units": 256, "lm_window": 64, "lm_decay": 1.0, "epochs": 4}
-TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d", "epochs": "ft"}
+# epochs at 0.001, the encoder unfrozen at once): point names say how a point differs from it
+# (lm-4-h512, lm-4-h512-ft2), and points measured before a column existed had it.
+REFERENCE = {"hidden_units": 256, "lm_window": 64, "lm_decay": 1.0, "epochs": 4, "learning_rate": 0.001,
+             "unfreeze": "together", "encoder_adam": "global"}
+TAGS = {"hidden_units": "h", "lm_window": "w", "lm_decay": "d", "epochs": "ft", "learning_rate": "lr",
+        "unfreeze": "u", "encoder_adam": "adam"}
+# Whose step count the encoder's Adam corrects its bias by when it unfreezes: its own since
+# EncoderAdam's fix, Keras' global one ("global") in the points measured before it.
+ENCODER_ADAM = "own"
 
 
 def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
@@ -69,6 +79,10 @@ def _space(lm_epochs: int, args: argparse.Namespace) -> dict:
         space["pretrain"]["lr_decay"] = args.lm_decay
     if args.hidden:  # the LM's and the classifier's GRU: one network
         space["hyperparameters"]["hidden_units"] = args.hidden
+    if args.lr:
+        space["hyperparameters"]["learning_rate"] = args.lr
+    if args.unfreeze:
+        space["pretrain"]["unfreeze"] = args.unfreeze
     return space
 
 
@@ -78,9 +92,12 @@ def _point(lm_epochs: int, args: argparse.Namespace) -> dict:
     space = _space(lm_epochs, args)
     shape = {"hidden_units": space["hyperparameters"]["hidden_units"],
              "lm_window": space["pretrain"]["sequence_length"],
-             "lm_decay": space["pretrain"].get("lr_decay", 1.0), "epochs": space["tuner"]["epochs"]}
-    named = shape if lm_epochs else {k: shape[k] for k in ("hidden_units", "epochs")}  # random: no LM
-    variant = "".join(f"-{TAGS[k]}{v:g}" for k, v in named.items() if v != REFERENCE[k])
+             "lm_decay": space["pretrain"].get("lr_decay", 1.0), "epochs": space["tuner"]["epochs"],
+             "learning_rate": space["hyperparameters"]["learning_rate"],
+             "unfreeze": space["pretrain"].get("unfreeze", "together"), "encoder_adam": ENCODER_ADAM}
+    named = shape if lm_epochs else {k: shape[k] for k in ("hidden_units", "epochs", "learning_rate")}
+    variant = "".join(f"-{TAGS[k]}{v:g}" if isinstance(v, (int, float)) else f"-{TAGS[k]}{v}"
+                      for k, v in named.items() if v != REFERENCE[k])
     name = f"lm-{lm_epochs}{variant}" if lm_epochs else f"random{variant}"
     figures = args.work / f"{name}.json"
     if figures.exists() and not args.fresh:
@@ -114,7 +131,9 @@ def _figures(run: Path, lm_epochs: int, shape: dict, wall: float | None) -> dict
            "perplexity": None, "pretrain_seconds": 0.0, "val_accuracy": float(trial["val_accuracy"]),
            "best_epoch": int(trial["best_epoch"]), "test_accuracy": test["test_accuracy"],
            "test_examples": test["test_examples"], "finetune_seconds": float(trial["seconds"]),
-           "process_seconds": wall}
+           "process_seconds": wall, "learning_rate": shape["learning_rate"],
+           "unfreeze": shape["unfreeze"] if lm_epochs else None,
+           "encoder_adam": shape["encoder_adam"] if lm_epochs else None}
     if lm_epochs:
         lm = pd.read_csv(run / "pretrain.csv")
         row.update(perplexity=float(lm.perplexity.iloc[-1]),
@@ -129,13 +148,16 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     lm = table[table.lm_epochs > 0]
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    lines = lm.groupby(["hidden_units", "lm_window", "lm_decay", "epochs"])
+    fig, ax = plt.subplots(figsize=(7, 6.4))
+    lines = lm.groupby(list(REFERENCE))
     named = set()  # an LM's label once, where other fine-tuning of it lies on top
-    for (hidden, window, decay, epochs), series in lines:
-        first = (hidden, window, decay, epochs) == tuple(REFERENCE.values())
+    for (hidden, window, decay, epochs, lr, unfreeze, adam), series in lines:
+        first = (hidden, window, decay, epochs, lr, unfreeze, adam) == tuple(REFERENCE.values())
         rate = f", rate x {decay:g} an epoch" if decay != 1 else ""
         tuned = f", {epochs:.0f} fine-tuning epochs" if epochs != REFERENCE["epochs"] else ""
+        tuned += f", fine-tuned at {lr:g}" if lr != REFERENCE["learning_rate"] else ""
+        tuned += f", unfrozen {unfreeze}" if unfreeze != REFERENCE["unfreeze"] else ""
+        tuned += ", the encoder's Adam afresh" if adam == ENCODER_ADAM else ""
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
                 label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}{tuned}")
         for _, r in series.iterrows():  # the first curve's labels below it, the others' above
@@ -156,7 +178,7 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
     ax.minorticks_off()
     ax.set(xlabel="language-model pretraining (minutes, this machine)", ylabel="test accuracy",
            title="Fine-tuned from a language model, by pretraining")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8)  # below: the points stay clear
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -173,6 +195,11 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=0, help="GRU units (0: the recipe's)")
     ap.add_argument("--lm-decay", type=float, default=0.0,
                     help="the LM's pretrain.lr_decay (0: the recipe's)")
+    ap.add_argument("--lr", type=float, default=0.0,
+                    help="the fine-tuning learning rate (0: the recipe's first point's)")
+    ap.add_argument("--unfreeze", choices=["together", "layerwise"], default=None,
+                    help="the encoder unfrozen at once or a layer an epoch (pretrain.unfreeze; "
+                         "default: the recipe's)")
     ap.add_argument("--no-random", action="store_true", help="leave out the random-start point")
     ap.add_argument("--fresh", action="store_true", help="measure again the points WORK already holds")
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench_pretrain")
@@ -190,9 +217,10 @@ def main() -> None:
         if column not in table:  # points measured before it was a column
             table[column] = None
         table[column] = table[column].fillna(value)
-    table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay"]] = None
-    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "epochs", "lm_epochs"],
-                              ascending=[True, True, False, False, True], na_position="last")
+    table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay", "unfreeze", "encoder_adam"]] = None
+    table = table.sort_values([*REFERENCE, "lm_epochs"],
+                              ascending=[True, True, False, False, False, True, True, True],
+                              na_position="last")
     table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
@@ -203,15 +231,17 @@ def main() -> None:
           f"test examples {table.test_examples.iloc[0]}; linear baseline on the same splits: "
           f"{baseline.get('test_accuracy')}\n")
     print("| start | GRU | LM windows | LM rate decay | LM epochs | held-out perplexity | pretraining | "
-          "fine-tuning epochs | validation accuracy | test accuracy | fine-tuning |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "fine-tuning epochs | rate | unfreezing | encoder's Adam | validation accuracy | test accuracy "
+          "| fine-tuning |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in table.itertuples():
         ppl = f"{r.perplexity:.1f}" if r.lm_epochs else "-"
         window = f"{r.lm_window:.0f}" if r.lm_epochs else "-"
         decay = f"{r.lm_decay:g}" if r.lm_epochs else "-"
         minutes = f"{r.pretrain_seconds / 60:.1f} min" if r.lm_epochs else "-"
         print(f"| {r.start} | {r.hidden_units:.0f} | {window} | {decay} | {r.lm_epochs or '-'} | {ppl} | "
-              f"{minutes} | {r.epochs:.0f} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
+              f"{minutes} | {r.epochs:.0f} | {r.learning_rate:g} | {r.unfreeze if r.lm_epochs else '-'} | "
+              f"{r.encoder_adam if r.lm_epochs else '-'} | {r.val_accuracy:.4f} (epoch {r.best_epoch}) | "
               f"{r.test_accuracy:.4f} | {r.finetune_seconds / 60:.1f} min |")
 
 
