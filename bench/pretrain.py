@@ -159,7 +159,7 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
         tuned += f", unfrozen {unfreeze}" if unfreeze != REFERENCE["unfreeze"] else ""
         tuned += ", the encoder's Adam afresh" if adam == ENCODER_ADAM else ""
         ax.plot(series.pretrain_seconds / 60, series.test_accuracy, "o-",
-                label=f"from the language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}{tuned}")
+                label=f"language model: GRU-{hidden:.0f}, windows of {window:.0f}{rate}{tuned}")
         for _, r in series.iterrows():  # the first curve's labels below it, the others' above
             if (hidden, window, decay, r.lm_epochs) in named:
                 continue
@@ -180,7 +180,7 @@ def _plot(table: pd.DataFrame, baseline: float | None, path: Path) -> None:
            title="Fine-tuned from a language model, by pretraining")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8)  # below: the points stay clear
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # the legend below, whole
 
 
 def main() -> None:
@@ -218,9 +218,12 @@ def main() -> None:
             table[column] = None
         table[column] = table[column].fillna(value)
     table.loc[table.lm_epochs == 0, ["lm_window", "lm_decay", "unfreeze", "encoder_adam"]] = None
-    table = table.sort_values([*REFERENCE, "lm_epochs"],
-                              ascending=[True, True, False, False, False, True, True, True],
-                              na_position="last")
+    # Each LM's rows: the first curve's fine-tuning, then the fewest changes to it first.
+    tuning = ["epochs", "learning_rate", "unfreeze", "encoder_adam"]
+    table["changes"] = table[tuning].ne(pd.Series({k: REFERENCE[k] for k in tuning})).sum(axis=1)
+    table = table.sort_values(["hidden_units", "lm_window", "lm_decay", "changes", *tuning, "lm_epochs"],
+                              ascending=[True, True, False, True, False, False, True, True, True],
+                              na_position="last").drop(columns="changes")
     table = table.reset_index(drop=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "pretrain_curve.csv", index=False)
