@@ -191,8 +191,8 @@ def adopt_tuner_state(run: RunDir, tuner_id: str) -> None:
     if target.exists() or not run.oracle_json.exists():
         return
     others = sorted(p for p in run.tuner.glob("*.json") if p != run.oracle_json)
-    if others:
-        shutil.copyfile(others[0], target)
+    if others:  # whole: a copy cut short would be a damaged oracle state for the next resume
+        writes.save_run_file(run, target, lambda tmp: shutil.copyfile(others[0], tmp))
 
 
 @contextlib.contextmanager

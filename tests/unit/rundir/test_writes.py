@@ -42,8 +42,6 @@ EXCEPTIONS = {
         "KerasTuner's trial.json in RUN/tuner/trial_*/, by the sweep that holds the lock",
     ("sweep/search/tuning.py", "search", ".save()"): "KerasTuner's tuner state in RUN/tuner/, under the lock",
     ("sweep/search/launcher.py", "start", "open(w)"): "a worker's log, RUN/logs/<id>.log (layout), appended",
-    ("sweep/search/distributed.py", "adopt_tuner_state", "shutil.copyfile"):
-        "KerasTuner's tuner state copied under the new tuner id in RUN/tuner/, under the lock",
     ("sweep/search/distributed.py", "_write_private", "os.open"):
         "the oracle secret's temporary file, made 0600 inside save_atomic's callback",
     ("sweep/train/runtime.py", "peak_rss_reset", ".write_text()"):
